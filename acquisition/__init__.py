@@ -1,0 +1,1 @@
+"""Telegraph noise to bitstreams: trace files, digitizing, bit pools, calibration."""

@@ -1,0 +1,307 @@
+"""Trace files (DESIGN §5.1): HDF5 with one 1-D dataset per acquisition under `traces/`.
+
+`TraceWriter` appends chunks and flushes after each one, so a process killed mid-acquisition
+leaves a file holding every chunk flushed before the kill. `read_traces` validates the contract
+and raises `TraceFileError` naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from smtjlab.errors import SmtjlabError
+
+FORMAT = "smtjlab.traces"
+VERSION = 1
+SOURCES = ("measured", "synthetic")
+OPTIONAL_ATTRS = (
+    "device",
+    "channel",
+    "field_oe",
+    "temperature_k",
+    "started_at",
+    "instrument",
+    "source",
+)
+CHUNK_SAMPLES = 1 << 16
+
+
+class TraceFileError(SmtjlabError):
+    """A trace file that cannot be read or breaks the DESIGN §5.1 contract."""
+
+
+@dataclass
+class Trace:
+    """One acquisition: raw samples (volts, or ADC codes with their scale) and metadata."""
+
+    name: str
+    data: np.ndarray
+    sample_rate: float
+    bias_voltage: float
+    volts_per_code: float | None = None
+    offset_volts: float | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    states: np.ndarray | None = None
+    bits: np.ndarray | None = None
+    bits_interval: int | None = None
+    bits_offset: int | None = None
+
+    @property
+    def is_codes(self) -> bool:
+        return self.volts_per_code is not None
+
+    @property
+    def volts(self) -> np.ndarray:
+        if self.volts_per_code is None:
+            return self.data
+        return (self.data * np.float32(self.volts_per_code) + np.float32(self.offset_volts)).astype(
+            np.float32, copy=False
+        )
+
+    @property
+    def source(self) -> str | None:
+        return self.attrs.get("source")
+
+
+class TraceWriter:
+    """Write trace files chunk by chunk; use as a context manager.
+
+    >>> with TraceWriter("run.h5") as writer:
+    ...     writer.create("bias_0.100V", sample_rate=1e6, bias_voltage=0.1)
+    ...     writer.append("bias_0.100V", volts)
+    """
+
+    def __init__(self, path: str | os.PathLike, mode: str = "w") -> None:
+        if mode not in ("w", "a"):
+            raise ValueError("mode must be 'w' (new file) or 'a' (append to an existing file)")
+        self.path = Path(path)
+        try:
+            self._file = h5py.File(self.path, mode)
+        except OSError as error:
+            raise TraceFileError(f"{self.path}: cannot open for writing ({error})") from None
+        if mode == "w" or "format" not in self._file.attrs:
+            self._file.attrs["format"] = FORMAT
+            self._file.attrs["version"] = VERSION
+        self._traces = self._file.require_group("traces")
+        self._file.flush()
+
+    def create(
+        self,
+        name: str,
+        *,
+        sample_rate: float,
+        bias_voltage: float,
+        dtype: Any = np.float32,
+        volts_per_code: float | None = None,
+        offset_volts: float | None = None,
+        compression: str | None = None,
+        **attrs: Any,
+    ) -> None:
+        """Start an empty trace; integer dtypes need `volts_per_code` and `offset_volts`."""
+        dtype = np.dtype(dtype)
+        is_codes = np.issubdtype(dtype, np.integer)
+        if is_codes and (volts_per_code is None or offset_volts is None):
+            raise TraceFileError(f"trace {name!r}: ADC codes need volts_per_code and offset_volts")
+        if not is_codes and dtype != np.float32:
+            raise TraceFileError(f"trace {name!r}: samples are float32 volts or integer codes")
+        unknown = set(attrs) - set(OPTIONAL_ATTRS)
+        if unknown:
+            raise TraceFileError(f"trace {name!r}: unknown attributes {sorted(unknown)}")
+        if attrs.get("source", "measured") not in SOURCES:
+            raise TraceFileError(f"trace {name!r}: source must be one of {SOURCES}")
+        if name in self._traces:
+            raise TraceFileError(f"{self.path}: trace {name!r} already exists")
+        dataset = self._traces.create_dataset(
+            name,
+            shape=(0,),
+            maxshape=(None,),
+            dtype=dtype,
+            chunks=(CHUNK_SAMPLES,),
+            compression=compression,
+        )
+        dataset.attrs["sample_rate"] = float(sample_rate)
+        dataset.attrs["bias_voltage"] = float(bias_voltage)
+        if is_codes:
+            dataset.attrs["volts_per_code"] = float(volts_per_code)
+            dataset.attrs["offset_volts"] = float(offset_volts)
+        for key, value in attrs.items():
+            if value is not None:
+                dataset.attrs[key] = value
+        self._file.flush()
+
+    def append(self, name: str, samples: np.ndarray) -> None:
+        """Append samples to a trace and flush them to disk."""
+        _append(self._traces[name], samples)
+        self._file.flush()
+
+    def write_states(self, name: str, states: np.ndarray) -> None:
+        self._write_sibling("states", name, np.asarray(states, dtype=np.uint8), {})
+
+    def write_bits(self, name: str, bits: np.ndarray, interval: int, offset: int) -> None:
+        attrs = {"interval": int(interval), "offset": int(offset)}
+        self._write_sibling("bits", name, np.asarray(bits, dtype=np.uint8), attrs)
+
+    def write_trace(self, trace: Trace, compression: str | None = None) -> None:
+        """Write a whole `Trace`, its states and bits included."""
+        self.create(
+            trace.name,
+            sample_rate=trace.sample_rate,
+            bias_voltage=trace.bias_voltage,
+            dtype=trace.data.dtype,
+            volts_per_code=trace.volts_per_code,
+            offset_volts=trace.offset_volts,
+            compression=compression,
+            **{k: v for k, v in trace.attrs.items() if k in OPTIONAL_ATTRS},
+        )
+        self.append(trace.name, trace.data)
+        if trace.states is not None:
+            self.write_states(trace.name, trace.states)
+        if trace.bits is not None:
+            self.write_bits(trace.name, trace.bits, trace.bits_interval, trace.bits_offset)
+
+    def _write_sibling(self, group: str, name: str, values: np.ndarray, attrs: dict) -> None:
+        target = self._file.require_group(group)
+        if name in target:
+            del target[name]
+        dataset = target.create_dataset(name, data=values, chunks=True, maxshape=(None,))
+        dataset.attrs.update(attrs)
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file.id.valid:
+            self._file.flush()
+            self._file.close()
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _append(dataset: h5py.Dataset, samples: np.ndarray) -> None:
+    samples = np.asarray(samples)
+    if samples.ndim != 1:
+        raise TraceFileError(f"trace {dataset.name}: chunks must be 1-D, got shape {samples.shape}")
+    start = dataset.shape[0]
+    dataset.resize((start + len(samples),))
+    dataset[start:] = samples.astype(dataset.dtype, copy=False)
+
+
+def read_traces(path: str | os.PathLike) -> list[Trace]:
+    """Read and validate every trace in a file."""
+    with open_trace_file(path) as file:
+        return [_read_one(file, name, path) for name in file["traces"]]
+
+
+def trace_names(path: str | os.PathLike) -> list[str]:
+    with open_trace_file(path) as file:
+        return list(file["traces"])
+
+
+def read_trace(path: str | os.PathLike, name: str) -> Trace:
+    with open_trace_file(path) as file:
+        if name not in file["traces"]:
+            raise TraceFileError(f"{path}: no trace named {name!r}")
+        return _read_one(file, name, path)
+
+
+@contextmanager
+def open_trace_file(path: str | os.PathLike) -> Iterator[h5py.File]:
+    """Open a trace file read-only after checking its format attributes."""
+    path = Path(path)
+    if not path.is_file():
+        raise TraceFileError(f"{path}: no such file")
+    try:
+        file = h5py.File(path, "r", locking=False)
+    except OSError as error:
+        raise TraceFileError(f"{path}: not a readable HDF5 file ({error})") from None
+    with file:
+        _check_header(file, path)
+        yield file
+
+
+def iter_traces(path: str | os.PathLike) -> Iterator[Trace]:
+    """Yield traces one at a time, for files too large to hold at once."""
+    for name in trace_names(path):
+        yield read_trace(path, name)
+
+
+def _check_header(file: h5py.File, path: Path) -> None:
+    if file.attrs.get("format") != FORMAT:
+        raise TraceFileError(
+            f"{path}: attribute format is {file.attrs.get('format')!r}, not {FORMAT!r}"
+        )
+    version = file.attrs.get("version")
+    if version != VERSION:
+        raise TraceFileError(
+            f"{path}: unsupported version {version!r} (this reader knows {VERSION})"
+        )
+    if not isinstance(file.get("traces"), h5py.Group):
+        raise TraceFileError(f"{path}: missing group 'traces'")
+
+
+def _read_one(file: h5py.File, name: str, path: str | os.PathLike) -> Trace:
+    where = f"{path}: trace {name!r}"
+    dataset = file["traces"][name]
+    if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
+        raise TraceFileError(f"{where}: must be a 1-D dataset")
+    attrs = dict(dataset.attrs)
+    for key in ("sample_rate", "bias_voltage"):
+        if key not in attrs:
+            raise TraceFileError(f"{where}: missing attribute {key!r}")
+        if not np.isfinite(float(attrs[key])):
+            raise TraceFileError(f"{where}: attribute {key!r} is not finite")
+    if float(attrs["sample_rate"]) <= 0:
+        raise TraceFileError(f"{where}: sample_rate must be positive")
+    is_codes = np.issubdtype(dataset.dtype, np.integer)
+    if is_codes and not {"volts_per_code", "offset_volts"} <= attrs.keys():
+        raise TraceFileError(f"{where}: integer ADC codes need volts_per_code and offset_volts")
+    if not is_codes and dataset.dtype != np.float32:
+        raise TraceFileError(f"{where}: dtype {dataset.dtype} is neither float32 nor integer")
+    if attrs.get("source", "measured") not in SOURCES:
+        raise TraceFileError(f"{where}: source {attrs['source']!r} is not one of {SOURCES}")
+    try:
+        data = dataset[()]
+    except OSError as error:
+        raise TraceFileError(f"{where}: unreadable data ({error})") from None
+    trace = Trace(
+        name=name,
+        data=data,
+        sample_rate=float(attrs["sample_rate"]),
+        bias_voltage=float(attrs["bias_voltage"]),
+        volts_per_code=float(attrs["volts_per_code"]) if is_codes else None,
+        offset_volts=float(attrs["offset_volts"]) if is_codes else None,
+        attrs={k: _plain(attrs[k]) for k in OPTIONAL_ATTRS if k in attrs},
+    )
+    states = file["states"].get(name) if "states" in file else None
+    if states is not None:
+        if states.shape != dataset.shape or states.dtype != np.uint8:
+            raise TraceFileError(f"{where}: states must be uint8 of the trace's length")
+        trace.states = states[()]
+    bits = file["bits"].get(name) if "bits" in file else None
+    if bits is not None:
+        if bits.ndim != 1 or bits.dtype != np.uint8:
+            raise TraceFileError(f"{where}: bits must be a 1-D uint8 dataset")
+        if not {"interval", "offset"} <= bits.attrs.keys():
+            raise TraceFileError(f"{where}: bits need the attributes interval and offset")
+        trace.bits = bits[()]
+        trace.bits_interval = int(bits.attrs["interval"])
+        trace.bits_offset = int(bits.attrs["offset"])
+    return trace
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,1 @@
+"""The quantized stochastic-computing MLP: MNIST, quantizers, training, the packed-bit engine."""

@@ -1,0 +1,1 @@
+"""PyVISA and pyserial drivers for the bench, and the bias safety limits."""

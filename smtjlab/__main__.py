@@ -1,0 +1,5 @@
+import sys
+
+from smtjlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `smtjlab` subcommand; each defines `register(subparsers)`."""
