@@ -238,9 +238,9 @@ def iter_traces(path: str | os.PathLike) -> Iterator[Trace]:
 def _check_header(file: h5py.File, path: Path) -> None:
     if file.attrs.get("format") != FORMAT:
         raise TraceFileError(
-            f"{path}: attribute format is {file.attrs.get('format')!r}, not {FORMAT!r}"
+            f"{path}: attribute format is {_plain(file.attrs.get('format'))!r}, not {FORMAT!r}"
         )
-    version = file.attrs.get("version")
+    version = _plain(file.attrs.get("version"))
     if version != VERSION:
         raise TraceFileError(
             f"{path}: unsupported version {version!r} (this reader knows {VERSION})"

@@ -1,0 +1,138 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+from smtjlab.acquisition.tracefile import (
+    Trace,
+    TraceFileError,
+    TraceWriter,
+    read_trace,
+    read_traces,
+)
+
+
+def test_float_volts_round_trip_in_chunks(tmp_path):
+    path = tmp_path / "volts.h5"
+    chunks = [np.random.default_rng(i).normal(size=1000).astype(np.float32) for i in range(3)]
+    with TraceWriter(path) as writer:
+        writer.create("a", sample_rate=1e6, bias_voltage=0.3, source="measured", device="d1")
+        for chunk in chunks:
+            writer.append("a", chunk)
+    (trace,) = read_traces(path)
+    np.testing.assert_array_equal(trace.volts, np.concatenate(chunks))
+    assert (trace.sample_rate, trace.bias_voltage) == (1e6, 0.3)
+    assert trace.attrs == {"source": "measured", "device": "d1"}
+
+
+def test_int8_codes_round_trip_with_states_and_bits(tmp_path):
+    path = tmp_path / "codes.h5"
+    codes = np.arange(-128, 128, dtype=np.int8)
+    states = (codes > 0).astype(np.uint8)
+    trace = Trace(
+        "b",
+        codes,
+        5e6,
+        -0.1,
+        volts_per_code=0.002,
+        offset_volts=0.1,
+        attrs={"source": "synthetic"},
+        states=states,
+        bits=states[::4],
+        bits_interval=4,
+        bits_offset=0,
+    )
+    with TraceWriter(path) as writer:
+        writer.write_trace(trace)
+    back = read_trace(path, "b")
+    assert back.data.dtype == np.int8
+    np.testing.assert_allclose(back.volts, codes * 0.002 + 0.1, atol=1e-6)
+    np.testing.assert_array_equal(back.states, states)
+    assert (back.bits_interval, back.source) == (4, "synthetic")
+
+
+def _broken(tmp_path, damage):
+    path = tmp_path / "broken.h5"
+    with TraceWriter(path) as writer:
+        writer.create("t", sample_rate=1e6, bias_voltage=0.2)
+        writer.append("t", np.zeros(10, np.float32))
+    with h5py.File(path, "a") as file:
+        damage(file)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: f.attrs.__setitem__("format", "other"), "attribute format"),
+        (lambda f: f.attrs.__setitem__("version", 9), "unsupported version 9"),
+        (
+            lambda f: f["traces/t"].attrs.__delitem__("sample_rate"),
+            "missing attribute 'sample_rate'",
+        ),
+        (
+            lambda f: f["traces/t"].attrs.__setitem__("bias_voltage", np.nan),
+            "'bias_voltage' is not finite",
+        ),
+        (
+            lambda f: (
+                f["traces"]
+                .create_dataset("c", data=np.zeros(3, np.int16))
+                .attrs.update({"sample_rate": 1.0, "bias_voltage": 0.0})
+            ),
+            "integer ADC codes need volts_per_code",
+        ),
+        (
+            lambda f: f.create_dataset("states/t", data=np.zeros(4, np.uint8)) and None,
+            "states must be uint8 of the trace's length",
+        ),
+        (lambda f: f["traces/t"].attrs.__setitem__("source", "guessed"), "source 'guessed'"),
+    ],
+)
+def test_reader_names_what_is_wrong(tmp_path, damage, message):
+    with pytest.raises(TraceFileError, match=message):
+        read_traces(_broken(tmp_path, damage))
+
+
+def test_truncated_or_foreign_files_are_rejected(tmp_path):
+    path = _broken(tmp_path, lambda f: None)
+    path.write_bytes(path.read_bytes()[:600])
+    with pytest.raises(TraceFileError, match="not a readable HDF5 file"):
+        read_traces(path)
+    (tmp_path / "text.h5").write_text("hello")
+    with pytest.raises(TraceFileError, match="not a readable HDF5 file"):
+        read_traces(tmp_path / "text.h5")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, numpy as np
+    from smtjlab.acquisition.tracefile import TraceWriter
+    with TraceWriter(sys.argv[1]) as writer:
+        writer.create("live", sample_rate=1e6, bias_voltage=0.3, dtype=np.int16,
+                      volts_per_code=1e-3, offset_volts=0.0)
+        for k in range(100000):
+            writer.append("live", np.full(4096, k % 30000, dtype=np.int16))
+            print(k, flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("chunks_before_kill", [1, 7, 40])
+def test_sigkill_mid_write_leaves_every_flushed_chunk(tmp_path, chunks_before_kill):
+    path = tmp_path / "killed.h5"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    for _ in range(chunks_before_kill):
+        flushed = int(writer.stdout.readline())
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    (trace,) = read_traces(path)
+    assert len(trace.data) >= (flushed + 1) * 4096
+    complete = len(trace.data) // 4096
+    np.testing.assert_array_equal(trace.data[: complete * 4096 : 4096], np.arange(complete))

@@ -1,0 +1,33 @@
+import subprocess
+import sys
+
+from smtjlab import __version__
+from smtjlab.cli import main
+
+
+def test_version_and_help_through_python_dash_m():
+    version = subprocess.run(
+        [sys.executable, "-m", "smtjlab", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.strip() == f"smtjlab {__version__}"
+    helptext = subprocess.run(
+        [sys.executable, "-m", "smtjlab", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "mnist" in helptext.stdout
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    try:
+        main(["no-such-command"])
+    except SystemExit as exit_:
+        assert exit_.code == 2
+
+
+def test_errors_are_one_line_on_stderr_with_stdout_clean(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("SMTJLAB_MNIST_DIR", str(tmp_path))
+    assert main(["mnist", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "no MNIST train files" in captured.err
