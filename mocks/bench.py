@@ -1,0 +1,187 @@
+"""The shared simulated world behind every mock instrument (DESIGN §5.4).
+
+One `SimulatedBench` holds one s-MTJ per scope channel and the SMU's output state. The mock
+Keithley writes `source_voltage` and `output_on`; the mock scope, the serial-digitizer mock, the
+GUI and calibration all read `sample(...)`, so the bias set on the SMU changes what they record.
+
+Channels are 0-based here: scope CHANnel1 reads channel 0.
+
+Two sources feed `sample`:
+- `"model"`: the DESIGN §3 synthesizer (`mocks.smtj.SmtjDevice`), live and seeded.
+- `"replay"`: a trace file (the shipped synthetic recording by default, or a lab recording
+  made with `smtjlab acquire`). Samples come from the recorded trace whose bias is nearest the
+  applied bias, sample by sample, looping. Traces with a `channel` attribute equal to the
+  scope channel (1-based) feed that channel; if there are none, every trace feeds it. When the
+  requested sample rate is an integer factor below the recording's, every k-th sample is taken.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from smtjlab.acquisition.tracefile import Trace, TraceFileError, read_traces
+from smtjlab.mocks.smtj import DeviceParams, ReadoutNoise, SmtjDevice
+
+SOURCES = ("model", "replay")
+
+
+def shipped_recording() -> Path:
+    """The synthetic recording shipped with the package (see `smtjlab.mocks.recorded`)."""
+    return Path(__file__).resolve().parent / "data" / "recorded_traces.h5"
+
+
+@dataclass
+class _Segment:
+    """One recorded trace, kept as raw samples with its scale, and its replay position."""
+
+    bias_v: float
+    data: np.ndarray
+    volts_per_code: float | None
+    offset_volts: float | None
+    states: np.ndarray | None
+    sample_rate: float
+    position: int = 0
+
+    def take(self, n_samples: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+        index = (self.position + step * np.arange(n_samples, dtype=np.int64)) % len(self.data)
+        self.position = int((self.position + step * n_samples) % len(self.data))
+        raw = self.data[index]
+        if self.volts_per_code is None:
+            volts = raw.astype(np.float32, copy=False)
+        else:
+            volts = raw * np.float32(self.volts_per_code) + np.float32(self.offset_volts)
+        states = self.states[index] if self.states is not None else np.zeros(n_samples, np.uint8)
+        return volts.astype(np.float32, copy=False), states
+
+
+class SimulatedBench:
+    """The shared simulated world: one s-MTJ per scope channel, the SMU bias and output state."""
+
+    def __init__(
+        self,
+        source: str = "model",
+        channels: int = 1,
+        seed: int = 0,
+        recording: str | os.PathLike | None = None,
+        params: DeviceParams | None = None,
+        noise: ReadoutNoise | None = None,
+    ) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        if channels < 1:
+            raise ValueError("a bench needs at least one channel")
+        self.source = source
+        self.channels = channels
+        self.seed = seed
+        # Independent, reproducible streams per channel: seed and channel index together.
+        self.devices = [
+            SmtjDevice(
+                params, noise, seed=int(np.random.SeedSequence([seed, ch]).generate_state(1)[0])
+            )
+            for ch in range(channels)
+        ]
+        self.source_voltage = 0.0
+        self.output_on = False
+        self._lock = threading.RLock()
+        self.recording: Path | None = None
+        self._segments: list[list[_Segment]] = []
+        if source == "replay":
+            self.recording = Path(recording) if recording is not None else shipped_recording()
+            self._segments = _load_segments(self.recording, channels, seed)
+
+    @property
+    def bias_v(self) -> float:
+        """The voltage the SMU applies to the junctions: 0 while its output is off."""
+        return float(self.source_voltage) if self.output_on else 0.0
+
+    @property
+    def r_load(self) -> float:
+        """The divider's load resistor, across which the scope reads the junction."""
+        return self.devices[0].params.r_load
+
+    def sample(
+        self, channel: int, n_samples: int, sample_rate: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (volts float32, true states uint8) for `n_samples` of a channel (0-based).
+
+        Successive calls continue in time. Replayed states come from the recording's `states`
+        group, or are zeros when it has none (a lab recording).
+        """
+        self._check_channel(channel)
+        if n_samples < 0 or sample_rate <= 0:
+            raise ValueError("need n_samples >= 0 and a positive sample_rate")
+        with self._lock:
+            bias = self.bias_v
+            if self.source == "model":
+                return self.devices[channel].sample(bias, n_samples, sample_rate)
+            segment = self._nearest(channel, bias)
+            step = max(1, round(segment.sample_rate / sample_rate))
+            return segment.take(n_samples, step)
+
+    def p_high(self, channel: int = 0, bias_v: float | None = None) -> float:
+        """The expected high-state occupancy at a bias (default: the applied one).
+
+        Model: the device sigmoid. Replay: the nearest trace's mean state, NaN without states.
+        """
+        self._check_channel(channel)
+        bias = self.bias_v if bias_v is None else bias_v
+        if self.source == "model":
+            return self.devices[channel].p_high(bias)
+        segment = self._nearest(channel, bias)
+        return float(segment.states.mean()) if segment.states is not None else float("nan")
+
+    def recorded_biases(self, channel: int = 0) -> list[float]:
+        """The bias points a replay can serve (empty for the live model)."""
+        if self.source == "model":
+            return []
+        self._check_channel(channel)
+        return [segment.bias_v for segment in self._segments[channel]]
+
+    def current_a(self, integration_s: float, n_samples: int = 256) -> float:
+        """The current the SMU measures through junction 0 and the load, averaged over a window.
+
+        The load resistor carries the whole divider current, so I = mean(readout volts)/R_load.
+        """
+        volts, _ = self.sample(0, n_samples, n_samples / max(integration_s, 1e-9))
+        return float(volts.mean()) / self.r_load
+
+    def _nearest(self, channel: int, bias: float) -> _Segment:
+        segments = self._segments[channel]
+        return min(segments, key=lambda segment: abs(segment.bias_v - bias))
+
+    def _check_channel(self, channel: int) -> None:
+        if not 0 <= channel < self.channels:
+            raise ValueError(f"channel {channel} does not exist (bench has {self.channels})")
+
+
+def _load_segments(path: Path, channels: int, seed: int) -> list[list[_Segment]]:
+    traces = read_traces(path)
+    if not traces:
+        raise TraceFileError(f"{path}: no traces to replay")
+    rng = np.random.default_rng(seed)
+    per_channel = []
+    for ch in range(channels):
+        own = [trace for trace in traces if trace.attrs.get("channel") == ch + 1]
+        chosen = own or traces
+        # Channels that share traces start at different places, so they are not copies.
+        per_channel.append([_segment(trace, rng if not own else None) for trace in chosen])
+    return per_channel
+
+
+def _segment(trace: Trace, rng: np.random.Generator | None) -> _Segment:
+    if len(trace.data) == 0:
+        raise TraceFileError(f"trace {trace.name!r} is empty and cannot be replayed")
+    start = int(rng.integers(len(trace.data))) if rng is not None else 0
+    return _Segment(
+        bias_v=trace.bias_voltage,
+        data=trace.data,
+        volts_per_code=trace.volts_per_code,
+        offset_volts=trace.offset_volts,
+        states=trace.states,
+        sample_rate=trace.sample_rate,
+        position=start,
+    )
