@@ -1,0 +1,221 @@
+"""Live trace view: scrolling telegraph noise, its histogram with fitted levels, bias control.
+
+The trace plot keeps a whole frame (up to millions of points) and stays fast with pyqtgraph's
+peak downsampling plus clip-to-view: only the visible span is decimated to about the number of
+screen pixels before it is drawn. The view follows the newest samples over a chosen span.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from smtjlab.gui.messages import LiveFrame
+from smtjlab.gui.style import BIG_NUMBER, ERROR_TEXT, HIST_BRUSH, OK_TEXT, PENS, si
+
+SPANS_S = {
+    "20 µs": 20e-6,
+    "100 µs": 100e-6,
+    "1 ms": 1e-3,
+    "10 ms": 10e-3,
+    "whole frame": 0.0,
+}
+
+
+def configure_fast_curve(plot: pg.PlotItem) -> None:
+    """The settings that keep a million-point trace interactive (DESIGN §6)."""
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+
+
+class LiveView(QWidget):
+    """Telegraph trace, histogram, live statistics and the bias control."""
+
+    start_requested = Signal()
+    stop_requested = Signal()
+    bias_requested = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.trace_plot = pg.PlotWidget()
+        self.trace_plot.setLabel("bottom", "time before newest sample", units="s")
+        self.trace_plot.setLabel("left", "readout", units="V")
+        configure_fast_curve(self.trace_plot.getPlotItem())
+        self.trace_curve = self.trace_plot.plot(pen=PENS["trace"])
+        self.trace_plot.setTitle("Telegraph noise (scope)")
+
+        self.hist_plot = pg.PlotWidget()
+        self.hist_plot.setLabel("bottom", "samples")
+        self.hist_plot.setTitle("Histogram")
+        self.hist_plot.setYLink(self.trace_plot)
+        self.hist_plot.getAxis("left").setStyle(showValues=False)
+        # Horizontal bars beside the trace, sharing its volts axis.
+        self.hist_bars = pg.BarGraphItem(x0=[0], y=[0], height=[0], width=[0], brush=HIST_BRUSH)
+        self.hist_bars.setOpts(pen=None)
+        self.hist_plot.addItem(self.hist_bars)
+        self.level_lines = {
+            name: pg.InfiniteLine(angle=0, pen=PENS[name], label=name, labelOpts=_LABEL_OPTS)
+            for name in ("low", "high", "threshold")
+        }
+        for line in self.level_lines.values():
+            self.hist_plot.addItem(line)
+
+        plots = QSplitter()
+        plots.addWidget(self.trace_plot)
+        plots.addWidget(self.hist_plot)
+        plots.setStretchFactor(0, 4)
+        plots.setStretchFactor(1, 1)
+
+        self.span = QComboBox()
+        self.span.addItems(list(SPANS_S))
+        self.span.setCurrentText("100 µs")
+        self.follow = QCheckBox("follow newest")
+        self.follow.setChecked(True)
+
+        self.p_high_label = QLabel("–")
+        self.tau_label = QLabel("–")
+        self.bias_label = QLabel("–")
+        self.levels_label = QLabel("–")
+        self.rate_label = QLabel("–")
+        for label in (self.p_high_label, self.tau_label, self.bias_label):
+            label.setStyleSheet(BIG_NUMBER)
+        stats = QGroupBox("Live statistics")
+        grid = QGridLayout(stats)
+        for row, (name, label) in enumerate(
+            (
+                ("p_high", self.p_high_label),
+                ("τc", self.tau_label),
+                ("bias", self.bias_label),
+                ("levels", self.levels_label),
+                ("display", self.rate_label),
+            )
+        ):
+            grid.addWidget(QLabel(name), row, 0)
+            grid.addWidget(label, row, 1)
+
+        self.bias_box = QDoubleSpinBox()
+        self.bias_box.setDecimals(3)
+        self.bias_box.setSingleStep(0.005)
+        # Wide on purpose: the safety limits live in the driver, which refuses and explains.
+        self.bias_box.setRange(-10.0, 10.0)
+        self.bias_box.setSuffix(" V")
+        self.bias_box.setValue(0.30)
+        self.bias_button = QPushButton("Ramp to bias")
+        self.bias_message = QLabel("")
+        self.bias_message.setWordWrap(True)
+        bias = QGroupBox("Bias (ramped, within the safety limits)")
+        bias_layout = QVBoxLayout(bias)
+        row = QHBoxLayout()
+        row.addWidget(self.bias_box, 1)
+        row.addWidget(self.bias_button)
+        bias_layout.addLayout(row)
+        bias_layout.addWidget(self.bias_message)
+
+        self.start_button = QPushButton("Start live")
+        self.stop_button = QPushButton("Stop live")
+        self.stop_button.setEnabled(False)
+
+        side = QVBoxLayout()
+        side.addWidget(stats)
+        side.addWidget(bias)
+        side.addStretch(1)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.stop_button)
+        controls.addSpacing(20)
+        controls.addWidget(QLabel("span:"))
+        controls.addWidget(self.span)
+        controls.addWidget(self.follow)
+        controls.addStretch(1)
+
+        left = QVBoxLayout()
+        left.addLayout(controls)
+        left.addWidget(plots, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        side_widget = QWidget()
+        side_widget.setLayout(side)
+        side_widget.setFixedWidth(270)
+        layout.addWidget(side_widget)
+
+        self.start_button.clicked.connect(self.start_requested.emit)
+        self.stop_button.clicked.connect(self.stop_requested.emit)
+        self.bias_button.clicked.connect(lambda: self.bias_requested.emit(self.bias_box.value()))
+        self.bias_box.editingFinished.connect(self._clear_message_if_edited)
+        self.frames_shown = 0
+        self._time_axis: np.ndarray | None = None
+        self._rate = 0.0
+
+    def set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
+    def show_frame(self, frame: LiveFrame) -> None:
+        n = len(frame.volts)
+        if self._time_axis is None or len(self._time_axis) != n or self._rate != frame.sample_rate:
+            # Roll mode: the newest sample sits at t = 0, so the axis array is the same every
+            # frame and the view range only moves when the user changes the span.
+            self._time_axis = (np.arange(n, dtype=np.float64) - (n - 1)) / frame.sample_rate
+            self._rate = frame.sample_rate
+        t = self._time_axis
+        if self.follow.isChecked() and n:
+            span = SPANS_S[self.span.currentText()] or -t[0]
+            gap = max(frame.high_v - frame.low_v, 1e-6)
+            self.trace_plot.setRange(
+                xRange=(max(t[0], -span), 0.0),
+                yRange=(frame.low_v - 0.75 * gap, frame.high_v + 0.75 * gap),
+                padding=0,
+            )
+            # pyqtgraph applies a range change at paint time, where the curve would decimate
+            # again and ask for a second paint; applying it now saves both.
+            self.trace_plot.getViewBox().updateMatrix()
+        self.trace_curve.setData(t, frame.volts)
+        newest = frame.t0 + n / frame.sample_rate
+        self.trace_plot.setTitle(
+            f"Telegraph noise; t = 0 is the newest sample, {newest:.3f} s into the run"
+        )
+        edges = frame.hist_edges
+        self.hist_bars.setOpts(
+            x0=np.zeros(len(frame.hist_counts)),
+            y=(edges[1:] + edges[:-1]) / 2,
+            height=np.diff(edges),
+            width=frame.hist_counts,
+        )
+        self.level_lines["low"].setValue(frame.low_v)
+        self.level_lines["high"].setValue(frame.high_v)
+        self.level_lines["threshold"].setValue(frame.threshold_v)
+        self.p_high_label.setText(f"{frame.p_high:.3f}")
+        self.tau_label.setText(si(frame.tau_c, "s"))
+        self.bias_label.setText(f"{frame.bias_v:+.3f} V")
+        self.levels_label.setText(
+            f"{si(frame.low_v, 'V')} / {si(frame.high_v, 'V')}, thr {si(frame.threshold_v, 'V')}"
+        )
+        self.frames_shown += 1
+
+    def show_display_rate(self, frames_per_s: float, points: int) -> None:
+        self.rate_label.setText(f"{frames_per_s:.1f} frames/s, {points:,} pts")
+
+    def show_bias_result(self, ok: bool, message: str) -> None:
+        self.bias_message.setStyleSheet(OK_TEXT if ok else ERROR_TEXT)
+        self.bias_message.setText(message)
+
+    def _clear_message_if_edited(self) -> None:
+        if self.bias_message.styleSheet() == OK_TEXT:
+            self.bias_message.setText("")
+
+
+_LABEL_OPTS = {"position": 0.85, "color": (40, 40, 40), "fill": (255, 255, 255, 200)}

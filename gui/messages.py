@@ -1,0 +1,106 @@
+"""Plain data the worker threads send to the views through queued signals.
+
+Workers do the heavy numpy work (histograms, statistics, decimation) in their own thread, so a
+message carries only what a view draws; the GUI thread never touches an instrument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One discovered instrument: its VISA resource string and its *IDN? reply."""
+
+    name: str
+    idn: str
+    role: str  # "smu", "scope", or "unknown"
+
+
+@dataclass(frozen=True)
+class BenchState:
+    """What the status bar shows about the instruments."""
+
+    connected: bool
+    description: str = ""
+    bias_v: float = 0.0
+    output_on: bool = False
+    source: str = ""  # "mock model", "mock replay", "replay FILE", or a resource name
+    recording: str = ""  # the trace file being written, if any
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    """One scope frame, digitized: the display window of the trace and its statistics."""
+
+    volts: np.ndarray  # the scrolling window, float32
+    sample_rate: float
+    t0: float  # time of volts[0] since acquisition started, s
+    hist_edges: np.ndarray
+    hist_counts: np.ndarray
+    low_v: float
+    high_v: float
+    threshold_v: float
+    p_high: float
+    tau_c: float  # s
+    bias_v: float
+    frame_index: int
+
+
+@dataclass(frozen=True)
+class CalibrationPoint:
+    bias_v: float
+    p_high: float
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """The fitted sigmoid and where each target level landed."""
+
+    v50: float
+    width: float
+    points: list[CalibrationPoint]
+    levels: list[tuple[float, float, float]]  # (p_target, bias_v, p_measured)
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """Fill and randomness of the bit pool of every probability level."""
+
+    levels: list[float]
+    fill: list[float]  # 0 … 1
+    fill_bits: list[int]
+    measured: list[float]  # fraction of ones over the whole pool
+    raster: np.ndarray  # (levels, n) uint8: the most recent bits of each pool
+    lag1: list[float]
+    monobit_p: list[float]  # p-value of the monobit (frequency) test against the level
+
+
+@dataclass(frozen=True)
+class InferenceStep:
+    """The output counters of one image after `bits_done` of `length` clock cycles."""
+
+    image_index: int  # into the MNIST test set, or -1 for a drawn digit
+    image: np.ndarray  # (28, 28) uint8
+    label: int  # -1 when unknown (a drawn digit)
+    counts: np.ndarray  # (10,) output-layer counters so far
+    bits_done: int
+    length: int
+    final: bool
+
+
+@dataclass(frozen=True)
+class InferenceTally:
+    """Running results over the stream of test images."""
+
+    images: int
+    correct: int
+    images_per_s: float
+    energy: dict[str, float] = field(default_factory=dict)  # per-inference estimates
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.images if self.images else 0.0

@@ -1,0 +1,110 @@
+"""Bit pools view: a fill gauge per probability level, a raster of recent bits, randomness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+from smtjlab.gui.messages import PoolStatus
+
+# Thresholds for the colour of the indicators, not for any decision the software takes:
+# |lag-1| below 0.05 is what the Δt ≥ 2τc rule gives (ρ = e⁻² ≈ 0.14 is its worst case, and
+# decimating further lowers it); a monobit p-value below 0.01 fails NIST SP 800-22's level.
+LAG1_WARN = 0.05
+MONOBIT_ALPHA = 0.01
+HEADERS = ("level p", "fill", "bits", "measured p", "lag-1", "monobit p")
+
+
+class PoolsView(QWidget):
+    """One row per level, and an image of the most recent bits of every pool."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table_box = QGroupBox("Bit pools, one per probability level")
+        self.grid = QGridLayout(self.table_box)
+        self.rows: list[dict[str, QWidget]] = []
+        self.empty_label = QLabel("No pools yet: connect a bench and run a calibration.")
+        self.grid.addWidget(self.empty_label, 0, 0)
+
+        self.raster = pg.PlotWidget()
+        self.raster.setTitle("Most recent bits of each pool (white = 1)")
+        self.raster.setLabel("bottom", "bit index (newest right)")
+        self.raster.setLabel("left", "level p")
+        self.raster.setMouseEnabled(x=False, y=False)
+        self.raster.hideButtons()
+        self.raster_image = pg.ImageItem(axisOrder="row-major")
+        self.raster_image.setLookupTable(np.array([[20, 20, 20], [250, 250, 250]], dtype=np.uint8))
+        self.raster.addItem(self.raster_image)
+        self.raster.getViewBox().invertY(True)
+
+        legend = QLabel(
+            f"lag-1 autocorrelation: green when |ρ₁| < {LAG1_WARN}. "
+            f"monobit: p-value of the frequency test against the level's target; "
+            f"red below {MONOBIT_ALPHA}."
+        )
+        legend.setWordWrap(True)
+        legend.setStyleSheet("color: #555;")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table_box)
+        layout.addWidget(legend)
+        layout.addWidget(self.raster, 1)
+
+    def _build_rows(self, levels: list[float]) -> None:
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None and widget is not self.empty_label:
+                widget.deleteLater()
+        self.empty_label.hide()
+        for column, text in enumerate(HEADERS):
+            header = QLabel(f"<b>{text}</b>")
+            self.grid.addWidget(header, 0, column)
+        self.rows = []
+        for row, level in enumerate(levels, start=1):
+            gauge = QProgressBar()
+            gauge.setRange(0, 1000)
+            gauge.setTextVisible(True)
+            cells = {
+                "level": QLabel(f"{level:.3g}"),
+                "fill": gauge,
+                "bits": QLabel(),
+                "measured": QLabel(),
+                "lag1": QLabel(),
+                "monobit": QLabel(),
+            }
+            for column, widget in enumerate(cells.values()):
+                if isinstance(widget, QLabel):
+                    widget.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.grid.addWidget(widget, row, column)
+            self.rows.append(cells)
+        self.grid.setColumnStretch(1, 1)
+        ticks = [[(i + 0.5, f"{level:.3g}") for i, level in enumerate(levels)]]
+        self.raster.getAxis("left").setTicks(ticks)
+
+    def show_status(self, status: PoolStatus) -> None:
+        if len(self.rows) != len(status.levels):
+            self._build_rows(status.levels)
+        for i, cells in enumerate(self.rows):
+            cells["fill"].setValue(round(1000 * status.fill[i]))
+            cells["fill"].setFormat(f"{100 * status.fill[i]:.0f} %")
+            cells["bits"].setText(f"{status.fill_bits[i]:,}")
+            cells["measured"].setText(f"{status.measured[i]:.4f}")
+            lag1 = status.lag1[i]
+            cells["lag1"].setText(f"{lag1:+.3f}")
+            cells["lag1"].setStyleSheet(
+                "color: #0a6b2a;" if abs(lag1) < LAG1_WARN else "color: #b00020;"
+            )
+            p = status.monobit_p[i]
+            cells["monobit"].setText(f"{p:.3f}")
+            cells["monobit"].setStyleSheet(
+                "color: #0a6b2a;" if p >= MONOBIT_ALPHA else "color: #b00020;"
+            )
+        self.raster_image.setImage(status.raster.astype(np.uint8), autoLevels=False, levels=(0, 1))
