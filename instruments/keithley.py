@@ -1,0 +1,198 @@
+"""Source-measure units: a SCPI base with bias safety built in, and the Keithley 2400 series.
+
+Commands follow the Model 2400 Series SourceMeter User's Manual, section 18. `SourceMeter` holds
+what every SCPI SMU shares; a model is a small subclass that names its headers. A Keithley 2450
+in SCPI mode, for example, would only change the compliance header:
+
+    class Keithley2450(Keithley2400):
+        IDN_PATTERN = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
+        _compliance = Setting(":SOURce:VOLTage:ILIMit", kind=Number(0, 1.05))
+
+and a Keysight B2900 its IDN pattern and `:SENSe:CURRent:PROTection` → the same header, with
+`:MEASure:CURRent?` returning one number (override `measure_current`).
+
+The voltage level, output state and compliance are private: they change only through
+`set_bias`, `set_compliance` and `shutdown`, which enforce `BiasLimits` (see `safety.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyvisa
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
+from smtjlab.instruments.scpi import (
+    Choice,
+    Flag,
+    InstrumentError,
+    Number,
+    ScpiInstrument,
+    Setting,
+    short_form,
+)
+
+ELEMENTS = {
+    "voltage": "VOLTage",
+    "current": "CURRent",
+    "resistance": "RESistance",
+    "time": "TIME",
+    "status": "STATus",
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One :READ? result; elements not enabled with `elements` are None."""
+
+    voltage: float | None = None
+    current: float | None = None
+    resistance: float | None = None
+    time: float | None = None
+    status: float | None = None
+
+
+class SourceMeter(SafeBias, ScpiInstrument):
+    """A SCPI source-measure unit sourcing voltage under `BiasLimits`; use it as a context manager.
+
+    On connect it reads the present level and output state, refuses to take over an output that
+    is on beyond the limits, selects voltage sourcing (only while the output is off) and sets
+    the compliance to the limit's.
+    """
+
+    _function = Setting(":SOURce:FUNCtion", "source function", Choice({"voltage": "VOLTage"}))
+    _level = Setting(":SOURce:VOLTage:LEVel", "source voltage level in V", Number(-210, 210))
+    _output_state = Setting(":OUTPut:STATe", "output relay", Flag())
+    _compliance = Setting(
+        ":SENSe:CURRent:PROTection:LEVel", "current compliance in A", Number(0, 1.05)
+    )
+
+    def __init__(
+        self,
+        resource: pyvisa.resources.MessageBasedResource,
+        limits: BiasLimits | None = None,
+        **kwargs,
+    ) -> None:
+        ScpiInstrument.__init__(self, resource, **kwargs)
+        self.limits = limits or BiasLimits()
+        self._output = self._output_state
+        self._level_v = self._level
+        if self._output and abs(self._level_v) > self.limits.max_abs_v:
+            raise BiasLimitError(
+                f"{self.name}: output is on at {self._level_v:g} V, beyond the limit"
+                f" {self.limits.max_abs_v:g} V; ramp it down by hand before connecting"
+            )
+        if not self._output:
+            self._function = "voltage"
+        self._write_compliance(self.limits.compliance_a)
+
+    @property
+    def compliance_a(self) -> float:
+        """The current compliance the instrument holds, in A."""
+        return self._compliance
+
+    @property
+    def source_voltage(self) -> float:
+        """The programmed source level the instrument reports, in V."""
+        return self._level
+
+    def _write_level(self, volts: float) -> None:
+        self._level = volts
+
+    def _write_output(self, on: bool) -> None:
+        self._output_state = on
+
+    def _write_compliance(self, amps: float) -> None:
+        self._compliance = amps
+
+    def _read_level(self) -> float:
+        return self._level
+
+
+class Keithley2400(SourceMeter):
+    """Keithley 2400-series SourceMeter (2400, 2401, 2410, 2420, 2425, 2430, 2440) over SCPI."""
+
+    IDN_PATTERN = r"KEITHLEY INSTRUMENTS INC\.,MODEL 24[0-4]\d\b"
+
+    voltage_range = Setting(
+        ":SOURce:VOLTage:RANGe",
+        "source range in V (selects the lowest range that holds it)",
+        Number(-210, 210),
+    )
+    voltage_autorange = Setting(":SOURce:VOLTage:RANGe:AUTO", "source auto range", Flag())
+    nplc = Setting(
+        ":SENSe:CURRent:NPLCycles", "integration time in power-line cycles", Number(0.01, 10)
+    )
+    current_range = Setting(
+        ":SENSe:CURRent:RANGe", "current measurement range in A", Number(-1.05, 1.05)
+    )
+    current_autorange = Setting(":SENSe:CURRent:RANGe:AUTO", "current auto range", Flag())
+    compliance_tripped = Setting(
+        ":SENSe:CURRent:PROTection:TRIPped",
+        "the last reading hit the compliance",
+        Flag(),
+        readonly=True,
+    )
+
+    def __init__(
+        self,
+        resource: pyvisa.resources.MessageBasedResource,
+        limits: BiasLimits | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(resource, limits, **kwargs)
+        self._elements: tuple[str, ...] = self._query_elements()
+
+    def sense_current(self) -> None:
+        """Measure current: `:SENSe:FUNCtion "CURRent"`."""
+        self.write(':SENSe:FUNCtion "CURRent"')
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        """What :READ? returns, in the instrument's fixed order (voltage, current, ...)."""
+        return self._elements
+
+    @elements.setter
+    def elements(self, names: tuple[str, ...] | list[str]) -> None:
+        unknown = set(names) - set(ELEMENTS)
+        if not names or unknown:
+            raise InstrumentError(f"{self.name}: elements must be some of {list(ELEMENTS)}")
+        self.write(":FORMat:ELEMents " + ",".join(ELEMENTS[name] for name in names))
+        self._elements = tuple(name for name in ELEMENTS if name in names)
+
+    def _query_elements(self) -> tuple[str, ...]:
+        def parse(text: str) -> tuple[str, ...]:
+            words = {word.strip().upper() for word in text.split(",")}
+            return tuple(
+                name
+                for name, mnemonic in ELEMENTS.items()
+                if mnemonic.upper() in words or short_form(mnemonic) in words
+            )
+
+        return self.query(":FORMat:ELEMents?", parse)
+
+    def read(self) -> Reading:
+        """Trigger and return one reading (`:READ?`); the output must be on."""
+        self._require_output(":READ?")
+        values = self.query_floats(":READ?")
+        return self._reading(values, ":READ?")
+
+    def measure_current(self) -> float:
+        """One current reading in A with `:MEASure:CURRent?` (which selects current sensing)."""
+        self._require_output(":MEASure:CURRent?")
+        values = self.query_floats(":MEASure:CURRent?")
+        current = self._reading(values, ":MEASure:CURRent?").current
+        if current is None:
+            raise InstrumentError(f"{self.name}: :MEASure:CURRent? returned no current element")
+        return current
+
+    def _reading(self, values: list[float], command: str) -> Reading:
+        if len(values) != len(self._elements):
+            raise InstrumentError(
+                f"{self.name}: {command!r} returned {len(values)} values for the elements"
+                f" {list(self._elements)}"
+            )
+        return Reading(**dict(zip(self._elements, values, strict=True)))
+
+    def _require_output(self, command: str) -> None:
+        if not self._output:
+            raise InstrumentError(f"{self.name}: {command} needs the output on; set a bias first")

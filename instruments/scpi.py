@@ -1,0 +1,316 @@
+"""The SCPI / IEEE 488.2 base every driver builds on.
+
+A driver is a subclass of `ScpiInstrument` that reads like its programming manual: each
+setting is one `Setting` line naming its SCPI header, and methods exist only for actions.
+
+    class Keithley2400(ScpiInstrument):
+        nplc = Setting(":SENSe:CURRent:NPLCycles", "integration time in line cycles",
+                       Number(0.01, 10))
+
+    smu.nplc = 1        # writes ":SENSe:CURRent:NPLCycles 1", then checks :SYSTem:ERRor?
+    smu.nplc            # queries ":SENSe:CURRent:NPLCycles?" -> 1.0
+
+Every write is followed by an error-queue check, so an instrument error becomes an
+`InstrumentError` that names the command that caused it. Queries that time out or come back
+garbled are retried after a device clear (`retries` times); a lost connection is reported at
+once. Binary blocks go through PyVISA's own `query_binary_values`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import pyvisa
+from pyvisa import constants, errors
+
+from smtjlab.errors import SmtjlabError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_TIMEOUT = constants.StatusCode.error_timeout
+_CONNECTION_LOST = constants.StatusCode.error_connection_lost
+
+
+class InstrumentError(SmtjlabError):
+    """An instrument refused a command, did not answer, or answered nonsense."""
+
+
+def short_form(mnemonic: str) -> str:
+    """`VOLTage` -> `VOLT`: the manual's short form is the upper-case part."""
+    return "".join(ch for ch in mnemonic if not ch.islower())
+
+
+class Number:
+    """A numeric setting, checked against [low, high] before anything is sent."""
+
+    def __init__(self, low: float | None = None, high: float | None = None) -> None:
+        self.low, self.high = low, high
+
+    def format(self, value: Any, where: str) -> str:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InstrumentError(f"{where}: {value!r} is not a number") from None
+        if not np.isfinite(number):
+            raise InstrumentError(f"{where}: {value!r} is not a finite number")
+        if (self.low is not None and number < self.low) or (
+            self.high is not None and number > self.high
+        ):
+            raise InstrumentError(f"{where}: {number:g} is outside [{self.low:g}, {self.high:g}]")
+        return f"{number:.9g}"
+
+    def parse(self, text: str) -> float:
+        return float(text)
+
+
+class Integer(Number):
+    def format(self, value: Any, where: str) -> str:
+        if int(value) != value:
+            raise InstrumentError(f"{where}: {value!r} is not a whole number")
+        return str(int(float(super().format(value, where))))
+
+    def parse(self, text: str) -> int:
+        return int(float(text))
+
+
+class Flag:
+    """ON/OFF, queried as 1/0."""
+
+    def format(self, value: Any, where: str) -> str:
+        return "ON" if value else "OFF"
+
+    def parse(self, text: str) -> bool:
+        return text.strip().upper() in ("1", "ON")
+
+
+class Choice:
+    """Character data: Python names mapped to the manual's mnemonics (`{"dc": "DC"}`)."""
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self.mapping = mapping
+
+    def format(self, value: Any, where: str) -> str:
+        if value not in self.mapping:
+            raise InstrumentError(f"{where}: {value!r} is not one of {sorted(self.mapping)}")
+        return self.mapping[value]
+
+    def parse(self, text: str) -> str:
+        reply = text.strip().strip('"').upper()
+        for name, mnemonic in self.mapping.items():
+            if reply in (mnemonic.upper(), short_form(mnemonic)):
+                return name
+        raise ValueError(f"unexpected reply {text!r}")
+
+
+class Setting:
+    """A setting stored by the instrument: reading queries `HEADER?`, assigning writes `HEADER v`.
+
+    `{name}` fields in the header are filled from the owner's `scpi_fields`
+    (e.g. `:CHANnel{channel}:SCALe`).
+    """
+
+    def __init__(
+        self, header: str, doc: str = "", kind: Any = None, *, readonly: bool = False
+    ) -> None:
+        self.header = header
+        self.kind = kind if kind is not None else Number()
+        self.readonly = readonly
+        self.__doc__ = f"{doc} (SCPI {header})" if doc else f"SCPI {header}"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        header = self.header.format_map(instance.scpi_fields)
+        return instance.query(f"{header}?", self.kind.parse)
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        if self.readonly:
+            raise AttributeError(f"{self.name} is read-only")
+        header = self.header.format_map(instance.scpi_fields)
+        argument = self.kind.format(value, f"{instance.name}.{self.name}")
+        instance.write(f"{header} {argument}")
+
+
+class ScpiInstrument:
+    """One instrument on a PyVISA message-based resource, with the IEEE 488.2 common commands.
+
+    `IDN_PATTERN` (a regular expression for the *IDN? reply) lets discovery pick the driver.
+    """
+
+    IDN_PATTERN: ClassVar[str] = r"$^"
+    ERROR_QUERY: ClassVar[str] = ":SYSTem:ERRor?"
+    MAX_ERRORS: ClassVar[int] = 32
+
+    def __init__(
+        self,
+        resource: pyvisa.resources.MessageBasedResource,
+        *,
+        timeout_ms: int = 2000,
+        retries: int = 1,
+        check_errors: bool = True,
+    ) -> None:
+        self.resource = resource
+        self.retries = retries
+        self.check_after_write = check_errors
+        self.scpi_fields: dict[str, Any] = {}
+        resource.read_termination = "\n"
+        resource.write_termination = "\n"
+        resource.timeout = timeout_ms
+
+    @property
+    def name(self) -> str:
+        return f"{type(self).__name__} at {self.resource.resource_name}"
+
+    @classmethod
+    def matches(cls, idn: str) -> bool:
+        return re.search(cls.IDN_PATTERN, idn) is not None
+
+    # -- I/O -----------------------------------------------------------------------------------
+
+    def write(self, command: str, check: bool | None = None) -> None:
+        """Send a command, then (by default) raise if the instrument queued an error for it."""
+        try:
+            self.resource.write(command)
+        except errors.VisaIOError as error:
+            raise self._io_error(command, error) from None
+        if self.check_after_write if check is None else check:
+            self.check_errors(command)
+
+    def query(self, command: str, parse: Callable[[str], T] = str) -> T:
+        """Send a query and parse its reply; timeouts and garbled replies are retried."""
+
+        def exchange() -> T:
+            return parse(self.resource.query(command).strip())
+
+        return self.transact(command, exchange)
+
+    def query_floats(self, command: str) -> list[float]:
+        return self.query(command, lambda text: [float(part) for part in text.split(",")])
+
+    def query_block(
+        self, command: str, datatype: str, *, big_endian: bool = False, chunk_size: int = 1 << 22
+    ) -> np.ndarray:
+        """An IEEE 488.2 definite-length binary block of `datatype` values, as an array.
+
+        The termination character is switched off for the transfer, because binary data holds
+        newline bytes; the block's END still marks the end of the message.
+        """
+
+        def exchange() -> np.ndarray:
+            with self.resource.read_termination_context(None):
+                return self.resource.query_binary_values(
+                    command,
+                    datatype=datatype,
+                    is_big_endian=big_endian,
+                    container=np.array,
+                    chunk_size=chunk_size,
+                    length_before_block=0,
+                    raise_on_late_block=True,
+                )
+
+        return self.transact(command, exchange)
+
+    def transact(self, command: str, exchange: Callable[[], T]) -> T:
+        """Run a write-and-read exchange, recovering from timeouts and garbled replies."""
+        attempts = self.retries + 1
+        problem = ""
+        for attempt in range(1, attempts + 1):
+            try:
+                return exchange()
+            except errors.VisaIOError as error:
+                if error.error_code != _TIMEOUT:
+                    raise self._io_error(command, error) from None
+                problem = f"no reply within {self.resource.timeout:g} ms"
+                # A query the instrument refused times out; its error queue says why.
+                self._recover()
+                self.check_errors(command)
+            except (ValueError, RuntimeError, errors.InvalidBinaryFormat) as error:
+                problem = f"garbled reply ({error})"
+                self._recover()
+            log.warning(
+                "%s: %s to %r (attempt %d of %d)", self.name, problem, command, attempt, attempts
+            )
+        raise InstrumentError(f"{self.name}: {problem} to {command!r} after {attempts} attempts")
+
+    def check_errors(self, after: str | None = None) -> None:
+        """Drain the error queue; raise `InstrumentError` naming `after` if it held errors."""
+        found = []
+        for _ in range(self.MAX_ERRORS):
+            try:
+                reply = self.resource.query(self.ERROR_QUERY).strip()
+                code = int(reply.split(",", 1)[0])
+            except errors.VisaIOError as error:
+                raise self._io_error(self.ERROR_QUERY, error) from None
+            except ValueError:
+                self._recover()
+                raise InstrumentError(
+                    f"{self.name}: garbled reply to {self.ERROR_QUERY!r}"
+                    + (f" after {after!r}" if after else "")
+                ) from None
+            if code == 0:
+                break
+            found.append(reply)
+        if found:
+            sent = f" after {after!r}" if after else ""
+            raise InstrumentError(f"{self.name}: instrument error{sent}: {'; '.join(found)}")
+
+    def _recover(self) -> None:
+        """Device clear: drop any half-read reply so the next exchange starts clean."""
+        try:
+            self.resource.clear()
+        except errors.VisaIOError as error:
+            raise self._io_error("device clear", error) from None
+
+    def _io_error(self, command: str, error: errors.VisaIOError) -> InstrumentError:
+        if error.error_code == _CONNECTION_LOST:
+            return InstrumentError(f"{self.name}: connection lost while sending {command!r}")
+        if error.error_code == _TIMEOUT:
+            return InstrumentError(
+                f"{self.name}: no reply within {self.resource.timeout:g} ms to {command!r}"
+            )
+        return InstrumentError(f"{self.name}: {command!r} failed: {error.description}")
+
+    # -- IEEE 488.2 common commands ------------------------------------------------------------
+
+    @property
+    def idn(self) -> str:
+        """The *IDN? reply: maker, model, serial number, firmware."""
+        return self.query("*IDN?")
+
+    def reset(self) -> None:
+        """*RST: the instrument's default setup."""
+        self.write("*RST")
+
+    def clear_status(self) -> None:
+        """*CLS: empty the error queue and event registers."""
+        self.write("*CLS")
+
+    def wait_complete(self, timeout_ms: int | None = None) -> None:
+        """*OPC?: block until pending operations finish (with a longer timeout if given)."""
+        previous = self.resource.timeout
+        if timeout_ms is not None:
+            self.resource.timeout = timeout_ms
+        try:
+            reply = self.query("*OPC?")
+        finally:
+            self.resource.timeout = previous
+        if reply != "1":
+            raise InstrumentError(f"{self.name}: *OPC? answered {reply!r}, not '1'")
+
+    def close(self) -> None:
+        with contextlib.suppress(errors.VisaIOError):  # already gone: nothing left to release
+            self.resource.close()
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
