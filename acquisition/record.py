@@ -1,0 +1,114 @@
+"""Headless recording: bias the device at each voltage, digitize its telegraph noise, save it.
+
+For every bias the SMU ramps there, then the scope takes records of `record_points` until
+`duration_s` of samples are in; each channel's record is appended to its trace (raw ADC codes
+with their scale, DESIGN §5.1) and flushed at once, so a crash or SIGKILL leaves everything
+recorded so far readable. The trace is the concatenation of records: the scope's dead time
+between records is not in it.
+
+However the run ends (done, an error, Ctrl-C) the bias ramps to 0, the output turns off and the
+file is closed intact. Biases are checked against the SMU's limits before anything moves.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from smtjlab.acquisition.tracefile import TraceWriter
+from smtjlab.instruments.infiniivision import InfiniiVision
+from smtjlab.instruments.keithley import SourceMeter
+from smtjlab.instruments.scpi import InstrumentError
+
+Progress = Callable[[Iterable, str, int], Iterable]
+
+
+@dataclass
+class RecordSummary:
+    path: Path
+    traces: list[dict] = field(default_factory=list)
+
+
+def trace_name(channel: int, bias_v: float) -> str:
+    return f"ch{channel}_bias_{bias_v:+.4f}V"
+
+
+def record(
+    smu: SourceMeter,
+    scope: InfiniiVision,
+    path: str | os.PathLike,
+    biases: Sequence[float],
+    duration_s: float,
+    *,
+    channels: Sequence[int] = (1,),
+    sample_rate: float = 1e6,
+    record_points: int = 1_000_000,
+    settle_s: float = 0.0,
+    source: str = "measured",
+    progress: Progress | None = None,
+) -> RecordSummary:
+    """Record `duration_s` of samples per bias and channel into a new trace file at `path`."""
+    if not biases:
+        raise InstrumentError("record: no bias points given")
+    for bias in biases:
+        smu.limits.check_bias(bias)
+    if duration_s <= 0 or sample_rate <= 0 or record_points < 100:
+        raise InstrumentError("record: need duration > 0, sample rate > 0 and >= 100 points")
+    total = max(1, round(duration_s * sample_rate))
+    points = min(record_points, total)
+    records = math.ceil(total / points)
+    steps = [(bias, index) for bias in biases for index in range(records)]
+    if progress is not None:
+        steps = progress(steps, f"recording {len(biases)} bias points", len(steps))
+    instrument = scope.idn
+    summary = RecordSummary(Path(path))
+    try:
+        with TraceWriter(path) as writer:
+            scope.configure_record(points, sample_rate)
+            entries: dict[str, dict] = {}
+            scales: dict[str, tuple[float, float]] = {}
+            for bias, index in steps:
+                if index == 0:
+                    smu.set_bias(bias)
+                    time.sleep(settle_s)
+                    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                scope.digitize(*channels)
+                for channel in channels:
+                    name = trace_name(channel, bias)
+                    wave = scope.fetch(channel, points=points)
+                    codes, volts_per_code, offset_volts = wave.signed_codes()
+                    if name not in entries:
+                        writer.create(
+                            name,
+                            sample_rate=wave.sample_rate,
+                            bias_voltage=bias,
+                            dtype=codes.dtype,
+                            volts_per_code=volts_per_code,
+                            offset_volts=offset_volts,
+                            channel=channel,
+                            started_at=started_at,
+                            instrument=instrument,
+                            source=source,
+                        )
+                        scales[name] = (volts_per_code, offset_volts)
+                        entries[name] = {
+                            "name": name,
+                            "bias_v": bias,
+                            "channel": channel,
+                            "sample_rate": wave.sample_rate,
+                            "samples": 0,
+                        }
+                        summary.traces.append(entries[name])
+                    elif scales[name] != (volts_per_code, offset_volts):
+                        raise InstrumentError(f"{scope.name}: vertical scale changed during {name}")
+                    take = min(len(codes), total - entries[name]["samples"])
+                    writer.append(name, codes[:take])
+                    entries[name]["samples"] += take
+    finally:
+        smu.shutdown()
+    return summary
