@@ -73,14 +73,22 @@ class ConnectView(QWidget):
         buttons.addWidget(self.disconnect_button)
         buttons.addStretch(1)
 
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Discovered instruments:"))
+        left.addWidget(self.table, 1)
+        left.addLayout(pick)
+        left.addLayout(buttons)
+        left.addWidget(self.state_label)
+        right = QVBoxLayout()
+        right.addWidget(self.limits_box)
+        right.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(right, 2)
+
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(QLabel("Discovered instruments:"))
-        layout.addWidget(self.table, 1)
-        layout.addLayout(pick)
-        layout.addLayout(buttons)
-        layout.addWidget(self.state_label)
-        layout.addWidget(self.limits_box)
+        layout.addLayout(body, 1)
 
         self.discover_button.clicked.connect(
             lambda: self.discover_requested.emit(self.source_key())

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 from smtjlab.gui.canvas import DigitCanvas
 from smtjlab.gui.messages import InferenceStep, InferenceTally
-from smtjlab.gui.style import BAR_BRUSH, BIG_NUMBER, WINNER_BRUSH, WRONG_BRUSH
+from smtjlab.gui.style import BAR_BRUSH, BIG_NUMBER, LEADER_BRUSH, WINNER_BRUSH, WRONG_BRUSH
 
 LENGTHS = (100, 200, 300, 400, 500)
 HISTORY = 12
@@ -219,10 +219,11 @@ class InferenceView(QWidget):
             self.index.blockSignals(False)
             self.source_label.setText(f"MNIST test image #{step.image_index} (label {step.label})")
         counts = np.asarray(step.counts, dtype=float)
-        winner = int(np.argmax(counts))
+        winner = step.prediction
         brushes = [BAR_BRUSH] * 10
         correct = step.label < 0 or winner == step.label
-        brushes[winner] = WINNER_BRUSH if correct else WRONG_BRUSH
+        # The leader is amber while bits still arrive; green or red once the decision is final.
+        brushes[winner] = (WINNER_BRUSH if correct else WRONG_BRUSH) if step.final else LEADER_BRUSH
         self.bars.setOpts(height=counts, brushes=brushes)
         top = max(float(counts.max()), 1.0)
         low = min(float(counts.min()), 0.0)

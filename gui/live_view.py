@@ -7,6 +7,8 @@ screen pixels before it is drawn. The view follows the newest samples over a cho
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -174,12 +176,13 @@ class LiveView(QWidget):
         t = self._time_axis
         if self.follow.isChecked() and n:
             span = SPANS_S[self.span.currentText()] or -t[0]
-            gap = max(frame.high_v - frame.low_v, 1e-6)
-            self.trace_plot.setRange(
-                xRange=(max(t[0], -span), 0.0),
-                yRange=(frame.low_v - 0.75 * gap, frame.high_v + 0.75 * gap),
-                padding=0,
-            )
+            if math.isfinite(frame.high_v - frame.low_v):
+                gap = max(frame.high_v - frame.low_v, 1e-6)
+                low, high = frame.low_v - 0.75 * gap, frame.high_v + 0.75 * gap
+            else:
+                low, high = float(frame.volts.min()), float(frame.volts.max())
+                low, high = (low, high) if high > low else (low - 1e-3, high + 1e-3)
+            self.trace_plot.setRange(xRange=(max(t[0], -span), 0.0), yRange=(low, high), padding=0)
             # pyqtgraph applies a range change at paint time, where the curve would decimate
             # again and ask for a second paint; applying it now saves both.
             self.trace_plot.getViewBox().updateMatrix()
@@ -195,16 +198,27 @@ class LiveView(QWidget):
             height=np.diff(edges),
             width=frame.hist_counts,
         )
-        self.level_lines["low"].setValue(frame.low_v)
-        self.level_lines["high"].setValue(frame.high_v)
-        self.level_lines["threshold"].setValue(frame.threshold_v)
-        self.p_high_label.setText(f"{frame.p_high:.3f}")
-        self.tau_label.setText(si(frame.tau_c, "s"))
+        switching = math.isfinite(frame.p_high)
+        for name, value in (
+            ("low", frame.low_v),
+            ("high", frame.high_v),
+            ("threshold", frame.threshold_v),
+        ):
+            self.level_lines[name].setVisible(math.isfinite(value))
+            if math.isfinite(value):
+                self.level_lines[name].setValue(value)
+        self.p_high_label.setText(f"{frame.p_high:.3f}" if switching else "–")
+        self.tau_label.setText(si(frame.tau_c, "s") if math.isfinite(frame.tau_c) else "–")
         self.bias_label.setText(f"{frame.bias_v:+.3f} V")
         self.levels_label.setText(
             f"{si(frame.low_v, 'V')} / {si(frame.high_v, 'V')}, thr {si(frame.threshold_v, 'V')}"
+            if switching
+            else "no switching in this record"
         )
         self.frames_shown += 1
+
+    def points_shown(self) -> int:
+        return 0 if self._time_axis is None else len(self._time_axis)
 
     def show_display_rate(self, frames_per_s: float, points: int) -> None:
         self.rate_label.setText(f"{frames_per_s:.1f} frames/s, {points:,} pts")

@@ -86,10 +86,11 @@ class InferenceStep:
     image_index: int  # into the MNIST test set, or -1 for a drawn digit
     image: np.ndarray  # (28, 28) uint8
     label: int  # -1 when unknown (a drawn digit)
-    counts: np.ndarray  # (10,) output-layer counters so far
+    counts: np.ndarray  # (10,) output-layer counters D_j so far
     bits_done: int
     length: int
     final: bool
+    prediction: int  # argmax of the scores estimated from the cycles so far
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ LEVEL_BRUSH = pg.mkBrush(230, 140, 0)
 BAR_BRUSH = pg.mkBrush(60, 110, 200)
 WINNER_BRUSH = pg.mkBrush(0, 150, 70)
 WRONG_BRUSH = pg.mkBrush(200, 40, 40)
+LEADER_BRUSH = pg.mkBrush(230, 140, 0)
 
 BIG_NUMBER = "font-size: 16pt; font-weight: 600;"
 OK_TEXT = "color: #0a6b2a;"

@@ -1,0 +1,104 @@
+"""The bench worker in its own thread against the mock bench, driven through queued signals."""
+
+import pytest
+from PySide6.QtCore import QObject, QThread, Signal
+from smtjlab.acquisition.tracefile import read_traces
+from smtjlab.gui.bench_worker import BenchWorker
+
+POINTS = 50_000  # small records keep the test fast; the window uses 1 M
+
+
+class Driver(QObject):
+    """Queued requests to the worker, the way the window sends them."""
+
+    connect_bench = Signal(str, str, str)
+    start_live = Signal()
+    set_bias = Signal(float)
+    record = Signal(str)
+    stop_record = Signal()
+    safe_stop = Signal()
+    shutdown = Signal()
+
+
+@pytest.fixture
+def bench(qtbot):
+    worker = BenchWorker(frame_points=POINTS)
+    thread = QThread()
+    worker.moveToThread(thread)
+    driver = Driver()
+    driver.connect_bench.connect(worker.connect_bench)
+    driver.start_live.connect(worker.start_live)
+    driver.set_bias.connect(worker.set_bias)
+    driver.record.connect(worker.start_recording)
+    driver.stop_record.connect(worker.stop_recording)
+    driver.safe_stop.connect(worker.safe_stop)
+    driver.shutdown.connect(worker.shutdown)
+    frames = []
+    worker.frame.connect(lambda frame: (frames.append(frame), worker.frame_shown()))
+    thread.start()
+    yield worker, driver, frames
+    driver.shutdown.emit()
+    assert thread.wait(20_000)
+
+
+def connected(qtbot, worker, driver):
+    states = []
+    worker.state.connect(states.append)
+    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: s.connected):
+        driver.connect_bench.emit("mock-model", "", "")
+    return states
+
+
+def test_live_frames_follow_the_bias_and_stop_ramps_down(qtbot, bench):
+    worker, driver, frames = bench
+    connected(qtbot, worker, driver)
+    smu_bench = worker._rm.visalib.bench
+    with qtbot.waitSignal(worker.bias_result, timeout=20_000) as result:
+        driver.set_bias.emit(0.30)
+    assert result.args[0] is True
+    driver.start_live.emit()
+    qtbot.waitUntil(lambda: any(abs(f.bias_v - 0.30) < 1e-9 for f in frames), timeout=20_000)
+    frame = next(f for f in frames if abs(f.bias_v - 0.30) < 1e-9)
+    assert len(frame.volts) == POINTS
+    assert 0.35 < frame.p_high < 0.65  # the device's p(0.30 V) is 0.5
+    assert frame.low_v < frame.threshold_v < frame.high_v
+    with qtbot.waitSignal(worker.bias_result, timeout=20_000) as result:
+        driver.set_bias.emit(0.35)
+    assert result.args[0] is True
+    qtbot.waitUntil(lambda: frames[-1].bias_v > 0.34 and frames[-1].p_high > 0.8, timeout=20_000)
+    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: not s.output_on):
+        driver.safe_stop.emit()
+    assert smu_bench.source_voltage == 0.0 and not smu_bench.output_on
+
+
+def test_out_of_limit_bias_is_refused_and_nothing_changes(qtbot, bench):
+    worker, driver, _ = bench
+    connected(qtbot, worker, driver)
+    with qtbot.waitSignal(worker.bias_result, timeout=20_000):
+        driver.set_bias.emit(0.2)
+    written_before = len(worker._rm.visalib.written("GPIB0::24::INSTR"))
+    with qtbot.waitSignal(worker.bias_result, timeout=20_000) as result:
+        driver.set_bias.emit(5.0)
+    ok, message = result.args
+    assert not ok and "refused" in message and "5" in message
+    assert len(worker._rm.visalib.written("GPIB0::24::INSTR")) == written_before
+    assert worker._rm.visalib.bench.source_voltage == pytest.approx(0.2)
+
+
+def test_recording_writes_a_valid_trace_file(qtbot, bench, tmp_path):
+    worker, driver, frames = bench
+    connected(qtbot, worker, driver)
+    with qtbot.waitSignal(worker.bias_result, timeout=20_000):
+        driver.set_bias.emit(0.3)
+    path = tmp_path / "live.h5"
+    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: s.recording):
+        driver.record.emit(str(path))
+    count = len(frames)
+    driver.start_live.emit()
+    qtbot.waitUntil(lambda: len(frames) >= count + 3, timeout=20_000)
+    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: not s.recording):
+        driver.stop_record.emit()
+    traces = read_traces(path)
+    assert traces and traces[0].bias_voltage == pytest.approx(0.3)
+    assert traces[0].source == "synthetic" and len(traces[0].data) >= 3 * POINTS
+    assert traces[0].is_codes
