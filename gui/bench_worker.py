@@ -249,6 +249,10 @@ class BenchWorker(QObject):
         self._stop_timer()
         self.stop_recording()
         self._close_instruments()
+        self._emit_state()
+        if self._timer is not None:
+            self._timer.deleteLater()
+            self._timer = None
         QThread.currentThread().quit()
 
     # -- live acquisition ---------------------------------------------------------------------

@@ -1,0 +1,311 @@
+"""The SC network in its own thread: classify one digit, or a stream of MNIST test images.
+
+Each image goes through the packed-bit engine (`ScEngine.forward`, recording its streams).
+The output layer's counters are then replayed clock cycle by clock cycle from those same
+streams, so the view can show them growing as the bits arrive; the replay's last cycle is
+checked against the engine's own counters. Bits come from the bench's bit pools once a
+calibration has filled them, and from an ideal PRNG until then (the view says which).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from smtjlab.gui.inference_view import ModelChoice
+from smtjlab.gui.messages import InferenceStep, InferenceTally
+
+from smtjlab.errors import SmtjlabError
+
+log = logging.getLogger("smtjlab.gui.inference")
+
+STEPS_PER_IMAGE = 12  # counter snapshots shown per image
+STEP_INTERVAL_MS = 25  # display pacing of the snapshots; 0 runs as fast as possible
+
+
+def unpack_streams(streams: np.ndarray, length: int) -> np.ndarray:
+    """(…, words) uint64 LSB-first streams -> (…, length) uint8 bits (DESIGN packing)."""
+    as_bytes = np.ascontiguousarray(streams).view(np.uint8)
+    bits = np.unpackbits(as_bytes, axis=-1, bitorder="little")
+    return bits[..., :length]
+
+
+def counter_trajectory(
+    inputs: np.ndarray,
+    weights: np.ndarray,
+    sign: np.ndarray,
+    encoding: str,
+    length: int,
+) -> np.ndarray:
+    """The output counters D_j(t) after every clock cycle t = 1 … L, shape (L, classes).
+
+    `inputs` (in, words) are one image's input streams of the output layer, `weights`
+    (classes, in, words) its weight streams and `sign` (classes, in) the digital weight signs.
+    sign-magnitude: D = c+ − c−, the AND products counted by weight sign; bipolar: D = 2C − n·t
+    with C the XNOR count (docs/sc-semantics.md).
+    """
+    x = unpack_streams(inputs, length).astype(bool)
+    w = unpack_streams(weights, length).astype(bool)
+    if encoding == "bipolar":
+        agree = ~(x[None, :, :] ^ w)
+        per_cycle = 2 * agree.sum(axis=1, dtype=np.int64) - x.shape[0]
+    else:
+        products = (x[None, :, :] & w).astype(np.int64)
+        per_cycle = np.einsum("ji,jit->jt", sign.astype(np.int64), products)
+    return np.cumsum(per_cycle, axis=1).T
+
+
+class InferenceWorker(QObject):
+    """Lives in the inference QThread; every slot runs there."""
+
+    model_info = Signal(str)
+    test_image = Signal(int, object, int)  # index, (28, 28) uint8, label
+    step = Signal(object)  # InferenceStep
+    tally = Signal(object)  # InferenceTally
+    energy = Signal(str)
+    streaming = Signal(bool)
+    error = Signal(str)
+    image_done = Signal(int, int)  # predicted class, label (-1 for a drawn digit)
+
+    def __init__(
+        self,
+        step_interval_ms: int = STEP_INTERVAL_MS,
+        resolve: Callable[[ModelChoice], str] = lambda choice: choice.checkpoint,
+    ) -> None:
+        super().__init__()
+        self.step_interval_ms = step_interval_ms
+        self.resolve = resolve  # ModelChoice -> checkpoint name or path
+        self._stop = threading.Event()
+        self._choice: ModelChoice | None = None
+        self._checkpoint = None
+        self._engine = None
+        self._pool_source = None
+        self._images: np.ndarray | None = None
+        self._labels: np.ndarray | None = None
+        self._timer: QTimer | None = None
+        self._queue: list[tuple[int, np.ndarray, int]] = []
+        self._pending: list[InferenceStep] = []
+        self._next_index = 0
+        self._images_done = 0
+        self._correct = 0
+        self._compute_s = 0.0
+        self._stream_active = False
+
+    # -- thread-safe, called from the GUI thread ----------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- slots (inference thread) -------------------------------------------------------------
+
+    @Slot(object)
+    def load_model(self, choice: ModelChoice) -> None:
+        self._choice = choice
+        self._engine = None
+        try:
+            from smtjlab.inference.checkpoint import load_checkpoint
+
+            self._checkpoint = load_checkpoint(self.resolve(choice))
+        except SmtjlabError as error:
+            self._checkpoint = None
+            self.model_info.emit(f"<span style='color:#b00020'>{error}</span>")
+            self.error.emit(str(error))
+            return
+        self._build_engine()
+
+    @Slot(object)
+    def set_bit_source(self, source) -> None:
+        """Use the bench's bit pools (a `PoolBits`) from now on; weights are redrawn once."""
+        self._pool_source = source
+        if self._engine is not None and source is not None:
+            self._build_engine()
+
+    @Slot(int)
+    def show_test_image(self, index: int) -> None:
+        try:
+            images, labels = self._test_set()
+        except SmtjlabError as error:
+            self.error.emit(str(error))
+            return
+        index = int(index) % len(images)
+        self.test_image.emit(index, images[index], int(labels[index]))
+
+    @Slot(object, int, int)
+    def classify(self, image, label: int, index: int) -> None:
+        """Classify one digit: a drawn image, or test image `index` (image is None)."""
+        if index >= 0:
+            images, labels = self._test_set()
+            image, label = images[index], int(labels[index])
+        self._stop.clear()
+        self._queue = [(index, np.asarray(image, dtype=np.uint8), label)]
+        self._run_queue(stream=False)
+
+    @Slot()
+    def start_stream(self) -> None:
+        """Classify test images one after another until stopped; keep a running accuracy."""
+        if self._stream_active:
+            return
+        try:
+            self._test_set()
+        except SmtjlabError as error:
+            self.error.emit(str(error))
+            return
+        self._stop.clear()
+        self._images_done = self._correct = 0
+        self._compute_s = 0.0
+        self._stream_active = True
+        self.streaming.emit(True)
+        self._queue = []
+        self._run_queue(stream=True)
+
+    @Slot()
+    def stop_stream(self) -> None:
+        self._stop.set()
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop for good (window closing) and end this thread; its timer dies with it."""
+        self._stop.set()
+        self._finish()
+        if self._timer is not None:
+            self._timer.deleteLater()
+            self._timer = None
+        QThread.currentThread().quit()
+
+    # -- work ---------------------------------------------------------------------------------
+
+    def _test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._images is None:
+            from smtjlab.inference.mnist import load_mnist
+
+            self._images, self._labels = load_mnist("test")
+            self._next_index = int(np.random.default_rng().integers(len(self._images)))
+        return self._images, self._labels
+
+    def _build_engine(self) -> None:
+        from smtjlab.inference.bitsource import IdealBits
+        from smtjlab.inference.engine import ScEngine, device_levels
+
+        choice, checkpoint = self._choice, self._checkpoint
+        if choice is None or checkpoint is None:
+            return
+        source, where = IdealBits(), "ideal PRNG bits (no bit pools yet: connect and calibrate)"
+        pools = self._pool_source
+        if pools is not None:
+            missing = [
+                p
+                for p in device_levels(checkpoint)
+                if not any(abs(p - level) < 1e-6 for level in pools.levels)
+            ]
+            if missing:
+                where = (
+                    f"ideal PRNG bits: the pools hold {len(pools.levels)} levels, this model "
+                    f"needs {len(device_levels(checkpoint))} (calibrate for "
+                    f"{checkpoint.states} states)"
+                )
+            else:
+                source, where = pools, "the s-MTJ bit pools"
+        try:
+            self._engine = ScEngine(checkpoint, choice.length, bits=source)
+        except SmtjlabError as error:
+            self._engine = None
+            self.error.emit(f"cannot program {choice.checkpoint} at L = {choice.length}: {error}")
+            return
+        self._bits_name = where
+        hidden = "-".join(str(width) for width in checkpoint.hidden)
+        self.model_info.emit(
+            f"<b>{choice.checkpoint}</b>: 784-{hidden}-10, {checkpoint.states} states, "
+            f"{checkpoint.encoding}, L = {choice.length}; shipped test accuracy "
+            f"{100 * checkpoint.test_accuracy:.2f} % (deterministic).<br>Bits: {where}."
+        )
+        log.info("programmed %s at L = %d with %s", choice.checkpoint, choice.length, where)
+
+    def _run_queue(self, stream: bool) -> None:
+        """Start pacing out the snapshots; refill from the test set while streaming."""
+        if self._timer is None:
+            self._timer = QTimer(self)
+            self._timer.timeout.connect(self._tick)
+        self._stream = stream
+        self._pending = []
+        self._timer.start(self.step_interval_ms)
+
+    def _tick(self) -> None:
+        if self._stop.is_set():
+            self._finish()
+            return
+        if not self._pending:
+            if not self._queue and self._stream:
+                images, labels = self._test_set()
+                index = self._next_index % len(images)
+                self._next_index += 1
+                self._queue.append((index, images[index], int(labels[index])))
+            if not self._queue:
+                self._finish()
+                return
+            try:
+                self._pending = self._infer(*self._queue.pop(0))
+            except SmtjlabError as error:
+                self.error.emit(str(error))
+                self._finish()
+                return
+        step = self._pending.pop(0)
+        self.step.emit(step)
+        if step.final:
+            predicted = step.prediction
+            self.image_done.emit(predicted, step.label)
+            if step.label >= 0:
+                self._images_done += 1
+                self._correct += int(predicted == step.label)
+                rate = self._images_done / self._compute_s if self._compute_s else 0.0
+                self.tally.emit(InferenceTally(self._images_done, self._correct, rate))
+
+    def _finish(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._pending = []
+        self._queue = []
+        if self._stream_active:
+            self._stream_active = False
+            self.streaming.emit(False)
+
+    def _infer(self, index: int, image: np.ndarray, label: int) -> list[InferenceStep]:
+        if self._engine is None:
+            raise SmtjlabError("no network is loaded (see the model line for why)")
+        engine, checkpoint = self._engine, self._checkpoint
+        start = time.perf_counter()
+        result = engine.forward(image.reshape(1, 28, 28), record=True)
+        self._compute_s += time.perf_counter() - start
+        # The output layer's weight streams as the engine programmed them (drawn once).
+        # ScEngine has no public accessor for them yet; see docs/gui.md.
+        weights, sign = engine._layers[-1][0], engine._layers[-1][1]
+        trajectory = counter_trajectory(
+            result.streams[-1][0], weights, sign, checkpoint.encoding, engine.length
+        )
+        if not np.array_equal(trajectory[-1], result.sums[-1][0]):
+            raise SmtjlabError(
+                "the counter replay disagrees with the engine's output counters "
+                f"({trajectory[-1].tolist()} vs {result.sums[-1][0].tolist()})"
+            )
+        cycles = np.unique(np.linspace(1, engine.length, STEPS_PER_IMAGE).round().astype(int))
+        return [
+            InferenceStep(
+                image_index=index,
+                image=image,
+                label=label,
+                counts=trajectory[t - 1],
+                bits_done=int(t),
+                length=engine.length,
+                final=bool(t == engine.length),
+                prediction=int(np.argmax(self._scores_at(trajectory[t - 1], int(t)))),
+            )
+            for t in cycles
+        ]
+
+    def _scores_at(self, counts: np.ndarray, cycles: int) -> np.ndarray:
+        """Output scores s·D/t + b estimated from the first t cycles (exact at t = L)."""
+        output = self._checkpoint.layers[-1]
+        return output.scale * np.asarray(counts) / cycles + output.bias
