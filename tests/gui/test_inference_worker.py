@@ -1,0 +1,96 @@
+"""The inference worker: counter replay against the engine, and a stream of test images."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, QThread, Signal
+from smtjlab.gui.inference_view import ModelChoice
+from smtjlab.gui.inference_worker import InferenceWorker, counter_trajectory
+from smtjlab.inference.bitsource import IdealBits, PoolBits
+from smtjlab.inference.checkpoint import Checkpoint, Layer, save_checkpoint
+from smtjlab.inference.engine import ScEngine
+
+
+def tiny_checkpoint(encoding="sign-magnitude", states=5, hidden=12, seed=0):
+    """A random 784-hidden-10 network: synthetic weights, for plumbing tests only."""
+    rng = np.random.default_rng(seed)
+    h = (states - 1) // 2
+    shapes = [(hidden, 784), (10, hidden)]
+    layers = tuple(
+        Layer(
+            rng.integers(-h, h + 1, size=shape).astype(np.int8),
+            np.full(shape[0], 4.0),
+            rng.normal(0, 0.1, shape[0]),
+        )
+        for shape in shapes
+    )
+    return Checkpoint(states=states, encoding=encoding, layers=layers, test_accuracy=0.1)
+
+
+@pytest.mark.parametrize("encoding", ["sign-magnitude", "bipolar"])
+def test_counter_replay_ends_at_the_engine_counters(encoding):
+    checkpoint = tiny_checkpoint(encoding)
+    engine = ScEngine(checkpoint, 100, bits=IdealBits(), seed=3)
+    images = np.random.default_rng(1).integers(0, 256, size=(2, 28, 28)).astype(np.uint8)
+    result = engine.forward(images, record=True)
+    weights, sign = engine._layers[-1][0], engine._layers[-1][1]
+    for b in range(2):
+        trajectory = counter_trajectory(result.streams[-1][b], weights, sign, encoding, 100)
+        assert trajectory.shape == (100, 10)
+        assert np.array_equal(trajectory[-1], result.sums[-1][b])
+
+
+class Driver(QObject):
+    load = Signal(object)
+    source = Signal(object)
+    stream = Signal()
+    classify = Signal(object, int, int)
+    shutdown = Signal()
+
+
+def test_stream_counts_twenty_images_and_stops(qtbot, tmp_path):
+    path = save_checkpoint(tiny_checkpoint(), tmp_path / "tiny.npz")
+    worker = InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(path))
+    thread = QThread()
+    worker.moveToThread(thread)
+    driver = Driver()
+    driver.load.connect(worker.load_model)
+    driver.source.connect(worker.set_bit_source)
+    driver.stream.connect(worker.start_stream)
+    driver.classify.connect(worker.classify)
+    driver.shutdown.connect(worker.shutdown)
+    tallies, steps, errors, infos = [], [], [], []
+    worker.tally.connect(tallies.append)
+    worker.step.connect(steps.append)
+    worker.error.connect(errors.append)
+    worker.model_info.connect(infos.append)
+    thread.start()
+    try:
+        rng = np.random.default_rng(0)
+        pools = PoolBits({p: (rng.random(200_000) < p).astype(np.uint8) for p in (0.25, 0.5, 0.75)})
+        driver.load.emit(ModelChoice(1, 5, 100))
+        driver.source.emit(pools)
+        qtbot.waitUntil(lambda: any("bit pools" in info for info in infos), timeout=30_000)
+        with qtbot.waitSignal(worker.streaming, timeout=30_000):
+            driver.stream.emit()
+        qtbot.waitUntil(lambda: bool(tallies) and tallies[-1].images >= 20, timeout=30_000)
+        with qtbot.waitSignal(worker.streaming, timeout=30_000, check_params_cb=lambda on: not on):
+            worker.request_stop()
+        assert not errors
+        final = [step for step in steps if step.final]
+        assert len(final) >= 20
+        # Counters only grow in cycles, and each image ends at its full length.
+        first = [step for step in steps if step.image_index == final[0].image_index]
+        assert [step.bits_done for step in first] == sorted(step.bits_done for step in first)
+        assert first[-1].bits_done == 100
+        tally = tallies[-1]
+        assert tally.correct == sum(step.prediction == step.label for step in final[: tally.images])
+        # A drawn digit: no label, one classification.
+        drawn = np.zeros((28, 28), np.uint8)
+        drawn[4:24, 12:16] = 255
+        count = len(steps)
+        driver.classify.emit(drawn, -1, -1)
+        qtbot.waitUntil(lambda: any(s.final for s in steps[count:]), timeout=30_000)
+        assert all(s.label == -1 and s.image_index == -1 for s in steps[count:])
+    finally:
+        driver.shutdown.emit()
+        assert thread.wait(10_000)
