@@ -223,3 +223,24 @@ def _read_level(path: Path, name: str, dataset) -> tuple[float, np.ndarray, int]
         data[-1:] &= tail_mask(length)
         return p_target, data, length
     raise BitSourceError(f"{where}: dtype {data.dtype}; want uint8 bits or packed uint64")
+
+
+def open_bit_source(spec: str, levels: list[float]) -> BitSource:
+    """The bit source named on a command line: "ideal", "mock" or a bit-pool file.
+
+    `levels` are the device levels the model needs; the mock bench fills one pool per level.
+    """
+    if spec == "ideal":
+        return IdealBits()
+    if spec == "mock":
+        try:
+            from smtjlab.bench import mock_bit_bank  # the lead's glue; lazy: optional layer
+        except ImportError:
+            raise BitSourceError(
+                "--bits mock needs the mock bench's bit bank (smtjlab.bench.mock_bit_bank), "
+                "which this installation does not have yet; use --bits ideal or a bit-pool file"
+            ) from None
+        return mock_bit_bank(levels)
+    if not Path(spec).is_file():
+        raise BitSourceError(f"{spec}: no such bit-pool file (or use --bits ideal|mock)")
+    return read_bitpools(spec)

@@ -100,7 +100,12 @@ def resolve_model(model: str | os.PathLike) -> Path:
     if path.exists():
         return path
     if str(model) in SHIPPED_NAMES:
-        return SHIPPED_DIR / f"{model}.npz"
+        shipped = SHIPPED_DIR / f"{model}.npz"
+        if not shipped.is_file():
+            raise CheckpointError(
+                f"shipped model {model} is missing ({shipped}); see docs/accuracy.md"
+            )
+        return shipped
     raise CheckpointError(
         f"{model}: no such checkpoint file, and not a shipped model name "
         f"({', '.join(SHIPPED_NAMES)})"

@@ -15,7 +15,7 @@ from smtjlab import __version__
 from smtjlab.errors import SmtjlabError
 
 # Each module defines `register(subparsers)`, which adds its subcommand and sets `run`.
-COMMAND_MODULES: tuple[str, ...] = ("mnist", "bench", "acquire")
+COMMAND_MODULES: tuple[str, ...] = ("mnist", "bench", "acquire", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,74 @@
+"""`smtjlab evaluate`: classify MNIST test images with a checkpoint on the packed-bit SC engine."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from smtjlab.commands.train import positive_int
+from smtjlab.console import emit, progress
+from smtjlab.inference.bitsource import open_bit_source
+from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
+from smtjlab.inference.engine import ScEngine, device_levels
+from smtjlab.inference.mnist import load_mnist
+
+BATCH = 500
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="MNIST accuracy of a model on the SC engine", description=__doc__
+    )
+    parser.add_argument(
+        "--model", required=True, help="checkpoint .npz, or a shipped name such as mlp1-s5-sc"
+    )
+    parser.add_argument("--length", type=positive_int, required=True, help="stream length L")
+    parser.add_argument(
+        "--images", type=positive_int, default=10000, help="first N test images (default all)"
+    )
+    parser.add_argument(
+        "--bits", default="ideal", help="ideal (PRNG), mock (mock bench pools) or a bit-pool file"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = resolve_model(args.model)
+    checkpoint = load_checkpoint(path)
+    images, labels = load_mnist("test")
+    images, labels = images[: args.images], labels[: args.images]
+    bits = open_bit_source(args.bits, device_levels(checkpoint))
+    engine = ScEngine(checkpoint, args.length, bits=bits, seed=args.seed)
+    started = time.perf_counter()
+    batches = range(0, len(images), BATCH)
+    predictions = [
+        engine.forward(images[start : start + BATCH]).predictions
+        for start in progress(batches, "evaluate", total=len(batches))
+    ]
+    seconds = time.perf_counter() - started
+    accuracy = float((np.concatenate(predictions) == labels).mean())
+    result = {
+        "accuracy": accuracy,
+        "images": len(images),
+        "length": args.length,
+        "states": checkpoint.states,
+        "encoding": checkpoint.encoding,
+        "images_per_s": len(images) / seconds,
+        "model": str(path),
+        "hidden": list(checkpoint.hidden),
+        "train_mode": checkpoint.train_mode,
+        "bits": args.bits,
+        "seed": args.seed,
+    }
+    emit(
+        result,
+        args.json,
+        f"{path.name}: {100 * accuracy:.2f} % on {len(images)} test images at L = {args.length} "
+        f"({checkpoint.encoding}, {checkpoint.states} states, {args.bits} bits, "
+        f"{result['images_per_s']:.0f} images/s)",
+    )
+    return 0
