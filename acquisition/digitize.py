@@ -48,6 +48,7 @@ MIN_WINDOW = 4096  # samples per level-estimation window, at least
 WINDOW_SUBSAMPLE = 512  # samples of each window the level estimate looks at
 HISTOGRAM_BINS = 256
 MIN_SEPARATION_SIGMAS = 2.2  # Otsu on one Gaussian splits its halves 1.6σ apart
+MIN_GAP_SIGMAS = 2.4  # after classification; a split of pure (1/f) noise gives 2.2-2.35
 MIN_MINORITY = 0.005  # a window holds both states if the rarer one has this share
 SPIKE_SIGMAS = 5.0
 RESIDUAL_SAMPLES = 8192
@@ -119,6 +120,11 @@ def digitize(
     padded = np.empty(-(-n // 64) * 64, dtype=np.uint8)  # kernels write whole 64-sample steps
     baseline = _hysteresis_pass(samples, padded, levels, hysteresis, track_samples)
     levels, baseline, sigma = _refine(samples, padded[:n], baseline, levels)
+    if levels.gap < MIN_GAP_SIGMAS * sigma:
+        raise DigitizeError(
+            f"trace {name!r}: no switching (the two levels found are {levels.gap / sigma:.1f}σ "
+            f"apart; noise alone splits about 2.3σ apart, a telegraph needs {MIN_GAP_SIGMAS}σ)"
+        )
     if method == "viterbi":
         _viterbi_pass(samples, padded, baseline, levels, sigma)
     states = padded[:n]
