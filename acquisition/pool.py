@@ -1,0 +1,311 @@
+"""Bit pools: one per probability level, refilled live, cut into independent L-bit segments.
+
+A `BitPool` keeps the most recent `capacity_bits` bits of one level, packed LSB-first in
+uint64 words (smtjlab.acquisition.packing), in a circular store: acquisition appends, and the
+oldest bits make room. A `BitBank` holds one pool per level and is the bit source the SC
+engine draws from (the `draw` protocol of smtjlab.inference.bitsource):
+
+    bank.draw(p, count, length, rng) -> uint64 (count, words_for(length)), bits past length 0
+
+A draw cuts `count` segments at random offsets. When the pool holds at least count·length
+bits the segments of one draw never overlap: a random phase φ < length, then `count` distinct
+slots φ + k·length. A larger draw falls back to independent uniform offsets, and every segment
+that overlaps another of the same draw is counted; `stats()` reports that overlap rate and the
+reuse (bits drawn per bit acquired). Overlap at different offsets keeps bits at equal clock
+positions independent; identical offsets, the harmful case, stay rare in large pools.
+
+Bit-pool files (HDF5): file attributes `format = "smtjlab.bitpools"`, `version = 1`; group
+`levels` with one dataset per level named `p0.250000`, packed uint64 words (or uint8 0/1
+bits) with attributes `p_target` and `n_bits` (and, when known, `bias_v` and `p_measured`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import h5py
+import numba
+import numpy as np
+from smtjlab.acquisition.packing import pack_bits, unpack_bits, words_for
+
+from smtjlab.errors import SmtjlabError
+
+POOL_FORMAT = "smtjlab.bitpools"
+POOL_VERSION = 1
+LEVEL_TOLERANCE = 1e-6  # a pool serves p when |p − p_target| <= this
+DEFAULT_CAPACITY = 1 << 22  # bits per level: 512 KiB packed
+
+
+class BitPoolError(SmtjlabError):
+    """A pool that cannot serve a request, or a bad bit-pool file."""
+
+
+def tail_mask(length: int) -> np.uint64:
+    """The mask of a stream's valid bits in its last word."""
+    rest = length % 64
+    return np.uint64(0xFFFF_FFFF_FFFF_FFFF if rest == 0 else (1 << rest) - 1)
+
+
+class BitPool:
+    """The bits of one probability level: a circular store of packed words, thread-safe."""
+
+    def __init__(
+        self,
+        p_target: float,
+        capacity_bits: int = DEFAULT_CAPACITY,
+        *,
+        bias_v: float | None = None,
+    ) -> None:
+        if not 0 < p_target < 1:
+            raise BitPoolError(f"a pool's p_target must lie strictly between 0 and 1: {p_target}")
+        if capacity_bits < 64:
+            raise BitPoolError(f"pool for p = {p_target:g}: capacity must be at least 64 bits")
+        self.p_target = float(p_target)
+        self.bias_v = bias_v
+        self.capacity_bits = words_for(capacity_bits) * 64
+        # One zero word past the end lets a segment read word q+1 unconditionally.
+        self._words = np.zeros(self.capacity_bits // 64 + 1, dtype=np.uint64)
+        self._cursor = 0  # next word to write
+        self._filled = 0  # words holding bits
+        self._pending = np.zeros(0, dtype=np.uint8)  # < 64 bits waiting for a whole word
+        self._lock = threading.Lock()
+        self.appended = 0
+        self.drawn_segments = 0
+        self.drawn_bits = 0
+        self.overlapping_segments = 0
+
+    @property
+    def n_bits(self) -> int:
+        """Bits available to draws (whole words only; up to 63 more wait in a buffer)."""
+        return self._filled * 64
+
+    def append(self, bits: np.ndarray) -> None:
+        """Add 0/1 bits (uint8); once full, the oldest bits make room."""
+        bits = np.asarray(bits, dtype=np.uint8).ravel()
+        with self._lock:
+            self.appended += len(bits)
+            if len(self._pending):
+                bits = np.concatenate([self._pending, bits])
+            whole = len(bits) // 64 * 64
+            self._pending = bits[whole:].copy()
+            words = pack_bits(bits[:whole])[-(len(self._words) - 1) :]
+            capacity = len(self._words) - 1
+            first = min(len(words), capacity - self._cursor)
+            self._words[self._cursor : self._cursor + first] = words[:first]
+            self._words[: len(words) - first] = words[first:]
+            self._cursor = (self._cursor + len(words)) % capacity
+            self._filled = min(capacity, self._filled + len(words))
+
+    def bits(self) -> np.ndarray:
+        """A copy of the held bits as uint8 0/1 (oldest first once the store has wrapped)."""
+        with self._lock:
+            words = self._held_words()
+        return unpack_bits(words, 64 * len(words))
+
+    @property
+    def p_measured(self) -> float:
+        """Fraction of ones among the held bits."""
+        with self._lock:
+            words = self._held_words()
+        if not len(words):
+            return math.nan
+        return float(np.unpackbits(words.view(np.uint8)).sum()) / (64 * len(words))
+
+    def draw(self, count: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        """`count` segments of `length` bits at random offsets (module docstring)."""
+        if count < 0 or length < 1:
+            raise BitPoolError(f"need count >= 0 and length >= 1, got {count} and {length}")
+        with self._lock:
+            available = self.n_bits
+            if available < length:
+                raise BitPoolError(
+                    f"the pool for p = {self.p_target:g} holds {available} bits, fewer than "
+                    f"one stream of {length}"
+                )
+            offsets, overlapping = _offsets(available, count, length, rng)
+            segments = _cut_segments(self._words, offsets, length, tail_mask(length))
+            self.drawn_segments += count
+            self.drawn_bits += count * length
+            self.overlapping_segments += overlapping
+        return segments
+
+    def stats(self) -> dict[str, float | int | None]:
+        """Size, fill, measured p, overlap rate and reuse of this pool."""
+        drawn = self.drawn_segments
+        return {
+            "p_target": self.p_target,
+            "bias_v": self.bias_v,
+            "n_bits": self.n_bits,
+            "capacity_bits": self.capacity_bits,
+            "fill": self.n_bits / self.capacity_bits,
+            "appended_bits": self.appended,
+            "p_measured": self.p_measured,
+            "drawn_segments": drawn,
+            "overlap_rate": self.overlapping_segments / drawn if drawn else 0.0,
+            "reuse": self.drawn_bits / self.appended if self.appended else math.nan,
+        }
+
+    def _held_words(self) -> np.ndarray:
+        capacity = len(self._words) - 1
+        if self._filled < capacity:
+            return self._words[: self._filled].copy()
+        return np.concatenate([self._words[self._cursor : capacity], self._words[: self._cursor]])
+
+
+def _offsets(available: int, count: int, length: int, rng: np.random.Generator):
+    """Segment offsets and how many segments overlap another one of the same draw."""
+    phase = int(rng.integers(0, min(length, available - length + 1)))
+    slots = (available - phase) // length
+    if count <= slots:
+        return phase + length * rng.choice(slots, size=count, replace=False), 0
+    offsets = rng.integers(0, available - length, size=count, endpoint=True)
+    ordered = np.sort(offsets)
+    close = np.diff(ordered) < length
+    overlapping = np.zeros(count, dtype=bool)
+    overlapping[:-1] |= close
+    overlapping[1:] |= close
+    return offsets, int(overlapping.sum())
+
+
+@numba.njit(cache=True, nogil=True)
+def _cut_segments(pool: np.ndarray, offsets: np.ndarray, length: int, mask: np.uint64):
+    words = (length + 63) // 64
+    out = np.empty((offsets.size, words), dtype=np.uint64)
+    for s in range(offsets.size):
+        first = offsets[s] // 64
+        shift = np.uint64(offsets[s] % 64)
+        if shift == 0:
+            for w in range(words):
+                out[s, w] = pool[first + w]
+        else:
+            back = np.uint64(64) - shift
+            for w in range(words):
+                out[s, w] = (pool[first + w] >> shift) | (pool[first + w + 1] << back)
+        out[s, words - 1] &= mask
+    return out
+
+
+class BitBank:
+    """One `BitPool` per probability level; the SC engine's bit source."""
+
+    name = "pool"
+
+    def __init__(self, pools: Iterable[BitPool] = ()) -> None:
+        self._pools: list[BitPool] = []
+        for pool in pools:
+            self.add(pool)
+
+    def add(self, pool: BitPool) -> None:
+        if self._find(pool.p_target) is not None:
+            raise BitPoolError(f"the bank already has a pool for p = {pool.p_target:g}")
+        self._pools.append(pool)
+        self._pools.sort(key=lambda item: item.p_target)
+
+    @property
+    def levels(self) -> list[float]:
+        return [pool.p_target for pool in self._pools]
+
+    @property
+    def pools(self) -> list[BitPool]:
+        return list(self._pools)
+
+    def pool(self, p: float) -> BitPool:
+        """The pool serving probability `p`."""
+        found = self._find(p)
+        if found is None:
+            have = ", ".join(f"{level:.6g}" for level in self.levels) or "none"
+            raise BitPoolError(f"no bit pool for p = {p:.6g} (pools: {have})")
+        return found
+
+    def draw(self, p: float, count: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        """`count` independent `length`-bit streams with P(1) = p, packed into uint64 words:
+        shape (count, words_for(length)), trailing bits zero. p = 0 and 1 are constants."""
+        if p == 0 or p == 1:
+            fill = np.uint64(0xFFFF_FFFF_FFFF_FFFF if p == 1 else 0)
+            out = np.full((count, words_for(length)), fill, dtype=np.uint64)
+            if count:
+                out[:, -1] &= tail_mask(length)
+            return out
+        return self.pool(p).draw(count, length, rng)
+
+    def stats(self) -> list[dict]:
+        return [pool.stats() for pool in self._pools]
+
+    def save(self, path: str | os.PathLike, **attrs: str | float) -> Path:
+        """Write every pool to a bit-pool file (module docstring); extra file attributes."""
+        path = Path(path)
+        try:
+            with h5py.File(path, "w") as handle:
+                handle.attrs["format"] = POOL_FORMAT
+                handle.attrs["version"] = POOL_VERSION
+                handle.attrs.update(attrs)
+                group = handle.create_group("levels")
+                for pool in self._pools:
+                    bits = pool.bits()
+                    dataset = group.create_dataset(f"p{pool.p_target:.6f}", data=pack_bits(bits))
+                    dataset.attrs["p_target"] = pool.p_target
+                    dataset.attrs["n_bits"] = len(bits)
+                    dataset.attrs["p_measured"] = float(bits.mean()) if len(bits) else math.nan
+                    if pool.bias_v is not None:
+                        dataset.attrs["bias_v"] = pool.bias_v
+        except OSError as error:
+            raise BitPoolError(f"{path}: cannot write bit-pool file ({error})") from None
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> BitBank:
+        """Read a bit-pool file; any violation of the format is a BitPoolError naming it."""
+        path = Path(path)
+        if not path.is_file():
+            raise BitPoolError(f"{path}: no such bit-pool file")
+        bank = cls()
+        try:
+            with h5py.File(path, "r", locking=False) as handle:
+                if handle.attrs.get("format") != POOL_FORMAT:
+                    raise BitPoolError(f"{path}: not a bit-pool file (format != {POOL_FORMAT!r})")
+                if handle.attrs.get("version") != POOL_VERSION:
+                    raise BitPoolError(f"{path}: unsupported bit-pool version")
+                group = handle.get("levels")
+                if not isinstance(group, h5py.Group) or len(group) == 0:
+                    raise BitPoolError(f"{path}: no 'levels' group with bit pools")
+                for name, dataset in group.items():
+                    bank.add(_read_level(f"{path}: levels/{name}", dataset))
+        except OSError as error:
+            raise BitPoolError(f"{path}: cannot read bit-pool file ({error})") from None
+        return bank
+
+    def _find(self, p: float) -> BitPool | None:
+        for pool in self._pools:
+            if abs(pool.p_target - p) <= LEVEL_TOLERANCE:
+                return pool
+        return None
+
+
+def _read_level(where: str, dataset) -> BitPool:
+    if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
+        raise BitPoolError(f"{where} is not a 1-D dataset")
+    p_target = float(dataset.attrs.get("p_target", np.nan))
+    if not 0 < p_target < 1:
+        raise BitPoolError(f"{where} needs an attribute p_target strictly between 0 and 1")
+    data = dataset[()]
+    if data.dtype == np.uint8:
+        if data.size and data.max() > 1:
+            raise BitPoolError(f"{where}: uint8 bits must be 0 or 1")
+        bits = data
+    elif data.dtype == np.uint64:
+        length = int(dataset.attrs.get("n_bits", -1))
+        if not 64 * (data.size - 1) < length <= 64 * data.size:
+            raise BitPoolError(f"{where}: n_bits {length} does not fit {data.size} words")
+        bits = unpack_bits(data, length)
+    else:
+        raise BitPoolError(f"{where}: dtype {data.dtype}; want uint8 bits or packed uint64")
+    if len(bits) < 64:
+        raise BitPoolError(f"{where}: {len(bits)} bits are too few for a pool")
+    bias = dataset.attrs.get("bias_v")
+    pool = BitPool(p_target, len(bits), bias_v=float(bias) if bias is not None else None)
+    pool.append(bits)
+    return pool

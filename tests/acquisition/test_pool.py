@@ -1,0 +1,161 @@
+import threading
+
+import h5py
+import numpy as np
+import pytest
+from smtjlab.acquisition.packing import unpack_bits, words_for
+from smtjlab.acquisition.pool import (
+    BitBank,
+    BitPool,
+    BitPoolError,
+    _cut_segments,
+    _offsets,
+    tail_mask,
+)
+
+
+def bernoulli(p, n, seed=0):
+    return (np.random.default_rng(seed).random(n) < p).astype(np.uint8)
+
+
+@pytest.mark.parametrize("length", [1, 63, 64, 65, 500])
+def test_segments_are_the_bits_at_their_offsets(length):
+    bits = bernoulli(0.5, 5000)
+    pool = BitPool(0.5, 5000)
+    pool.append(bits)
+    held = pool.bits()
+    offsets = np.array([0, 1, 63, 64, 100, pool.n_bits - length])
+    segments = _cut_segments(pool._words, offsets, length, tail_mask(length))
+    assert segments.shape == (len(offsets), words_for(length))
+    for offset, segment in zip(offsets, segments, strict=True):
+        np.testing.assert_array_equal(unpack_bits(segment, length), held[offset : offset + length])
+        tail = unpack_bits(segment, 64 * words_for(length))[length:]
+        assert not tail.any()  # bits past the stream are zero
+
+
+def test_one_draw_never_overlaps_when_the_pool_is_big_enough():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        offsets, overlapping = _offsets(100_000, 190, 500, rng)
+        gaps = np.diff(np.sort(offsets))
+        assert overlapping == 0 and gaps.min() >= 500
+        assert offsets.min() >= 0 and offsets.max() <= 100_000 - 500
+
+
+def test_oversized_draws_count_their_overlaps():
+    pool = BitPool(0.5, 4096)
+    pool.append(bernoulli(0.5, 4096))
+    pool.draw(100, 100, np.random.default_rng(2))
+    stats = pool.stats()
+    assert stats["drawn_segments"] == 100
+    assert 0 < stats["overlap_rate"] <= 1
+    assert stats["reuse"] == pytest.approx(100 * 100 / 4096)
+
+
+def test_draws_carry_the_pool_probability():
+    pool = BitPool(0.3, 1 << 20)
+    pool.append(bernoulli(0.3, 1 << 20))
+    streams = pool.draw(1000, 256, np.random.default_rng(3))
+    ones = np.unpackbits(streams.view(np.uint8)).sum() / (1000 * 256)
+    assert ones == pytest.approx(0.3, abs=0.01)
+    assert pool.p_measured == pytest.approx(0.3, abs=0.002)
+
+
+def test_the_store_keeps_the_newest_whole_words():
+    pool = BitPool(0.5, 128)
+    bits = bernoulli(0.5, 300, seed=4)
+    pool.append(bits[:100])
+    pool.append(bits[100:])
+    assert pool.n_bits == 128 and pool.appended == 300
+    np.testing.assert_array_equal(np.sort(pool.bits()), np.sort(bits[128:256]))
+    np.testing.assert_array_equal(pool.bits(), bits[128:256])
+
+
+def test_bank_routes_by_level_and_serves_constants():
+    bank = BitBank([BitPool(p, 4096) for p in (0.25, 0.75)])
+    for pool in bank.pools:
+        pool.append(bernoulli(pool.p_target, 4096))
+    rng = np.random.default_rng(5)
+    assert bank.draw(0.25, 3, 100, rng).shape == (3, 2)
+    ones = bank.draw(1.0, 2, 100, rng)
+    assert unpack_bits(ones, 128)[:, :100].all() and not unpack_bits(ones, 128)[:, 100:].any()
+    assert not bank.draw(0.0, 2, 100, rng).any()
+    with pytest.raises(BitPoolError, match=r"no bit pool for p = 0\.5 \(pools: 0\.25, 0\.75\)"):
+        bank.draw(0.5, 1, 10, rng)
+    with pytest.raises(BitPoolError, match="fewer than one stream"):
+        BitBank([BitPool(0.5, 64)]).draw(0.5, 1, 10, rng)
+    with pytest.raises(BitPoolError, match="already has a pool"):
+        bank.add(BitPool(0.25))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    bank = BitBank([BitPool(0.1, 1000, bias_v=0.245), BitPool(0.9, 640)])
+    bank.pool(0.1).append(bernoulli(0.1, 1000))
+    bank.pool(0.9).append(bernoulli(0.9, 640))
+    path = bank.save(tmp_path / "pools.h5", device="synthetic")
+    loaded = BitBank.load(path)
+    assert loaded.levels == [0.1, 0.9]
+    np.testing.assert_array_equal(loaded.pool(0.1).bits(), bank.pool(0.1).bits())
+    assert loaded.pool(0.1).bias_v == 0.245 and loaded.pool(0.9).bias_v is None
+    with h5py.File(path) as handle:
+        assert handle.attrs["format"] == "smtjlab.bitpools" and handle.attrs["version"] == 1
+        assert handle["levels/p0.100000"].attrs["p_target"] == 0.1
+
+
+def write_file(path, format="smtjlab.bitpools", version=1, data=None, **attrs):
+    with h5py.File(path, "w") as handle:
+        handle.attrs["format"] = format
+        handle.attrs["version"] = version
+        if data is not None:
+            dataset = handle.create_group("levels").create_dataset("p0.5", data=data)
+            dataset.attrs.update(attrs)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"format": "smtjlab.traces"}, "not a bit-pool file"),
+        ({"version": 2}, "unsupported bit-pool version"),
+        ({}, "no 'levels' group"),
+        ({"data": np.zeros(100, np.uint8)}, "p_target"),
+        ({"data": np.full(100, 2, np.uint8), "p_target": 0.5}, "must be 0 or 1"),
+        ({"data": np.zeros(4, np.uint64), "p_target": 0.5, "n_bits": 999}, "does not fit"),
+        ({"data": np.zeros(4, np.float32), "p_target": 0.5}, "dtype float32"),
+    ],
+)
+def test_bad_pool_files_name_the_problem(tmp_path, kwargs, message):
+    path = write_file(tmp_path / "bad.h5", **kwargs)
+    with pytest.raises(BitPoolError, match=message):
+        BitBank.load(path)
+
+
+def test_not_hdf5_or_missing(tmp_path):
+    (tmp_path / "x.h5").write_bytes(b"not hdf5")
+    with pytest.raises(BitPoolError, match="cannot read"):
+        BitBank.load(tmp_path / "x.h5")
+    with pytest.raises(BitPoolError, match="no such"):
+        BitBank.load(tmp_path / "missing.h5")
+
+
+def test_live_refill_while_drawing():
+    pool = BitPool(0.5, 1 << 16)
+    pool.append(bernoulli(0.5, 1 << 16))
+    stop = threading.Event()
+
+    def refill():
+        rng = np.random.default_rng(6)
+        while not stop.is_set():
+            pool.append((rng.random(10_000) < 0.5).astype(np.uint8))
+
+    thread = threading.Thread(target=refill)
+    thread.start()
+    rng = np.random.default_rng(7)
+    try:
+        for _ in range(200):
+            streams = pool.draw(50, 300, rng)
+            assert not (streams[:, -1] & ~tail_mask(300)).any()
+    finally:
+        stop.set()
+        thread.join()
+    assert pool.n_bits == 1 << 16
