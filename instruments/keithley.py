@@ -156,8 +156,9 @@ class Keithley2400(SourceMeter):
         unknown = set(names) - set(ELEMENTS)
         if not names or unknown:
             raise InstrumentError(f"{self.name}: elements must be some of {list(ELEMENTS)}")
-        self.write(":FORMat:ELEMents " + ",".join(ELEMENTS[name] for name in names))
-        self._elements = tuple(name for name in ELEMENTS if name in names)
+        ordered = tuple(name for name in ELEMENTS if name in names)
+        self.write(":FORMat:ELEMents " + ",".join(ELEMENTS[name] for name in ordered))
+        self._elements = ordered
 
     def _query_elements(self) -> tuple[str, ...]:
         def parse(text: str) -> tuple[str, ...]:

@@ -107,9 +107,11 @@ class BiasLimits:
         return amps
 
     def ramp(self, start: float, stop: float) -> list[float]:
-        """The levels to step through from `start` to `stop`, each step at most `ramp_step_v`."""
+        """The levels from `start` to `stop`: full `ramp_step_v` steps, then what is left."""
         steps = math.ceil(round(abs(stop - start) / self.ramp_step_v, 9))
-        return [start + (stop - start) * k / steps for k in range(1, steps + 1)]
+        step = math.copysign(self.ramp_step_v, stop - start)
+        # Rounded to 1 nV so the levels sent read like the numbers a person would type.
+        return [round(start + step * k, 9) for k in range(1, steps)] + [stop] if steps else []
 
 
 def load_limits(path: str | os.PathLike | None = None) -> BiasLimits:
