@@ -313,8 +313,14 @@ class SerialDigitizer:
     def __enter__(self) -> SerialDigitizer:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        try:
+            self.close()
+        except DigitizerError as exc:
+            if exc_type is None:
+                raise
+            # Don't hide the exception already on its way out behind the failed stop.
+            log.warning("%s", exc)
 
     # -- link -------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 import sys
 import time
+from collections import Counter
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,8 @@ import numpy as np
 import serial
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException, to_bytes
 from smtjlab.instruments.serial_digitizer import (
+    CRC_SIZE,
+    HEADER,
     MAX_FRAME_BITS,
     SEQ_MOD,
     ErrorCode,
@@ -42,6 +45,7 @@ from smtjlab.instruments.serial_digitizer import (
 SCHEME = "smtj-replay"
 IDENTITY = "smtjlab,mock serial digitizer,{bench}/ch{channel},1.0"
 MAX_INTERVAL = 1_000_000
+FRAME_OVERHEAD = HEADER.size + CRC_SIZE
 # The comparator DAC: 1 mV steps over ±2.048 V.
 DAC_STEP_UV = 1000
 DAC_LIMIT_UV = 2_048_000
@@ -59,6 +63,8 @@ _OPTIONS = {
 
 class Bench(Protocol):
     """What the mock needs from the shared simulated bench (smtjlab.mocks.bench)."""
+
+    channels: int
 
     @property
     def bias_v(self) -> float: ...
@@ -95,6 +101,7 @@ class Serial(SerialBase):
         self.rates = {"drop": 0.0, "corrupt": 0.0, "noise": 0.0}
         self._rng = np.random.default_rng(0)
         self._pending: dict[str, int] = dict.fromkeys(FAULTS, 0)
+        self.faults_applied: Counter[str] = Counter()  # ground truth for tests
         self._out = bytearray()
         self._commands = FrameParser()
         # Digitizer state, as the firmware would keep it.
@@ -115,6 +122,9 @@ class Serial(SerialBase):
         self.is_open = True
         self._pending = dict.fromkeys(FAULTS, 0)
         self._out.clear()
+
+    def close(self) -> None:
+        self.is_open = False
 
     def _reconfigure_port(self) -> None:
         """Baud rate and framing mean nothing to an in-process device."""
@@ -139,6 +149,8 @@ class Serial(SerialBase):
                 raise SerialException(f"{url}: bad value {values[-1]!r} for {key}") from None
         self.bench, self.bench_name = _benches[parts.netloc], parts.netloc
         self.channel = int(options.get("channel", 0))
+        if not 0 <= self.channel < self.bench.channels:
+            raise SerialException(f"{url}: the bench has no channel {self.channel}")
         self.frame_bits = int(options.get("frame_bits", 1024))
         self.clock_hz = int(options.get("clock_hz", 10_000_000))
         if not 1 <= self.frame_bits <= MAX_FRAME_BITS or self.clock_hz <= 0:
@@ -159,7 +171,10 @@ class Serial(SerialBase):
 
     def read(self, size: int = 1) -> bytes:
         self._check_link()
-        while self.streaming and len(self._out) < size:
+        # Bounded, so a device that loses every frame looks silent instead of hanging the host.
+        for _ in range(size // FRAME_OVERHEAD + 16):
+            if not self.streaming or len(self._out) >= size:
+                break
             self._emit_data_frame()
         if len(self._out) < size:
             # A real port waits out its timeout for bytes that will never come.
@@ -230,9 +245,10 @@ class Serial(SerialBase):
     def _fault(self, fault: str) -> bool:
         if self._pending[fault]:
             self._pending[fault] -= 1
-            return True
-        rate = self.rates.get(fault, 0.0)
-        return bool(rate) and bool(self._rng.random() < rate)
+        elif not (self.rates.get(fault) and self._rng.random() < self.rates[fault]):
+            return False
+        self.faults_applied[fault] += 1
+        return True
 
     def _check_link(self) -> None:
         if not self.is_open:
