@@ -115,6 +115,8 @@ def resolve_model(model: str | os.PathLike) -> Path:
 def load_checkpoint(model: str | os.PathLike) -> Checkpoint:
     """Load and validate a checkpoint file or shipped name; bad files raise CheckpointError."""
     path = resolve_model(model)
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -157,6 +159,9 @@ def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
         raise CheckpointError(f"{path}: format is not {FORMAT!r}")
     if meta.pop("version") != VERSION:
         raise CheckpointError(f"{path}: version {arrays['version']} unsupported (want {VERSION})")
+    states = meta["states"]
+    if states < 3 or states % 2 == 0:
+        raise CheckpointError(f"{path}: states must be an odd integer >= 3, got {states}")
     hidden = arrays.get("hidden")
     if hidden is None or hidden.ndim != 1 or hidden.dtype.kind not in "iu":
         raise CheckpointError(f"{path}: 'hidden' must be a 1-D integer array of widths")
@@ -177,7 +182,7 @@ def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
                 f"{path}: layer {index} has dtypes {weights.dtype}/{scale.dtype}/{bias.dtype}, "
                 "want integer weights and float scale/bias"
             )
-        if np.abs(weights.astype(np.int64)).max(initial=0) > half_range(max(meta["states"], 3)):
+        if np.abs(weights.astype(np.int64)).max(initial=0) > (states - 1) // 2:
             raise CheckpointError(f"{path}: layer {index} has weight levels outside the grid")
         layers.append(
             Layer(weights.astype(np.int8), scale.astype(np.float64), bias.astype(np.float64))

@@ -116,7 +116,7 @@ class ScEngine:
         return device_levels(self.checkpoint)
 
     def _program(self, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Draw the weight streams once: (streams, sign, weight popcounts, bipolar base)."""
+        """Draw the weight streams once: (streams, w > 0, weight popcounts, bipolar base)."""
         h = half_range(self.checkpoint.states)
         levels = layer.weights.astype(np.int64)
         # P(1) = |w| (sign-magnitude) or (w+1)/2 (bipolar), both on the grid k/(2h)
@@ -124,7 +124,7 @@ class ScEngine:
         streams = self.draw_levels(numerator, 2 * h)
         popcounts = _popcounts(streams)
         base = (self.length - popcounts).sum(axis=1) if self._bipolar else np.zeros(len(levels))
-        return streams, np.sign(levels).astype(np.int8), popcounts, base.astype(np.int64)
+        return streams, (levels > 0).astype(np.int64), popcounts, base.astype(np.int64)
 
     def draw_levels(self, numerator: np.ndarray, denominator: int) -> np.ndarray:
         """Streams (…, words) with P(1) = numerator/denominator: constants for 0 and 1."""
@@ -160,48 +160,61 @@ class ScEngine:
             sums=[],
             streams=[] if record else None,
         )
-        for index, (streams, sign, popcounts, base) in enumerate(self._layers):
+        for index, (streams, positive, popcounts, base) in enumerate(self._layers):
             result.levels.append(levels)
             result.denominators.append(denominator)
-            pointers, inputs, rows = _active_inputs(levels, denominator)
-            fractional = rows >= 0
-            x = np.empty((int(fractional.sum()), self.words), dtype=np.uint64)
-            self._fill(x, rows[fractional], levels[np.nonzero(levels)][fractional], denominator)
+            pointers, inputs, rows, x = self._input_streams(levels, denominator)
+            n_out = len(streams)
             last = index == len(self._layers) - 1
-            theta = np.zeros((len(sign), 0), np.int64) if last else self._thresholds[index]
-            sums = np.empty((len(levels), len(sign)), dtype=np.int64)
-            out_levels = np.empty((len(levels), len(sign)), dtype=np.int16)
-            kernel = _bipolar_layer if self._bipolar else _sign_magnitude_layer
-            kernel(
-                pointers,
-                inputs,
-                rows,
-                x,
-                streams,
-                sign,
-                popcounts,
-                base,
-                theta,
-                self.length,
-                sums,
-                out_levels,
-            )
+            theta = np.zeros((n_out, 0), np.int64) if last else self._thresholds[index]
+            sums = np.empty((len(levels), n_out), dtype=np.int64)
+            out_levels = np.empty((len(levels), n_out), dtype=np.int16)
+            if self._bipolar:
+                _bipolar_layer(
+                    pointers,
+                    inputs,
+                    rows,
+                    x,
+                    streams,
+                    popcounts,
+                    base,
+                    theta,
+                    self.length,
+                    sums,
+                    out_levels,
+                )
+            else:
+                _sign_magnitude_layer(
+                    pointers, inputs, rows, x, streams, positive, theta, sums, out_levels
+                )
             result.sums.append(sums)
             if record:
-                result.streams.append(self._dense_streams(levels, denominator, rows, x))
+                dense = np.zeros((*levels.shape, self.words), dtype=np.uint64)
+                dense[np.nonzero(levels)] = x[rows]
+                result.streams.append(dense)
             levels, denominator = out_levels, checkpoint.states - 1
         output = checkpoint.layers[-1]
         result.scores = output.scale * result.sums[-1] / self.length + output.bias
         result.predictions = np.argmax(result.scores, axis=1)
         return result
 
-    def _dense_streams(self, levels, denominator, rows, x) -> np.ndarray:
-        dense = np.zeros((*levels.shape, self.words), dtype=np.uint64)
-        dense[levels == denominator] = _ones(self.length)
-        nonzero = np.nonzero(levels)
-        fractional = rows >= 0
-        dense[nonzero[0][fractional], nonzero[1][fractional]] = x[rows[fractional]]
-        return dense
+    def _input_streams(self, levels: np.ndarray, denominator: int):
+        """Each image's non-constant-0 inputs as a CSR list, and their streams.
+
+        Returns pointers (B+1,), input index and stream row per entry, and the stream rows x:
+        row 0 is the constant-1 stream that every input at level `denominator` shares, and
+        every fractional input gets a freshly drawn row of its own.
+        """
+        batch, inputs = np.nonzero(levels)
+        pointers = np.zeros(len(levels) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(batch, minlength=len(levels)), out=pointers[1:])
+        values = levels[batch, inputs].astype(np.int64)
+        fractional = values < denominator
+        rows = np.where(fractional, np.cumsum(fractional), 0)
+        x = np.empty((1 + int(fractional.sum()), self.words), dtype=np.uint64)
+        x[0] = _ones(self.length)
+        self._fill(x, rows[fractional], values[fractional], denominator)
+        return pointers, inputs.astype(np.int64), rows, x
 
     def predict(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Predicted labels for any number of images, in batches."""
@@ -242,19 +255,6 @@ def _ones(length: int) -> np.ndarray:
     return ones
 
 
-def _active_inputs(levels: np.ndarray, denominator: int):
-    """CSR of each image's non-zero inputs: pointers (B+1,), input index, stream row.
-
-    The row is -1 for a constant-one input, else the row of its drawn stream.
-    """
-    batch, columns = np.nonzero(levels)
-    pointers = np.zeros(len(levels) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(batch, minlength=len(levels)), out=pointers[1:])
-    constant = levels[batch, columns] == denominator
-    rows = np.where(constant, -1, np.cumsum(~constant) - 1).astype(np.int64)
-    return pointers, columns.astype(np.int64), rows
-
-
 @numba.njit(parallel=True, cache=True)
 def _popcounts(streams: np.ndarray) -> np.ndarray:
     rows, columns, words = streams.shape
@@ -269,35 +269,30 @@ def _popcounts(streams: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def _sign_magnitude_layer(
-    pointers, inputs, rows, x, streams, sign, popcounts, base, theta, length, sums, out_levels
-):
-    """AND + popcount into two counters per (image, neuron), then the comparator bank."""
+def _sign_magnitude_layer(pointers, inputs, rows, x, streams, positive, theta, sums, out_levels):
+    """AND + popcount into two counters per (image, neuron), then the comparator bank.
+
+    Branch-free: a zero weight is a constant-0 stream and simply counts nothing. The
+    counter c+ takes the products of positive weights; c- = (all products) - c+.
+    """
     n_out, _, words = streams.shape
     batch = pointers.size - 1
     for task in prange(batch * n_out):
-        b = task // n_out
-        j = task - b * n_out
-        positive = 0
-        negative = 0
+        # neuron-major: one neuron's weight row stays in cache across the batch
+        j = task // batch
+        b = task - j * batch
+        total = 0
+        plus = 0
         for k in range(pointers[b], pointers[b + 1]):
             i = inputs[k]
-            s = sign[j, i]
-            if s == 0:
-                continue  # a zero weight is a constant-0 stream: its products are all 0
             r = rows[k]
-            if r < 0:
-                count = popcounts[j, i]  # constant-1 input: the product is the weight stream
-            else:
-                acc = np.uint64(0)
-                for w in range(words):
-                    acc += popcount64(x[r, w] & streams[j, i, w])
-                count = np.int64(acc)
-            if s > 0:
-                positive += count
-            else:
-                negative += count
-        d = positive - negative
+            acc = np.uint64(0)
+            for w in range(words):
+                acc += popcount64(x[r, w] & streams[j, i, w])
+            count = np.int64(acc)
+            total += count
+            plus += count * positive[j, i]
+        d = 2 * plus - total  # c+ - c-
         sums[b, j] = d
         level = 0
         for t in range(theta.shape[1]):
@@ -307,29 +302,27 @@ def _sign_magnitude_layer(
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _bipolar_layer(
-    pointers, inputs, rows, x, streams, sign, popcounts, base, theta, length, sums, out_levels
+    pointers, inputs, rows, x, streams, popcounts, base, theta, length, sums, out_levels
 ):
-    """XNOR + popcount into one counter per (image, neuron), then the comparator bank.
+    """XNOR + popcount into one counter C per (image, neuron), then the comparator bank.
 
     Inputs at level 0 are constant-0 streams, whose XNOR with w is ~w (L - popcount(w)
-    ones); `base` holds that sum over all inputs and each other input replaces its term.
+    ones); `base` holds that sum over all inputs and each other input replaces its term:
+    XNOR ones = L - popcount(x ^ w). D = 2C - n_in·L.
     """
     n_out, n_in, words = streams.shape
     batch = pointers.size - 1
     for task in prange(batch * n_out):
-        b = task // n_out
-        j = task - b * n_out
+        j = task // batch
+        b = task - j * batch
         count = base[j]
         for k in range(pointers[b], pointers[b + 1]):
             i = inputs[k]
             r = rows[k]
-            if r < 0:
-                count += 2 * popcounts[j, i] - length
-            else:
-                acc = np.uint64(0)
-                for w in range(words):
-                    acc += popcount64(x[r, w] ^ streams[j, i, w])
-                count += popcounts[j, i] - np.int64(acc)
+            acc = np.uint64(0)
+            for w in range(words):
+                acc += popcount64(x[r, w] ^ streams[j, i, w])
+            count += popcounts[j, i] - np.int64(acc)
         d = 2 * count - n_in * length
         sums[b, j] = d
         level = 0

@@ -1,0 +1,105 @@
+import io
+import itertools
+import zipfile
+
+import numpy as np
+import pytest
+from smtjlab.inference.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    Layer,
+    load_checkpoint,
+    resolve_model,
+    save_checkpoint,
+)
+
+from smtjlab.cli import main
+
+
+def small_checkpoint(hidden=(3,), states=5, encoding="sign-magnitude"):
+    rng = np.random.default_rng(0)
+    h = (states - 1) // 2
+    widths = [784, *hidden, 10]
+    layers = tuple(
+        Layer(
+            rng.integers(-h, h + 1, size=(n_out, n_in)).astype(np.int8),
+            rng.uniform(0.01, 1, n_out),
+            rng.normal(0, 1, n_out),
+        )
+        for n_in, n_out in itertools.pairwise(widths)
+    )
+    return Checkpoint(
+        states, encoding, layers, train_mode="sc", train_sc_length=100, test_accuracy=0.9
+    )
+
+
+def arrays_of(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    original = small_checkpoint(hidden=(4, 3), states=11, encoding="bipolar")
+    path = save_checkpoint(original, tmp_path / "model")
+    assert path.name == "model.npz"
+    loaded = load_checkpoint(path)
+    assert loaded.hidden == (4, 3) and loaded.states == 11 and loaded.encoding == "bipolar"
+    assert loaded.train_mode == "sc" and loaded.train_sc_length == 100
+    assert loaded.test_accuracy == 0.9
+    for a, b in zip(original.layers, loaded.layers, strict=True):
+        assert np.array_equal(a.weights, b.weights) and a.weights.dtype == b.weights.dtype
+        assert np.array_equal(a.scale, b.scale) and np.array_equal(a.bias, b.bias)
+
+
+def test_names_resolve_to_shipped_files_and_unknown_names_fail():
+    with pytest.raises(CheckpointError, match="not a shipped model name"):
+        resolve_model("mlp9-s5-sc")
+
+
+def rewrite(path, **changes):
+    arrays = arrays_of(path)
+    arrays.update(changes)
+    for key in [key for key, value in changes.items() if value is None]:
+        del arrays[key]
+    np.savez(path, **arrays)
+
+
+BAD = {
+    "wrong shape": (lambda p: rewrite(p, weight_0=np.zeros((3, 783), np.int8)), "shape"),
+    "wrong output width": (lambda p: rewrite(p, weight_1=np.zeros((9, 3), np.int8)), "shape"),
+    "off-grid weight": (lambda p: rewrite(p, weight_1=np.full((10, 3), 7, np.int8)), "grid"),
+    "negative scale": (lambda p: rewrite(p, scale_0=-np.ones(3)), "scale"),
+    "nan bias": (lambda p: rewrite(p, bias_1=np.full(10, np.nan)), "bias"),
+    "missing layer": (lambda p: rewrite(p, bias_1=None), "missing key 'bias_1'"),
+    "wrong format": (lambda p: rewrite(p, format=np.array("other")), "format"),
+    "even states": (lambda p: rewrite(p, states=np.array(4)), "states"),
+    "hidden mismatch": (lambda p: rewrite(p, hidden=np.array([5])), "hidden"),
+    "extra key": (lambda p: rewrite(p, payload=np.zeros(3)), "unexpected key"),
+    "pickle": (
+        lambda p: rewrite(p, train_command=np.array([{"x": 1}], dtype=object)),
+        "pickle",
+    ),
+    "truncated": (lambda p: p.write_bytes(p.read_bytes()[:300]), "not a readable"),
+    "not a zip": (lambda p: p.write_bytes(b"garbage" * 100), "not a readable"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_checkpoints_give_one_clear_error(tmp_path, case):
+    corrupt, message = BAD[case]
+    path = save_checkpoint(small_checkpoint(), tmp_path / "model.npz")
+    corrupt(path)
+    with pytest.raises(CheckpointError, match=message) as raised:
+        load_checkpoint(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_pickle_member_is_refused_not_executed(tmp_path, capsys):
+    path = save_checkpoint(small_checkpoint(), tmp_path / "model.npz")
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([print], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("evil.npy", buffer.getvalue())
+    assert main(["evaluate", "--model", str(path), "--length", "10", "--images", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pickle" in err and str(path) in err
