@@ -1,0 +1,148 @@
+"""Bias safety through the real PyVISA stack, asserted on the mock SMU and its traffic."""
+
+import itertools
+import signal
+
+import pytest
+from smtjlab.instruments.keithley import Keithley2400
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, load_limits, sigint_held
+from smtjlab.mocks.bench import SimulatedBench
+from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, mock_resource_manager
+
+FAST = BiasLimits(max_abs_v=0.5, compliance_a=1e-4, ramp_step_v=0.05, ramp_rate_v_per_s=1e6)
+
+
+@pytest.fixture
+def bench_smu():
+    bench = SimulatedBench()
+    rm = mock_resource_manager(bench)
+    smu = Keithley2400(rm.open_resource(KEITHLEY_RESOURCE), FAST)
+    return bench, smu, rm.visalib
+
+
+def assert_safe(bench, library):
+    mock = library.device(KEITHLEY_RESOURCE)
+    assert mock.voltage == 0.0 and not mock.output_on
+    assert bench.bias_v == 0.0 and not bench.output_on
+
+
+def levels_sent(library):
+    return [
+        float(message.split()[1])
+        for message in library.written(KEITHLEY_RESOURCE)
+        if message.startswith(":SOURce:VOLTage:LEVel ")
+    ]
+
+
+def test_limits_load_from_toml(tmp_path, monkeypatch):
+    path = tmp_path / "limits.toml"
+    path.write_text("[bias]\nmax_abs_v = 0.4\ncompliance_a = 5e-5\nramp_step_v = 0.005\n")
+    limits = BiasLimits.from_toml(path)
+    assert (limits.max_abs_v, limits.compliance_a, limits.ramp_step_v) == (0.4, 5e-5, 0.005)
+    assert limits.ramp_rate_v_per_s == BiasLimits().ramp_rate_v_per_s
+    monkeypatch.setenv("SMTJLAB_LIMITS", str(path))
+    assert load_limits().max_abs_v == 0.4
+    monkeypatch.delenv("SMTJLAB_LIMITS")
+    assert load_limits() == BiasLimits()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[bias]\nmax_volts = 1\n", "unknown keys"),
+        ("[bias]\nmax_abs_v = -1\n", "must be a positive number"),
+        ("[bias]\nramp_step_v = 'fast'\n", "must be a positive number"),
+        ("[bias\n", "not valid TOML"),
+    ],
+)
+def test_bad_limits_files_are_refused(tmp_path, text, message):
+    path = tmp_path / "limits.toml"
+    path.write_text(text)
+    with pytest.raises(BiasLimitError, match=message):
+        BiasLimits.from_toml(path)
+
+
+def test_missing_limits_file(tmp_path):
+    with pytest.raises(BiasLimitError, match="cannot read limits file"):
+        BiasLimits.from_toml(tmp_path / "none.toml")
+
+
+def test_ramps_step_on_a_grid_and_end_on_the_target():
+    limits = BiasLimits(ramp_step_v=0.1)
+    assert limits.ramp(0.0, 0.25) == [0.1, 0.2, 0.25]
+    assert limits.ramp(0.3, 0.1) == [0.2, 0.1]
+    assert limits.ramp(0.2, 0.2) == []
+
+
+@pytest.mark.parametrize("volts", [0.51, -0.6, float("nan"), float("inf")])
+def test_an_out_of_limit_bias_sends_no_command_at_all(bench_smu, volts):
+    bench, smu, library = bench_smu
+    before = library.written(KEITHLEY_RESOURCE)
+    with pytest.raises(BiasLimitError, match="refused"):
+        smu.set_bias(volts)
+    with pytest.raises(BiasLimitError, match="refused"):
+        smu.set_compliance(1e-3)
+    assert library.written(KEITHLEY_RESOURCE) == before
+    assert_safe(bench, library)
+
+
+def test_every_bias_change_ramps(bench_smu):
+    bench, smu, library = bench_smu
+    smu.set_bias(0.3)
+    assert bench.bias_v == pytest.approx(0.3) and bench.output_on
+    smu.set_bias(-0.2)
+    levels = [0.0, *levels_sent(library)]
+    assert max(abs(b - a) for a, b in itertools.pairwise(levels)) <= 0.05 + 1e-12
+    assert levels[-1] == pytest.approx(-0.2)
+
+
+def test_the_ramp_follows_the_rate(bench_smu, mocker):
+    _bench, smu, _library = bench_smu
+    sleep = mocker.patch("smtjlab.instruments.safety.time.sleep")
+    smu.set_bias(0.2)
+    assert sleep.call_count == 3  # between the four steps 0.05 … 0.2
+    assert sleep.call_args.args[0] == pytest.approx(FAST.step_delay_s)
+
+
+def test_an_exception_leaves_the_smu_at_zero_with_the_output_off(bench_smu):
+    bench, smu, library = bench_smu
+    with pytest.raises(RuntimeError), smu:
+        smu.set_bias(0.3)
+        raise RuntimeError("analysis failed")
+    assert_safe(bench, library)
+    assert levels_sent(library)[-2:] == [0.05, 0.0]
+
+
+def test_ctrl_c_leaves_the_smu_at_zero_with_the_output_off(bench_smu):
+    bench, smu, library = bench_smu
+    with pytest.raises(KeyboardInterrupt), smu:
+        smu.set_bias(0.3)
+        raise KeyboardInterrupt
+    assert_safe(bench, library)
+
+
+def test_ctrl_c_in_the_middle_of_a_ramp_ramps_back_down(bench_smu, mocker):
+    bench, smu, library = bench_smu
+    mocker.patch(
+        "smtjlab.instruments.safety.time.sleep", side_effect=[None, KeyboardInterrupt, None]
+    )
+    with pytest.raises(KeyboardInterrupt), smu:
+        smu.set_bias(0.4)
+    assert_safe(bench, library)
+    # Interrupted on the way up at 0.1 V, then stepped back down from there.
+    assert levels_sent(library) == [0.0, 0.05, 0.1, 0.05, 0.0]
+
+
+def test_close_leaves_the_smu_at_zero_with_the_output_off(bench_smu):
+    bench, smu, library = bench_smu
+    smu.set_bias(-0.25)
+    smu.close()
+    assert_safe(bench, library)
+
+
+def test_a_second_ctrl_c_is_held_until_the_block_ends():
+    finished = []
+    with pytest.raises(KeyboardInterrupt), sigint_held():
+        signal.raise_signal(signal.SIGINT)
+        finished.append(True)
+    assert finished == [True]
