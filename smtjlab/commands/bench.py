@@ -14,6 +14,7 @@ from smtjlab.console import emit, progress
 # group -> "module:function"; imported only when the group runs (the GUI group needs Qt).
 GROUPS: dict[str, str] = {
     "gui": "smtjlab.gui.benchmarks:gui_benchmarks",
+    "serial": "smtjlab.instruments.serial_digitizer:digitizer_benchmarks",
 }
 
 
