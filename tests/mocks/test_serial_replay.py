@@ -84,15 +84,19 @@ def test_device_answers_raw_commands_as_documented(bench):
 
 def read_fraction(digitizer, bench, bias, n_bits):
     bench.source_voltage = bias
-    low, high = bench.devices[0].levels(bias)
-    digitizer.set_threshold((low + high) / 2)
+    # Threshold halfway between the two levels, as a calibration would find them.
+    volts, states = bench.sample(0, 20_000, 10e6)
+    digitizer.set_threshold((volts[states == 0].mean() + volts[states == 1].mean()) / 2)
     digitizer.start()
     chunks = digitizer.read(n_bits)
     digitizer.stop()
     return float(np.concatenate([chunk.bits for chunk in chunks]).mean())
 
 
-def test_the_smu_bias_moves_the_fraction_of_ones_along_the_sigmoid(bench):
+@pytest.mark.parametrize("source", ["model", "replay"])
+def test_the_smu_bias_moves_the_fraction_of_ones_along_the_sigmoid(source):
+    bench = SimulatedBench(source=source, seed=11)
+    bench.output_on = True
     with SerialDigitizer.open(register(bench), timeout=0.5) as digitizer:
         digitizer.set_interval(20)  # Δt = 2 µs = 2 τc at V50
         biases = np.linspace(0.24, 0.36, 7)
@@ -100,11 +104,16 @@ def test_the_smu_bias_moves_the_fraction_of_ones_along_the_sigmoid(bench):
         expected = [bench.p_high(0, bias) for bias in biases]
         assert np.all(np.diff(fractions) > 0)
         np.testing.assert_allclose(fractions, expected, atol=0.03)
-        bench.output_on = False  # no bias: the readout sits at 0 V, below a 1 mV threshold
-        digitizer.set_threshold(0.001)
+        assert digitizer.stats.lost_frames == 0
+
+
+def test_with_the_output_off_the_comparator_sees_no_signal():
+    bench = SimulatedBench(source="model", seed=11)
+    bench.source_voltage, bench.output_on = 0.3, False
+    with SerialDigitizer.open(register(bench)) as digitizer:
+        digitizer.set_threshold(0.001)  # the readout sits at 0 V
         digitizer.start()
         assert not any(chunk.bits.any() for chunk in digitizer.read(5000))
-        assert digitizer.stats.lost_frames == 0
 
 
 def test_same_seed_same_bits():
