@@ -1,0 +1,360 @@
+"""Bias calibration: sweep P(1)(V), fit the sigmoid, solve and refine the bias of every level.
+
+The logic needs one thing from the bench, a way to measure bits at a bias:
+
+    measure(bias_v, n_bits) -> uint8 0/1 array of at least n_bits bits
+
+(`smtjlab.bench.Bench.measure_bits` on instruments, or any fake in tests). Steps:
+
+1. **Sweep.** A coarse sweep over `bias_range`, then a fine one over the fitted transition
+   (p ≈ 0.03 … 0.97). Points where the digitizer sees no switching (p near 0 or 1) are skipped.
+2. **Fit.** p(V) = 1/(1 + exp(−(V − V50)/w)) by weighted least squares (scipy curve_fit), each
+   point weighted by its binomial σ with the effective bit count n·(1−ρ)/(1+ρ) for lag-1
+   correlation ρ; the covariance gives the uncertainties of V50 and w.
+3. **Levels.** V_k = V50 + w·logit(p_k) for each target p_k, then measured over
+   `verify_bits` (≥ 10⁴) bits and moved by Newton steps on the fitted slope until
+   |p − p_k| ≤ tolerance/2; a level is accepted when its last measurement is within
+   `tolerance` (default ±0.01), else `CalibrationError` names it.
+
+`Calibration.save` stores it all as JSON with an ISO 8601 timestamp; `DriftMonitor` re-measures
+the levels, flags the ones that wandered out of tolerance and re-solves their bias.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import curve_fit
+from scipy.special import expit, logit
+from smtjlab.acquisition.bitstream import autocorrelation
+
+from smtjlab.errors import SmtjlabError
+
+log = logging.getLogger(__name__)
+
+MeasureBits = Callable[[float, int], np.ndarray]
+Progress = Callable[[Iterable, str, int], Iterable]
+
+FORMAT = "smtjlab.calibration"
+VERSION = 1
+FINE_RANGE = (0.03, 0.97)  # occupancies the fine sweep spans
+
+
+class CalibrationError(SmtjlabError):
+    """A sweep without a transition, a level that cannot be reached, a bad calibration file."""
+
+
+def target_levels(n_states: int) -> list[float]:
+    """The device levels an N-state network needs: k/(N−1) for 0 < k < N−1."""
+    if n_states < 3:
+        raise CalibrationError(f"a network needs at least 3 states, not {n_states}")
+    return [k / (n_states - 1) for k in range(1, n_states - 1)]
+
+
+@dataclass(frozen=True)
+class SigmoidFit:
+    v50: float
+    width: float
+    v50_err: float = math.nan
+    width_err: float = math.nan
+
+    def p(self, bias_v: float) -> float:
+        return float(expit((bias_v - self.v50) / self.width))
+
+    def bias_for(self, p: float) -> float:
+        return float(self.v50 + self.width * logit(p))
+
+    def slope(self, bias_v: float) -> float:
+        """dp/dV at a bias."""
+        p = self.p(bias_v)
+        return p * (1 - p) / self.width
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    bias_v: float
+    p_high: float
+    n_bits: int
+    lag1: float
+
+
+@dataclass(frozen=True)
+class Level:
+    p_target: float
+    bias_v: float
+    p_measured: float
+    n_bits: int
+    iterations: int
+
+
+@dataclass
+class Calibration:
+    fit: SigmoidFit
+    points: list[SweepPoint]
+    levels: list[Level]
+    timestamp: str = field(default_factory=lambda: _now())
+    meta: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The DESIGN §5.2 JSON of `smtjlab calibrate`."""
+        return {
+            "fit": {"v50": self.fit.v50, "width": self.fit.width},
+            "points": [{"bias_v": pt.bias_v, "p_high": pt.p_high} for pt in self.points],
+            "levels": [
+                {"p_target": lv.p_target, "bias_v": lv.bias_v, "p_measured": lv.p_measured}
+                for lv in self.levels
+            ],
+        }
+
+    def level(self, p_target: float) -> Level:
+        for level in self.levels:
+            if abs(level.p_target - p_target) <= 1e-9:
+                return level
+        raise CalibrationError(f"no calibrated level for p = {p_target:g}")
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        document = {
+            "format": FORMAT,
+            "version": VERSION,
+            "timestamp": self.timestamp,
+            "fit": asdict(self.fit),
+            "points": [asdict(pt) for pt in self.points],
+            "levels": [asdict(lv) for lv in self.levels],
+            "meta": self.meta,
+        }
+        path.write_text(json.dumps(document, indent=1, allow_nan=True) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Calibration:
+        path = Path(path)
+        try:
+            document = json.loads(path.read_text())
+        except OSError as error:
+            raise CalibrationError(f"{path}: cannot read ({error.strerror})") from None
+        except json.JSONDecodeError as error:
+            raise CalibrationError(f"{path}: not JSON ({error})") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise CalibrationError(f"{path}: not a calibration file (format != {FORMAT!r})")
+        if document.get("version") != VERSION:
+            raise CalibrationError(f"{path}: unsupported calibration version")
+        try:
+            return cls(
+                fit=SigmoidFit(**document["fit"]),
+                points=[SweepPoint(**pt) for pt in document["points"]],
+                levels=[Level(**lv) for lv in document["levels"]],
+                timestamp=str(document["timestamp"]),
+                meta=dict(document.get("meta", {})),
+            )
+        except (KeyError, TypeError) as error:
+            raise CalibrationError(f"{path}: malformed calibration ({error})") from None
+
+
+def calibrate(
+    measure: MeasureBits,
+    levels: Sequence[float],
+    bias_range: tuple[float, float],
+    *,
+    sweep_points: int = 11,
+    sweep_bits: int = 20_000,
+    verify_bits: int = 50_000,
+    tolerance: float = 0.01,
+    max_iterations: int = 8,
+    progress: Progress | None = None,
+) -> Calibration:
+    """Sweep, fit and solve every level (module docstring); raises CalibrationError."""
+    low, high = sorted(bias_range)
+    coarse = sweep(measure, np.linspace(low, high, sweep_points), sweep_bits, progress)
+    fit = fit_sigmoid(coarse)
+    fine_biases = [
+        float(np.clip(fit.bias_for(p), low, high)) for p in np.linspace(*FINE_RANGE, sweep_points)
+    ]
+    points = sorted(
+        coarse + sweep(measure, fine_biases, sweep_bits, progress), key=lambda pt: pt.bias_v
+    )
+    fit = fit_sigmoid(points)
+    log.info("sigmoid: V50 = %.4f ± %.4f V, w = %.4f ± %.4f V", *_fit_numbers(fit))
+    solved = [
+        solve_level(measure, fit, p, (low, high), verify_bits, tolerance, max_iterations)
+        for p in (progress(levels, "levels", len(levels)) if progress else levels)
+    ]
+    return Calibration(fit=fit, points=points, levels=solved)
+
+
+def sweep(
+    measure: MeasureBits, biases: Iterable[float], n_bits: int, progress: Progress | None = None
+) -> list[SweepPoint]:
+    """Measure p_high at each bias; biases where the measurement fails are skipped."""
+    biases = list(biases)
+    points = []
+    for bias in progress(biases, "sweep", len(biases)) if progress else biases:
+        try:
+            bits = np.asarray(measure(float(bias), n_bits), dtype=np.uint8)
+        except SmtjlabError as error:
+            log.info("sweep: skipping %.4f V (%s)", bias, error)
+            continue
+        points.append(SweepPoint(float(bias), float(bits.mean()), len(bits), _lag1(bits)))
+    return points
+
+
+def fit_sigmoid(points: Sequence[SweepPoint]) -> SigmoidFit:
+    """Weighted least-squares sigmoid through sweep points, with 1σ uncertainties."""
+    inside = [pt for pt in points if 0.01 < pt.p_high < 0.99]
+    if len(inside) < 2 or len(points) < 3:
+        where = ", ".join(f"{pt.bias_v:.4f} V: {pt.p_high:.3f}" for pt in points) or "none"
+        raise CalibrationError(
+            f"the sweep found no transition to fit (points: {where}); widen the bias range"
+        )
+    bias = np.array([pt.bias_v for pt in points])
+    p = np.array([pt.p_high for pt in points])
+    n_eff = np.array(
+        [
+            pt.n_bits * (1 - rho) / (1 + rho)
+            for pt, rho in ((pt, _clip_rho(pt.lag1)) for pt in points)
+        ]
+    )
+    # Binomial σ, with p pulled off 0 and 1 so saturated points keep a finite weight.
+    shrunk = (p * n_eff + 0.5) / (n_eff + 1)
+    sigma = np.sqrt(shrunk * (1 - shrunk) / n_eff)
+    v50_guess = float(np.interp(0.5, *_monotone(p, bias)))
+    width_guess = (bias.max() - bias.min()) / 10 * (1 if np.corrcoef(bias, p)[0, 1] >= 0 else -1)
+    try:
+        (v50, width), covariance = curve_fit(
+            lambda v, v50, width: expit((v - v50) / width),
+            bias,
+            p,
+            p0=(v50_guess, width_guess),
+            sigma=sigma,
+            absolute_sigma=True,
+            maxfev=10_000,
+        )
+    except (RuntimeError, ValueError) as error:
+        raise CalibrationError(f"the sigmoid fit failed ({error})") from None
+    errors = np.sqrt(np.diag(covariance))
+    return SigmoidFit(float(v50), float(width), float(errors[0]), float(errors[1]))
+
+
+def solve_level(
+    measure: MeasureBits,
+    fit: SigmoidFit,
+    p_target: float,
+    bias_range: tuple[float, float],
+    n_bits: int = 50_000,
+    tolerance: float = 0.01,
+    max_iterations: int = 8,
+    start_v: float | None = None,
+) -> Level:
+    """Find the bias whose measured p is within `tolerance` of `p_target`."""
+    low, high = bias_range
+    bias = float(np.clip(fit.bias_for(p_target) if start_v is None else start_v, low, high))
+    best = Level(p_target, bias, math.nan, 0, 0)
+    for iteration in range(1, max_iterations + 1):
+        bits = np.asarray(measure(bias, n_bits), dtype=np.uint8)
+        p = float(bits.mean())
+        if not abs(best.p_measured - p_target) <= abs(p - p_target):
+            best = Level(p_target, bias, p, len(bits), iteration)
+        if abs(p - p_target) <= tolerance / 2:
+            return best
+        # Newton step on the fitted sigmoid; its slope at a saturated p would be ~0.
+        slope = max(abs(fit.slope(bias)), 0.05 / abs(fit.width)) * math.copysign(1, fit.width)
+        bias = float(np.clip(bias + (p_target - p) / slope, low, high))
+    if abs(best.p_measured - p_target) <= tolerance:
+        return best
+    raise CalibrationError(
+        f"level p = {p_target:g}: closest measured {best.p_measured:.4f} at {best.bias_v:.4f} V "
+        f"in {max_iterations} tries, outside ±{tolerance:g}"
+    )
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    p_target: float
+    bias_v: float
+    p_measured: float
+    drifted: bool
+    new_bias_v: float | None = None
+    new_p_measured: float | None = None
+
+
+class DriftMonitor:
+    """Re-measure calibrated levels; re-solve the bias of any that left the tolerance."""
+
+    def __init__(
+        self,
+        calibration: Calibration,
+        measure: MeasureBits,
+        bias_range: tuple[float, float],
+        *,
+        tolerance: float = 0.01,
+        n_bits: int = 50_000,
+    ) -> None:
+        self.calibration = calibration
+        self.measure = measure
+        self.bias_range = bias_range
+        self.tolerance = tolerance
+        self.n_bits = n_bits
+
+    def check(self) -> list[DriftCheck]:
+        """One pass over every level; updates the calibration (and its timestamp) in place."""
+        results = []
+        levels = list(self.calibration.levels)
+        for index, level in enumerate(levels):
+            bits = np.asarray(self.measure(level.bias_v, self.n_bits), dtype=np.uint8)
+            p = float(bits.mean())
+            if abs(p - level.p_target) <= self.tolerance:
+                results.append(DriftCheck(level.p_target, level.bias_v, p, drifted=False))
+                continue
+            log.warning(
+                "level p = %g drifted to %.4f at %.4f V; recalibrating",
+                level.p_target,
+                p,
+                level.bias_v,
+            )
+            fixed = solve_level(
+                self.measure,
+                self.calibration.fit,
+                level.p_target,
+                self.bias_range,
+                self.n_bits,
+                self.tolerance,
+                start_v=level.bias_v,
+            )
+            levels[index] = fixed
+            results.append(
+                DriftCheck(level.p_target, level.bias_v, p, True, fixed.bias_v, fixed.p_measured)
+            )
+        if any(result.drifted for result in results):
+            self.calibration.levels = levels
+            self.calibration.timestamp = _now()
+        return results
+
+
+def _lag1(bits: np.ndarray) -> float:
+    rho = autocorrelation(bits, 1)
+    return 0.0 if math.isnan(rho) else rho
+
+
+def _clip_rho(rho: float) -> float:
+    return min(max(rho, 0.0), 0.9)
+
+
+def _monotone(p: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(p)
+    return p[order], bias[order]
+
+
+def _fit_numbers(fit: SigmoidFit) -> tuple[float, float, float, float]:
+    return fit.v50, fit.v50_err, fit.width, fit.width_err
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

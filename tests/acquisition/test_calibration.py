@@ -1,0 +1,129 @@
+import json
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from smtjlab.acquisition.calibration import (
+    Calibration,
+    CalibrationError,
+    DriftMonitor,
+    calibrate,
+    target_levels,
+)
+
+from smtjlab.errors import SmtjlabError
+
+RANGE = (0.15, 0.45)
+
+
+class FakeDevice:
+    """Independent bits with P(1) = σ((V − V50)/w); no switching far out on the sigmoid."""
+
+    def __init__(self, v50=0.30, width=0.025, seed=0):
+        self.v50, self.width = v50, width
+        self.rng = np.random.default_rng(seed)
+        self.calls = []
+
+    def p(self, bias):
+        return float(expit((bias - self.v50) / self.width))
+
+    def measure(self, bias, n_bits):
+        self.calls.append((bias, n_bits))
+        p = self.p(bias)
+        if not 1e-4 < p < 1 - 1e-4:
+            raise SmtjlabError(f"no switching at {bias:.3f} V")
+        return (self.rng.random(n_bits) < p).astype(np.uint8)
+
+
+def test_target_levels():
+    assert target_levels(5) == [0.25, 0.5, 0.75]
+    assert target_levels(11) == pytest.approx([k / 10 for k in range(1, 10)])
+    with pytest.raises(CalibrationError):
+        target_levels(2)
+
+
+@pytest.mark.parametrize("states", [5, 11])
+def test_every_level_is_reached_within_tolerance(states):
+    device = FakeDevice(seed=states)
+    result = calibrate(device.measure, target_levels(states), RANGE)
+    assert abs(result.fit.v50 - 0.30) < max(5 * result.fit.v50_err, 1e-3)
+    assert abs(result.fit.width - 0.025) < max(5 * result.fit.width_err, 1e-3)
+    for level in result.levels:
+        assert abs(level.p_measured - level.p_target) <= 0.01
+        assert abs(device.p(level.bias_v) - level.p_target) <= 0.015
+        assert level.n_bits >= 10_000
+    assert all(n >= 10_000 for _, n in device.calls[-len(result.levels) :])
+
+
+def test_summary_is_exactly_the_cli_json():
+    result = calibrate(FakeDevice().measure, [0.5], RANGE, sweep_points=7)
+    summary = result.summary()
+    assert set(summary) == {"fit", "points", "levels"}
+    assert set(summary["fit"]) == {"v50", "width"}
+    assert all(set(pt) == {"bias_v", "p_high"} for pt in summary["points"])
+    assert [set(lv) for lv in summary["levels"]] == [{"p_target", "bias_v", "p_measured"}]
+    json.dumps(summary)
+
+
+def test_points_without_switching_are_skipped():
+    device = FakeDevice()
+    result = calibrate(device.measure, [0.5], (0.0, 0.5), sweep_points=11)
+    measured = {pt.bias_v for pt in result.points}
+    assert 0.0 not in measured and 0.05 not in measured  # p = 6e-6 and 5e-5: no switching
+    assert any(bias == 0.0 for bias, _ in device.calls)
+
+
+def test_a_sweep_without_a_transition_is_refused():
+    with pytest.raises(CalibrationError, match="no transition"):
+        calibrate(FakeDevice(v50=0.9).measure, [0.5], (0.0, 0.5), sweep_points=5)
+
+
+def test_an_unreachable_level_is_named():
+    device = FakeDevice()
+
+    def coarse(bias, n_bits):  # a bench that only offers biases on a 20 mV grid
+        return device.measure(round(bias / 0.02) * 0.02, n_bits)
+
+    with pytest.raises(CalibrationError, match=r"level p = 0\.1: closest measured"):
+        calibrate(coarse, [0.1], RANGE)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    result = calibrate(FakeDevice().measure, [0.25, 0.75], RANGE, sweep_points=7)
+    result.meta["source"] = "fake"
+    loaded = Calibration.load(result.save(tmp_path / "cal.json"))
+    assert loaded == result
+    assert loaded.timestamp.endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not JSON"),
+        ('{"format": "x"}', "not a calibration"),
+        ('{"format": "smtjlab.calibration", "version": 1}', "malformed"),
+    ],
+)
+def test_bad_calibration_files(tmp_path, content, message):
+    path = tmp_path / "cal.json"
+    path.write_text(content)
+    with pytest.raises(CalibrationError, match=message):
+        Calibration.load(path)
+
+
+def test_drift_monitor_flags_and_recalibrates_a_shifted_device():
+    device = FakeDevice(seed=3)
+    result = calibrate(device.measure, target_levels(5), RANGE, sweep_points=7)
+    stamp = result.timestamp
+    monitor = DriftMonitor(result, device.measure, RANGE)
+    assert not any(check.drifted for check in monitor.check())
+    device.v50 += 0.004  # an in-plane field shifts V50 by 4 mV: p moves by up to 0.04
+    result.timestamp = "2000-01-01T00:00:00+00:00"
+    checks = monitor.check()
+    assert any(check.drifted for check in checks)
+    for check, level in zip(checks, result.levels, strict=True):
+        assert abs(level.p_measured - level.p_target) <= 0.01
+        assert abs(device.p(level.bias_v) - level.p_target) <= 0.015
+        if check.drifted:
+            assert check.new_bias_v == level.bias_v > check.bias_v
+    assert result.timestamp != "2000-01-01T00:00:00+00:00" and stamp
