@@ -54,6 +54,8 @@ def telegraph_states(
     start_state: int | None = None,
 ) -> np.ndarray:
     """A two-state telegraph signal: uint8 0/1 with exponential dwells (means in samples)."""
+    if n_samples <= 0:
+        return np.zeros(0, dtype=np.uint8)
     if start_state is None:
         start_state = int(rng.random() < tau_high / (tau_high + tau_low))
     mean_pair = tau_high + tau_low

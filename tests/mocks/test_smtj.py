@@ -58,3 +58,8 @@ def test_adc_codes_round_trip_within_one_code():
     codes, per_code, offset = adc_codes(volts, 8, (0.0, 0.25))
     assert codes.dtype == np.int8
     assert np.abs(codes * per_code + offset - volts).max() <= per_code / 2 + 1e-9
+
+
+def test_zero_samples_is_an_empty_trace():
+    volts, states = SmtjDevice().sample(0.3, 0, 10e6)
+    assert volts.shape == states.shape == (0,)
