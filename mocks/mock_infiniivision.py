@@ -358,11 +358,11 @@ class MockInfiniiVision(ScpiDevice):
         # The ADC: `bits` levels over 10 divisions about the offset, clipped at the rails.
         step = full_scale / (1 << bits)
         levels = np.clip(
-            np.floor((volts - channel["offset"]) / step), -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+            np.round((volts - channel["offset"]) / step), -(1 << (bits - 1)), (1 << (bits - 1)) - 1
         )
         width = 8 if self.format == "BYTE" else 16
         if bits > width:
-            levels = np.floor(levels / (1 << (bits - width)))
+            levels = np.round(levels / (1 << (bits - width)))
         codes = levels.astype(np.int32) << max(0, width - bits)
         if self.unsigned:
             codes = codes + (1 << (width - 1))
@@ -376,7 +376,7 @@ class MockInfiniiVision(ScpiDevice):
         bits = TYPE_BITS[self.record_type]
         step = ADC_DIVISIONS * channel["scale"] / (1 << bits)
         levels = np.clip(
-            np.floor((volts - channel["offset"]) / step), -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+            np.round((volts - channel["offset"]) / step), -(1 << (bits - 1)), (1 << (bits - 1)) - 1
         )
         values = levels * step + channel["offset"]
         return ",".join(f"{value:+.8E}" for value in values.tolist()).encode()
