@@ -173,10 +173,12 @@ def calibrate(
 ) -> Calibration:
     """Sweep, fit and solve every level (module docstring); raises CalibrationError."""
     low, high = sorted(bias_range)
-    coarse = sweep(measure, np.linspace(low, high, sweep_points), sweep_bits, progress)
+    # Biases rounded to 1 µV: what a person would type, and what the SMU can set.
+    coarse = sweep(measure, np.round(np.linspace(low, high, sweep_points), 6), sweep_bits, progress)
     fit = fit_sigmoid(coarse)
     fine_biases = [
-        float(np.clip(fit.bias_for(p), low, high)) for p in np.linspace(*FINE_RANGE, sweep_points)
+        round(float(np.clip(fit.bias_for(p), low, high)), 6)
+        for p in np.linspace(*FINE_RANGE, sweep_points)
     ]
     points = sorted(
         coarse + sweep(measure, fine_biases, sweep_bits, progress), key=lambda pt: pt.bias_v
@@ -255,7 +257,9 @@ def solve_level(
 ) -> Level:
     """Find the bias whose measured p is within `tolerance` of `p_target`."""
     low, high = bias_range
-    bias = float(np.clip(fit.bias_for(p_target) if start_v is None else start_v, low, high))
+    bias = round(
+        float(np.clip(fit.bias_for(p_target) if start_v is None else start_v, low, high)), 6
+    )
     best = Level(p_target, bias, math.nan, 0, 0)
     for iteration in range(1, max_iterations + 1):
         bits = np.asarray(measure(bias, n_bits), dtype=np.uint8)
@@ -266,7 +270,7 @@ def solve_level(
             return best
         # Newton step on the fitted sigmoid; its slope at a saturated p would be ~0.
         slope = max(abs(fit.slope(bias)), 0.05 / abs(fit.width)) * math.copysign(1, fit.width)
-        bias = float(np.clip(bias + (p_target - p) / slope, low, high))
+        bias = round(float(np.clip(bias + (p_target - p) / slope, low, high)), 6)
     if abs(best.p_measured - p_target) <= tolerance:
         return best
     raise CalibrationError(

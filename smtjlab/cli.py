@@ -15,7 +15,15 @@ from smtjlab import __version__
 from smtjlab.errors import SmtjlabError
 
 # Each module defines `register(subparsers)`, which adds its subcommand and sets `run`.
-COMMAND_MODULES: tuple[str, ...] = ("mnist", "bench", "acquire", "train", "evaluate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "mnist",
+    "bench",
+    "acquire",
+    "train",
+    "evaluate",
+    "digitize",
+    "calibrate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
