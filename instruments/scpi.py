@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TIMEOUT = constants.StatusCode.error_timeout
 _CONNECTION_LOST = constants.StatusCode.error_connection_lost
+# Query INTERRUPTED / UNTERMINATED: what a timed-out exchange leaves on the error queue.
+_TIMEOUT_ECHOES = (-410, -420)
 
 
 class InstrumentError(SmtjlabError):
@@ -229,9 +231,17 @@ class ScpiInstrument:
                 if error.error_code != _TIMEOUT:
                     raise self._io_error(command, error) from None
                 problem = f"no reply within {self.resource.timeout:g} ms"
-                # A query the instrument refused times out; its error queue says why.
                 self._recover()
-                self.check_errors(command)
+                # A query the instrument refused times out; its error queue says why. The
+                # timeout itself queues -420/-410 on a real instrument: those say nothing new.
+                try:
+                    refused = [e for e in self._read_errors() if e[0] not in _TIMEOUT_ECHOES]
+                except InstrumentError:
+                    raise InstrumentError(
+                        f"{self.name}: {problem} to {command!r}, nor to {self.ERROR_QUERY!r}"
+                    ) from None
+                if refused:
+                    raise self._refused(command, refused) from None
             except (ValueError, RuntimeError, errors.InvalidBinaryFormat) as error:
                 problem = f"garbled reply ({error})"
                 self._recover()
@@ -242,8 +252,15 @@ class ScpiInstrument:
 
     def check_errors(self, after: str | None = None) -> None:
         """Drain the error queue; raise `InstrumentError` naming `after` if it held errors."""
+        found = self._read_errors(after)
+        if found:
+            raise self._refused(after, found)
+
+    def _read_errors(self, after: str | None = None) -> list[tuple[int, str]]:
+        """Every (code, reply) on the error queue, oldest first."""
         found = []
-        for _ in range(self.MAX_ERRORS):
+        garbled = 0
+        while len(found) < self.MAX_ERRORS:
             try:
                 reply = self.resource.query(self.ERROR_QUERY).strip()
                 code = int(reply.split(",", 1)[0])
@@ -251,16 +268,22 @@ class ScpiInstrument:
                 raise self._io_error(self.ERROR_QUERY, error) from None
             except ValueError:
                 self._recover()
-                raise InstrumentError(
-                    f"{self.name}: garbled reply to {self.ERROR_QUERY!r}"
-                    + (f" after {after!r}" if after else "")
-                ) from None
+                garbled += 1
+                if garbled > self.retries:
+                    raise InstrumentError(
+                        f"{self.name}: garbled reply to {self.ERROR_QUERY!r}"
+                        + (f" after {after!r}" if after else "")
+                    ) from None
+                continue
             if code == 0:
                 break
-            found.append(reply)
-        if found:
-            sent = f" after {after!r}" if after else ""
-            raise InstrumentError(f"{self.name}: instrument error{sent}: {'; '.join(found)}")
+            found.append((code, reply))
+        return found
+
+    def _refused(self, command: str | None, found: list[tuple[int, str]]) -> InstrumentError:
+        sent = f" after {command!r}" if command else ""
+        replies = "; ".join(reply for _, reply in found)
+        return InstrumentError(f"{self.name}: instrument error{sent}: {replies}")
 
     def _recover(self) -> None:
         """Device clear: drop any half-read reply so the next exchange starts clean."""

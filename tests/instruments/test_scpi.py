@@ -120,9 +120,14 @@ def test_persistent_timeouts_give_one_clear_error(expect):
         instrument.count  # noqa: B018
 
 
-def test_a_garbled_error_queue_reply_is_an_error(expect):
-    instrument = thing(expect, [(":COUNt 2", None), (":SYSTem:ERRor?", "junk")])
-    with pytest.raises(InstrumentError, match="garbled reply"):
+def test_a_garbled_error_queue_reply_is_asked_again_then_an_error(expect):
+    instrument = thing(expect, [(":COUNt 2", None), (":SYSTem:ERRor?", "junk"), OK])
+    instrument.count = 2
+    instrument.script.extend([(":COUNt 2", None), (":SYSTem:ERRor?", "junk")])
+    instrument.script.extend([(":SYSTem:ERRor?", "junk")])
+    with pytest.raises(
+        InstrumentError, match="garbled reply to ':SYSTem:ERRor\\?' after ':COUNt 2'"
+    ):
         instrument.count = 2
 
 
