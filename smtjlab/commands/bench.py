@@ -13,6 +13,7 @@ from smtjlab.console import emit, progress
 
 # group -> "module:function"; imported only when the group runs (the GUI group needs Qt).
 GROUPS: dict[str, str] = {
+    "acquisition": "smtjlab.acquisition.benchmarks:acquisition_benchmarks",
     "gui": "smtjlab.gui.benchmarks:gui_benchmarks",
     "serial": "smtjlab.instruments.serial_digitizer:digitizer_benchmarks",
 }

@@ -1,0 +1,130 @@
+"""Acquisition benchmarks for `smtjlab bench` (DESIGN §6), each against a baseline in the same run.
+
+- **Digitize**: samples/s of trace → states, against a plain `np.copy` of the same float32
+  array (the machine's memory bandwidth for it). The DESIGN target (≥ 25 %) is for threshold
+  plus hysteresis, `digitize(method="hysteresis")`, the whole call: level estimation, the
+  tracked hysteresis pass and the run statistics. The default method (hysteresis, then
+  Viterbi) and a 1 M-sample frame that fits in cache are reported beside it.
+- **Live pipeline**: records/s from the scope transfer (1 M points through the mock VISA
+  stack: `:WAVeform:DATA?` as an IEEE 488.2 block) to bits in a pool, against the mock scope's
+  own acquisition (`:DIGitize`, the simulated device) of the same records.
+
+Inputs are synthetic telegraph traces (smtjlab.mocks.smtj).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from smtjlab.acquisition.bitstream import choose_interval, decimate
+from smtjlab.acquisition.digitize import digitize, digitize_trace
+from smtjlab.acquisition.pool import BitPool
+from smtjlab.mocks.smtj import ReadoutNoise, readout, telegraph_states
+
+DIGITIZE_TARGET = 0.25  # of np.copy
+PIPELINE_TARGET = 20.0  # records/s
+LARGE = 1 << 24  # 64 MB of float32: beyond the caches, so np.copy measures memory bandwidth
+FRAME = 1_000_000
+RECORDS = 8
+
+
+def acquisition_benchmarks() -> list[dict]:
+    return [*_digitize_rows(), _pipeline_row()]
+
+
+def _digitize_rows() -> list[dict]:
+    rows = []
+    large = _telegraph(LARGE)
+    for size, method, label in (
+        (LARGE, "hysteresis", "threshold + hysteresis"),
+        (LARGE, "viterbi", "hysteresis + Viterbi (default)"),
+        (FRAME, "hysteresis", "threshold + hysteresis"),
+    ):
+        volts = large[:size].copy()
+        digitize(volts, 10e6, method=method)  # compile and warm up
+        seconds = _best(lambda volts=volts, method=method: digitize(volts, 10e6, method=method))
+        copy_seconds = _best(lambda volts=volts: np.copy(volts))
+        rows.append(
+            _row(
+                f"digitize, {label}, {size / 1e6:.3g} M float32 samples",
+                size / seconds,
+                "samples/s",
+                "np.copy of the same array",
+                size / copy_seconds,
+                f">= {DIGITIZE_TARGET:g} x np.copy",
+                DIGITIZE_TARGET,
+            )
+        )
+    return rows
+
+
+def _pipeline_row() -> dict:
+    from smtjlab.bench import Bench
+
+    pool = BitPool(0.5, 1 << 22)
+    acquire_seconds, pipeline_seconds = [], []
+    with Bench.mock(source="model", points=FRAME) as bench:
+        bench.set_bias(0.30)
+        scope = bench.scope
+        for index in range(RECORDS + 1):
+            started = time.perf_counter()
+            scope.digitize(bench.channel)
+            fetched = time.perf_counter()
+            record = _fetch(bench)
+            found = digitize_trace(record)
+            pool.append(decimate(found.states, choose_interval(found.tau_c_samples)).bits)
+            done = time.perf_counter()
+            if index:  # the first record pays for compiling
+                acquire_seconds.append(fetched - started)
+                pipeline_seconds.append(done - fetched)
+    return _row(
+        f"live pipeline, scope transfer to bits in the pool, {FRAME / 1e6:g} M points (mock VISA)",
+        1 / np.mean(pipeline_seconds),
+        "records/s",
+        "mock scope acquisition of the same records (device simulation)",
+        1 / np.mean(acquire_seconds),
+        f">= {PIPELINE_TARGET:g} records/s",
+        None,
+    )
+
+
+def _fetch(bench):
+    """The transfer half of `Bench.record` (the acquisition was timed separately)."""
+    from smtjlab.acquisition.tracefile import Trace
+
+    wave = bench.scope.fetch(bench.channel, format="byte", points=bench.points)
+    codes, volts_per_code, offset_volts = wave.signed_codes()
+    return Trace("benchmark", codes, wave.sample_rate, bench.bias_v, volts_per_code, offset_volts)
+
+
+def _row(name, value, unit, baseline, baseline_value, target, ratio_target) -> dict:
+    ratio = value / baseline_value if baseline_value else None
+    meets = ratio >= ratio_target if ratio_target is not None else value >= PIPELINE_TARGET
+    return {
+        "name": name,
+        "value": float(f"{value:.4g}"),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": float(f"{baseline_value:.4g}"),
+        "ratio": round(ratio, 3) if ratio is not None else None,
+        "target": target,
+        "meets_target": bool(meets),
+    }
+
+
+def _telegraph(n: int) -> np.ndarray:
+    """Synthetic: p = 0.5, mean dwells 20 samples, SNR 10, as the mock device at V50."""
+    rng = np.random.default_rng(0)
+    states = telegraph_states(rng, n, 20.0, 20.0)
+    return readout(rng, states, 0.10, 0.15, ReadoutNoise(snr=10.0), 10e6)
+
+
+def _best(function: Callable[[], object], repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best
