@@ -13,7 +13,7 @@ import pyvisa
 
 from smtjlab.acquisition.record import record
 from smtjlab.console import emit, progress
-from smtjlab.instruments.discovery import driver_for, identify
+from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400, SourceMeter
 from smtjlab.instruments.safety import BiasLimits, load_limits
@@ -97,6 +97,8 @@ def _open_mock(args: argparse.Namespace, limits: BiasLimits) -> tuple[SourceMete
 
 
 def _open_real(resources: list[str], limits: BiasLimits) -> tuple[SourceMeter, InfiniiVision]:
+    for name in resources:
+        check_resource_name(name)
     rm = pyvisa.ResourceManager()
     smu = scope = None
     for name in resources:
