@@ -1,4 +1,4 @@
-"""`smtjlab acquire`: a valid file from the mock bench, clear errors, a file that survives SIGKILL."""
+"""`smtjlab acquire`: a valid mock-bench file, one-line errors, a file that survives SIGKILL."""
 
 import json
 import os
