@@ -1,12 +1,15 @@
-"""Every instrument call of the window, in one worker thread.
+"""Every instrument call of the window, in one worker thread, through `smtjlab.bench.Bench`.
 
 `BenchWorker` lives in the bench QThread. The window talks to it only through queued signals,
 so a slow instrument, a ramp or a timeout never freezes the GUI. Live acquisition is a chain
 of timer ticks (one scope record each), so requests such as a bias change or Stop are served
-between records. Two flags may be set directly from the GUI thread: `request_abort` (stop a
-calibration or the live loop at the next check) and `frame_shown` (the view has drawn the
-previous frame, so a new one may be sent; records that arrive meanwhile are still digitized
-and recorded, just not drawn).
+between records. Two methods may be called directly from the GUI thread: `request_abort`
+(a running calibration stops at its next measurement) and `frame_shown` (the view has drawn
+the last frame, so the next record may be sent; records that arrive meanwhile are still
+digitized, pooled and recorded, just not drawn).
+
+After a calibration the live loop fills one bit pool per level (a `BitBank`, the engine's
+bit source), visiting the calibrated biases in turn. Setting a bias by hand pauses that.
 
 Instrument and data errors become `error` messages; the worker keeps running.
 """
@@ -16,28 +19,47 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from smtjlab.acquisition.bitstream import autocorrelation, choose_interval, decimate
+from smtjlab.acquisition.calibration import Calibration, calibrate, target_levels
+from smtjlab.acquisition.digitize import DigitizeError
+from smtjlab.acquisition.pool import BitBank, BitPool
+from smtjlab.acquisition.randomness import monobit
 from smtjlab.acquisition.record import trace_name
-from smtjlab.gui.messages import BenchState, LiveFrame, Resource
+from smtjlab.gui.messages import (
+    BenchState,
+    CalibrationPoint,
+    CalibrationResult,
+    LiveFrame,
+    PoolStatus,
+    Resource,
+)
 from smtjlab.gui.style import si
 
 from smtjlab.errors import SmtjlabError
 
 log = logging.getLogger("smtjlab.gui.bench")
 
-FRAME_POINTS = 1_000_000  # one scope record: 100 ms at 10 MS/s
-SAMPLE_RATE = 10e6
 HISTOGRAM_BINS = 120
 ROLES = {"Keithley2400": "smu", "InfiniiVision": "scope"}
 MOCK_SOURCES = {"mock-model": "model", "mock-replay": "replay"}
+POOL_BITS = 1 << 20  # per level: the pools refill live, so 1 Mbit keeps overlaps rare
+READY_BITS = 1 << 17  # every pool holds this much before the network may draw from it
+RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
+RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
+RASTER_BITS = 400
+POOL_STATUS_EVERY = 4  # records between pool-status updates
+
+
+class Aborted(SmtjlabError):
+    """The user pressed Stop during a calibration."""
 
 
 class BenchWorker(QObject):
-    """Owns the instruments; lives in the bench QThread; every slot runs there."""
+    """Owns the bench; lives in the bench QThread; every slot runs there."""
 
     resources = Signal(object)  # list[Resource]
     limits = Signal(object)  # dict[str, str]
@@ -50,37 +72,41 @@ class BenchWorker(QObject):
     calibration_done = Signal(object)  # CalibrationResult
     calibration_stopped = Signal(str)
     pools = Signal(object)  # PoolStatus
-    pools_ready = Signal(object)  # a bit source (PoolBits) for the inference thread
+    pools_ready = Signal(object)  # the BitBank, once every pool holds READY_BITS
+    filling = Signal(bool)  # whether the live loop is refilling the pools
     error = Signal(str)
 
-    def __init__(self, frame_points: int = FRAME_POINTS, sample_rate: float = SAMPLE_RATE) -> None:
+    def __init__(self, points: int | None = None, calibration_options: dict | None = None) -> None:
         super().__init__()
-        self.frame_points = frame_points
-        self.sample_rate = sample_rate
+        self.points = points  # scope record length; None: the Bench default (1 M)
+        self.calibration_options = calibration_options or {}
         self._abort = threading.Event()
         self._display_free = threading.Event()
         self._display_free.set()
         self._rm = None
         self._source_key = ""
-        self._smu = None
-        self._scope = None
+        self._bench = None
         self._description = ""
         self._timer: QTimer | None = None
-        self._frames = 0
-        self._started = 0.0
-        self._samples_seen = 0
+        self._records = 0
+        self._seconds = 0.0
+        self._calibration: Calibration | None = None
+        self._bank: BitBank | None = None
+        self._filling = False
+        self._level_index = 0
+        self._visit = 0
+        self._announced = False
         self._writer = None
         self._recording = ""
         self._record_name = ""
         self._record_names: list[str] = []
         self._record_bias = math.nan
-        self._data_source = "synthetic"
         self._scope_idn = ""
 
     # -- thread-safe, called from the GUI thread ----------------------------------------------
 
     def request_abort(self) -> None:
-        """Stop a running calibration (and pool filling) at its next check."""
+        """Stop a running calibration at its next measurement."""
         self._abort.set()
 
     def frame_shown(self) -> None:
@@ -93,7 +119,7 @@ class BenchWorker(QObject):
         """List the instruments of a bench: the mock one, or what VISA finds."""
         from smtjlab.instruments.discovery import list_instruments
 
-        if self._smu is not None:
+        if self._bench is not None:
             return
         try:
             self._rm = self._resource_manager(source_key)
@@ -121,38 +147,46 @@ class BenchWorker(QObject):
         from smtjlab.instruments.safety import load_limits
         from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE
 
-        if self._smu is not None:
+        from smtjlab.bench import Bench
+
+        if self._bench is not None:
             self.error.emit("already connected; disconnect first")
             return
+        smu = scope = None
         try:
             if self._rm is None or source_key != self._source_key:
                 self.discover(source_key)
             if self._rm is None:
                 return
-            if source_key in MOCK_SOURCES:
+            mock = source_key in MOCK_SOURCES or source_key.startswith("replay")
+            if mock:
                 smu_name = smu_name or KEITHLEY_RESOURCE
                 scope_name = scope_name or SCOPE_RESOURCE
             if not smu_name or not scope_name:
                 raise SmtjlabError("pick a source-measure unit and a scope to connect")
             limits = load_limits()
-            self._smu = open_instrument(smu_name, self._rm, limits=limits)
-            self._scope = open_instrument(scope_name, self._rm)
-            self._configure_scope()
-            self._scope_idn = self._scope.idn
+            smu = open_instrument(smu_name, self._rm, limits=limits)
+            scope = open_instrument(scope_name, self._rm)
+            options = {"points": self.points} if self.points else {}
+            # The mock bench synthesizes or replays; only real instruments measure.
+            source = "synthetic" if mock else "measured"
+            self._bench = Bench(smu, scope, source=source, **options)
+            self._scope_idn = scope.idn
         except SmtjlabError as error:
-            self._close_instruments()
+            for instrument in (smu, scope):
+                if instrument is not None:
+                    instrument.close()  # the SMU ramps to 0 V and turns its output off
+            self._bench = None
             self.error.emit(f"connect failed: {error}")
             self._emit_state()
             return
-        self._description = f"{_model(self._smu)} + {_model(self._scope)}"
-        # The mock bench synthesizes or replays; only real instruments measure.
-        self._data_source = "measured" if source_key == "visa" else "synthetic"
+        self._description = f"{smu.name} + {scope.name}"
         self.limits.emit(
             {
                 "|V| max": f"{limits.max_abs_v:g} V",
                 "current compliance": si(limits.compliance_a, "A"),
                 "ramp": f"{1e3 * limits.ramp_step_v:g} mV steps, {limits.ramp_rate_v_per_s:g} V/s",
-                "from": limits.source,
+                "set in": limits.source,
             }
         )
         log.info("connected: %s (%s)", self._description, source_key)
@@ -162,8 +196,8 @@ class BenchWorker(QObject):
     def disconnect_bench(self) -> None:
         self.stop_live()
         self.stop_recording()
-        self._close_instruments()
-        log.info("disconnected; the SMU was ramped to 0 V and its output turned off")
+        self._stop_filling()
+        self._close_bench()
         self._emit_state()
 
     @Slot(str)
@@ -194,48 +228,44 @@ class BenchWorker(QObject):
         except (OSError, ValueError):
             return pyvisa.ResourceManager("@py")  # no vendor VISA: the pure-Python backend
 
-    def _configure_scope(self) -> None:
-        # The vertical setup `smtjlab acquire` uses: 0.025 V/div about 0.15 V holds both
-        # readout levels of the divider over the whole safe bias range.
-        channel = self._scope.channel(1)
-        channel.scale = 0.025
-        channel.offset = 0.15
-        self._scope.configure_record(self.frame_points, self.sample_rate)
-
-    def _close_instruments(self) -> None:
-        for instrument in (self._smu, self._scope):
-            if instrument is None:
-                continue
-            try:
-                instrument.close()  # the SMU ramps to 0 V and turns the output off first
-            except SmtjlabError as error:
-                self.error.emit(f"closing {_model(instrument)}: {error}")
-        self._smu = self._scope = None
+    def _close_bench(self) -> None:
+        if self._bench is None:
+            return
+        try:
+            self._bench.close()  # ramps to 0 V and turns the output off first
+            log.info("disconnected: bias ramped to 0 V, output off")
+        except SmtjlabError as error:
+            self.error.emit(f"closing the bench: {error}")
+        self._bench = None
 
     # -- bias ---------------------------------------------------------------------------------
 
     @Slot(float)
     def set_bias(self, volts: float) -> None:
-        if self._smu is None:
+        if self._bench is None:
             self.bias_result.emit(False, "Not connected: connect a bench first.")
             return
         try:
-            self._smu.set_bias(volts)
+            self._bench.set_bias(volts)
         except SmtjlabError as error:
             log.warning("bias request refused: %s", error)
             self.bias_result.emit(False, f"Refused: {error}. Nothing was sent.")
             self._emit_state()
             return
+        if self._filling:
+            self._stop_filling()
+            log.info("pool refill paused while the bias is set by hand")
         self.bias_result.emit(True, f"Ramped to {volts:+.3f} V.")
         self._emit_state()
 
     @Slot()
     def safe_stop(self) -> None:
-        """Stop acquisition; ramp the bias to 0 V and turn the output off."""
+        """Stop acquisition and pool filling; ramp the bias to 0 V and turn the output off."""
         self._stop_timer()
-        if self._smu is not None:
+        self._stop_filling()
+        if self._bench is not None:
             try:
-                self._smu.shutdown()
+                self._bench.smu.shutdown()
                 log.warning("stopped: bias ramped to 0 V, output off")
             except SmtjlabError as error:
                 self.error.emit(f"STOP: {error}")
@@ -244,30 +274,131 @@ class BenchWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        """Close for good (window closing): stop, ramp down, close, and end this thread."""
+        """Close for good (the window is closing): ramp down, close, then end this thread."""
         self._abort.set()
         self._stop_timer()
         self.stop_recording()
-        self._close_instruments()
+        self._close_bench()
         self._emit_state()
         if self._timer is not None:
             self._timer.deleteLater()
             self._timer = None
         QThread.currentThread().quit()
 
+    # -- calibration and pools ----------------------------------------------------------------
+
+    @Slot(int)
+    def run_calibration(self, states: int) -> None:
+        """Sweep, fit and solve the levels an N-state network needs; then fill their pools.
+
+        Blocks this thread for the calibration (seconds on the mock); Stop interrupts it at
+        the next measurement through `request_abort`.
+        """
+        from smtjlab.bench import SWEEP_RANGE
+
+        if self._bench is None:
+            self.calibration_stopped.emit("Not connected: connect a bench first.")
+            return
+        self._stop_timer()
+        self._stop_filling()
+        self._abort.clear()
+        self.calibration_started.emit()
+        phase = {"name": ""}
+
+        def measure(bias_v: float, n_bits: int) -> np.ndarray:
+            if self._abort.is_set():
+                raise Aborted("calibration stopped by the user")
+            bits = self._bench.measure_bits(bias_v, n_bits)
+            if phase["name"] == "sweep":
+                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean())))
+            self._emit_state()
+            return bits
+
+        def progress(items, description, total):
+            phase["name"] = description
+            return items
+
+        levels = target_levels(states)
+        log.info("calibrating %d levels for %d states", len(levels), states)
+        try:
+            for bias in SWEEP_RANGE:
+                self._bench.limits.check_bias(bias)
+            result = calibrate(
+                measure, levels, SWEEP_RANGE, progress=progress, **self.calibration_options
+            )
+        except Aborted as stopped:
+            self._abort.clear()
+            self.calibration_stopped.emit(f"Stopped: {stopped}.")
+            self._emit_state()
+            return
+        except SmtjlabError as error:
+            self.calibration_stopped.emit(f"Calibration failed: {error}")
+            self.error.emit(f"calibration failed: {error}")
+            self._emit_state()
+            return
+        self._calibration = result
+        self.calibration_done.emit(
+            CalibrationResult(
+                v50=result.fit.v50,
+                width=result.fit.width,
+                points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
+                levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
+            )
+        )
+        log.info(
+            "calibrated: V50 = %.4f V, w = %.2f mV; levels %s",
+            result.fit.v50,
+            1e3 * result.fit.width,
+            ", ".join(f"{lv.p_target:.3g} at {lv.bias_v:+.4f} V" for lv in result.levels),
+        )
+        self._start_filling()
+        self.start_live()  # the pools fill from the live loop
+
+    @Slot()
+    def resume_filling(self) -> None:
+        if self._calibration is None:
+            self.error.emit("No calibration yet: run one to fill the bit pools.")
+            return
+        self._filling = True
+        self.filling.emit(True)
+        self.start_live()
+
+    def _start_filling(self) -> None:
+        self._bank = BitBank(
+            BitPool(level.p_target, POOL_BITS, bias_v=level.bias_v)
+            for level in self._calibration.levels
+        )
+        self._filling = True
+        self.filling.emit(True)
+        self._announced = False
+        self._level_index = 0
+        self._visit = 0
+
+    def _stop_filling(self) -> None:
+        if self._filling:
+            self._filling = False
+            self.filling.emit(False)
+
+    def _next_level(self):
+        """The calibrated level to record at now: each in turn, a few records per visit."""
+        levels = self._calibration.levels
+        if self._visit >= RECORDS_PER_VISIT:
+            self._visit = 0
+            self._level_index = (self._level_index + 1) % len(levels)
+        self._visit += 1
+        return levels[self._level_index]
+
     # -- live acquisition ---------------------------------------------------------------------
 
     @Slot()
     def start_live(self) -> None:
-        if self._scope is None:
+        if self._bench is None:
             self.error.emit("Not connected: connect a bench to start the live view.")
             return
         if self._timer is None:
             self._timer = QTimer(self)
             self._timer.timeout.connect(self._tick)
         if not self._timer.isActive():
-            self._started = time.perf_counter()
-            self._samples_seen = 0
             self._display_free.set()
             self._timer.start(0)
             self.live_running.emit(True)
@@ -285,51 +416,81 @@ class BenchWorker(QObject):
         self.live_running.emit(False)
 
     def _tick(self) -> None:
+        bench = self._bench
         try:
-            volts, rate, codes = self._acquire()
+            level = self._next_level() if self._filling else None
+            if level is not None and bench.bias_v != level.bias_v:
+                bench.set_bias(level.bias_v)
+                self._emit_state()
+            record = bench.record()
         except SmtjlabError as error:
             self._stop_timer()
-            self.error.emit(f"acquisition stopped: {error}")
+            self.error.emit(f"live acquisition stopped: {error}")
             return
-        self._record(volts, codes, rate)
-        self._samples_seen += len(volts)
+        self._record(record)
+        try:
+            found = bench.digitize(record)
+        except DigitizeError as error:
+            # For example no switching at this bias (p near 0 or 1): draw the trace anyway.
+            log.debug("%s", error)
+            found = None
+        self._records += 1
+        self._seconds += len(record.data) / record.sample_rate
+        if level is not None and found is not None:
+            self._pool_bits(level, found)
         if self._display_free.is_set():
             self._display_free.clear()
-            self.frame.emit(self._frame(volts, rate))
+            self.frame.emit(self._frame(record, found))
 
-    def _acquire(self) -> tuple[np.ndarray, float, tuple | None]:
-        """One scope record of channel 1: (volts, sample rate, (codes, volts/code, offset))."""
-        self._scope.digitize(1)
-        wave = self._scope.fetch(1, points=self.frame_points)
-        return wave.volts, wave.sample_rate, wave.signed_codes()
-
-    def _frame(self, volts: np.ndarray, rate: float) -> LiveFrame:
-        from smtjlab.acquisition.digitize import digitize
-
-        bias = self._smu.bias_v
+    def _pool_bits(self, level, found) -> None:
+        pool = self._bank.pool(level.p_target)
         try:
-            found = digitize(volts, rate, name=f"live record at {bias:+.3f} V")
-            low, high, threshold = found.low_v, found.high_v, found.threshold_v
-            p_high, tau_c = found.p_high, found.tau_c_s
+            pool.append(decimate(found.states, choose_interval(found.tau_c_samples)).bits)
         except SmtjlabError as error:
-            # No switching at this bias (p near 0 or 1): draw the trace, say why stats are absent.
-            log.debug("%s", error)
-            low = high = threshold = p_high = tau_c = math.nan
+            log.info("record at %.4f V gave no bits: %s", level.bias_v, error)
+            return
+        if self._records % POOL_STATUS_EVERY == 0:
+            self.pools.emit(self._pool_status())
+        if not self._announced and all(p.n_bits >= READY_BITS for p in self._bank.pools):
+            self._announced = True
+            log.info("bit pools ready: the network now draws its bits from the devices")
+            self.pools_ready.emit(self._bank)
+
+    def _pool_status(self) -> PoolStatus:
+        pools = self._bank.pools
+        recent = [pool.bits()[-RECENT_BITS:] for pool in pools]
+        return PoolStatus(
+            levels=[pool.p_target for pool in pools],
+            fill=[pool.n_bits / pool.capacity_bits for pool in pools],
+            fill_bits=[pool.n_bits for pool in pools],
+            measured=[pool.p_measured for pool in pools],
+            raster=np.array([bits[-RASTER_BITS:] for bits in recent], dtype=np.uint8),
+            lag1=[autocorrelation(bits, 1) for bits in recent],
+            monobit_p=[
+                monobit(bits, pool.p_target).p_value
+                for bits, pool in zip(recent, pools, strict=True)
+            ],
+            overlap=[pool.stats()["overlap_rate"] for pool in pools],
+            window_bits=RECENT_BITS,
+        )
+
+    def _frame(self, record, found) -> LiveFrame:
+        volts = record.volts
         counts, edges = np.histogram(volts[::8], bins=HISTOGRAM_BINS)
-        self._frames += 1
+        nan = math.nan
         return LiveFrame(
             volts=volts,
-            sample_rate=rate,
-            t0=self._samples_seen / rate - len(volts) / rate,
+            sample_rate=record.sample_rate,
+            t0=self._seconds - len(volts) / record.sample_rate,
             hist_edges=edges,
             hist_counts=counts,
-            low_v=low,
-            high_v=high,
-            threshold_v=threshold,
-            p_high=p_high,
-            tau_c=tau_c,
-            bias_v=bias,
-            frame_index=self._frames,
+            low_v=found.low_v if found else nan,
+            high_v=found.high_v if found else nan,
+            threshold_v=found.threshold_v if found else nan,
+            p_high=found.p_high if found else nan,
+            tau_c=found.tau_c_s if found else nan,
+            bias_v=record.bias_voltage,
+            frame_index=self._records,
         )
 
     # -- recording ----------------------------------------------------------------------------
@@ -347,7 +508,7 @@ class BenchWorker(QObject):
         self._recording = path
         self._record_names = []
         self._record_bias = math.nan
-        log.info("recording live records to %s", path)
+        log.info("recording every live record to %s", path)
         self._emit_state()
 
     @Slot()
@@ -362,35 +523,29 @@ class BenchWorker(QObject):
             self._recording = ""
             self._emit_state()
 
-    def _record(self, volts: np.ndarray, codes: tuple | None, rate: float) -> None:
+    def _record(self, record) -> None:
         if self._writer is None:
             return
-        bias = self._smu.bias_v
         try:
-            if self._record_bias != bias:
-                # One dataset per visit to a bias; a bias visited again gets a numbered name.
-                self._record_bias = bias
-                name = trace_name(1, bias)
+            if self._record_bias != record.bias_voltage:
+                # One trace per visit to a bias; a bias visited again gets a numbered name.
+                self._record_bias = record.bias_voltage
+                name = trace_name(1, record.bias_voltage)
                 visits = sum(1 for taken in self._record_names if taken.startswith(name))
                 self._record_name = name if not visits else f"{name}_{visits + 1}"
                 self._record_names.append(self._record_name)
-                scale = {}
-                if codes is not None:
-                    scale = {
-                        "dtype": codes[0].dtype,
-                        "volts_per_code": codes[1],
-                        "offset_volts": codes[2],
-                    }
                 self._writer.create(
                     self._record_name,
-                    sample_rate=rate,
-                    bias_voltage=bias,
-                    source=self._data_source,
+                    sample_rate=record.sample_rate,
+                    bias_voltage=record.bias_voltage,
+                    dtype=record.data.dtype,
+                    volts_per_code=record.volts_per_code,
+                    offset_volts=record.offset_volts,
+                    source=record.source,
                     instrument=self._scope_idn,
                     channel=1,
-                    **scale,
                 )
-            self._writer.append(self._record_name, codes[0] if codes is not None else volts)
+            self._writer.append(self._record_name, record.data)
         except SmtjlabError as error:
             self.error.emit(f"recording stopped: {error}")
             self.stop_recording()
@@ -398,7 +553,7 @@ class BenchWorker(QObject):
     # -- state --------------------------------------------------------------------------------
 
     def _emit_state(self) -> None:
-        smu = self._smu
+        smu = self._bench.smu if self._bench is not None else None
         self.state.emit(
             BenchState(
                 connected=smu is not None,
@@ -409,7 +564,3 @@ class BenchWorker(QObject):
                 recording=self._recording,
             )
         )
-
-
-def _model(instrument) -> str:
-    return getattr(instrument, "name", type(instrument).__name__)

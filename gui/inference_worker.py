@@ -280,10 +280,13 @@ class InferenceWorker(QObject):
         result = engine.forward(image.reshape(1, 28, 28), record=True)
         self._compute_s += time.perf_counter() - start
         # The output layer's weight streams as the engine programmed them (drawn once).
-        # ScEngine has no public accessor for them yet; see docs/gui.md.
-        weights, sign = engine._layers[-1][0], engine._layers[-1][1]
+        output = checkpoint.layers[-1]
         trajectory = counter_trajectory(
-            result.streams[-1][0], weights, sign, checkpoint.encoding, engine.length
+            result.streams[-1][0],
+            engine.weight_streams[-1],
+            np.sign(output.weights),
+            checkpoint.encoding,
+            engine.length,
         )
         if not np.array_equal(trajectory[-1], result.sums[-1][0]):
             raise SmtjlabError(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -20,14 +22,20 @@ from smtjlab.gui.messages import PoolStatus
 # decimating further lowers it); a monobit p-value below 0.01 fails NIST SP 800-22's level.
 LAG1_WARN = 0.05
 MONOBIT_ALPHA = 0.01
-HEADERS = ("level p", "fill", "bits", "measured p", "lag-1", "monobit p")
+HEADERS = ("level p", "fill", "bits", "measured p", "lag-1", "monobit p", "overlap")
 
 
 class PoolsView(QWidget):
     """One row per level, and an image of the most recent bits of every pool."""
 
+    refill_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.refill_state = QLabel("Pools are filled after a calibration, from the live records.")
+        self.refill_button = QPushButton("Resume refilling")
+        self.refill_button.setEnabled(False)
+        self.refill_button.clicked.connect(self.refill_requested.emit)
         self.table_box = QGroupBox("Bit pools, one per probability level")
         self.grid = QGridLayout(self.table_box)
         self.rows: list[dict[str, QWidget]] = []
@@ -45,17 +53,18 @@ class PoolsView(QWidget):
         self.raster.addItem(self.raster_image)
         self.raster.getViewBox().invertY(True)
 
-        legend = QLabel(
-            f"lag-1 autocorrelation: green when |ρ₁| < {LAG1_WARN}. "
-            f"monobit: p-value of the frequency test against the level's target; "
-            f"red below {MONOBIT_ALPHA}."
-        )
-        legend.setWordWrap(True)
-        legend.setStyleSheet("color: #555;")
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("color: #555;")
+        self._explain(0)
 
+        top = QHBoxLayout()
+        top.addWidget(self.refill_state, 1)
+        top.addWidget(self.refill_button)
         layout = QVBoxLayout(self)
+        layout.addLayout(top)
         layout.addWidget(self.table_box)
-        layout.addWidget(legend)
+        layout.addWidget(self.legend)
         layout.addWidget(self.raster, 1)
 
     def _build_rows(self, levels: list[float]) -> None:
@@ -79,6 +88,7 @@ class PoolsView(QWidget):
                 "measured": QLabel(),
                 "lag1": QLabel(),
                 "monobit": QLabel(),
+                "overlap": QLabel(),
             }
             for column, widget in enumerate(cells.values()):
                 if isinstance(widget, QLabel):
@@ -89,9 +99,27 @@ class PoolsView(QWidget):
         ticks = [[(i + 0.5, f"{level:.3g}") for i, level in enumerate(levels)]]
         self.raster.getAxis("left").setTicks(ticks)
 
+    def _explain(self, window_bits: int) -> None:
+        newest = f"the newest {window_bits:,} bits" if window_bits else "the newest bits"
+        self.legend.setText(
+            f"Indicators over {newest} of each pool. lag-1 autocorrelation: green when "
+            f"|ρ₁| < {LAG1_WARN}. monobit: p-value of the frequency test against the level's "
+            f"target, red below {MONOBIT_ALPHA}. overlap: share of the segments the network "
+            "drew that overlapped another segment of the same draw."
+        )
+
+    def show_filling(self, filling: bool) -> None:
+        self.refill_button.setEnabled(not filling)
+        self.refill_state.setText(
+            "Refilling: the live loop visits each calibrated bias in turn."
+            if filling
+            else "Refilling paused (bias set by hand, or stopped)."
+        )
+
     def show_status(self, status: PoolStatus) -> None:
         if len(self.rows) != len(status.levels):
             self._build_rows(status.levels)
+            self._explain(status.window_bits)
         for i, cells in enumerate(self.rows):
             cells["fill"].setValue(round(1000 * status.fill[i]))
             cells["fill"].setFormat(f"{100 * status.fill[i]:.0f} %")
@@ -107,4 +135,6 @@ class PoolsView(QWidget):
             cells["monobit"].setStyleSheet(
                 "color: #0a6b2a;" if p >= MONOBIT_ALPHA else "color: #b00020;"
             )
+        for cells, overlap in zip(self.rows, status.overlap, strict=True):
+            cells["overlap"].setText(f"{100 * overlap:.1f} %")
         self.raster_image.setImage(status.raster.astype(np.uint8), autoLevels=False, levels=(0, 1))

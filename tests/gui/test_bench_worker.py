@@ -22,7 +22,7 @@ class Driver(QObject):
 
 @pytest.fixture
 def bench(qtbot):
-    worker = BenchWorker(frame_points=POINTS)
+    worker = BenchWorker(points=POINTS)
     thread = QThread()
     worker.moveToThread(thread)
     driver = Driver()

@@ -32,7 +32,7 @@ def test_counter_replay_ends_at_the_engine_counters(encoding):
     engine = ScEngine(checkpoint, 100, bits=IdealBits(), seed=3)
     images = np.random.default_rng(1).integers(0, 256, size=(2, 28, 28)).astype(np.uint8)
     result = engine.forward(images, record=True)
-    weights, sign = engine._layers[-1][0], engine._layers[-1][1]
+    weights, sign = engine.weight_streams[-1], np.sign(checkpoint.layers[-1].weights)
     for b in range(2):
         trajectory = counter_trajectory(result.streams[-1][b], weights, sign, encoding, 100)
         assert trajectory.shape == (100, 10)

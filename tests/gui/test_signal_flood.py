@@ -22,7 +22,9 @@ class Emitter(QObject):
     def run(self):
         import numpy as np
 
-        status = PoolStatus([0.5], [0.5], [64], [0.5], np.zeros((1, 8), np.uint8), [0.0], [1.0])
+        status = PoolStatus(
+            [0.5], [0.5], [64], [0.5], np.zeros((1, 8), np.uint8), [0.0], [1.0], [0.0], 64
+        )
         for i in range(EMITS):
             self.payload.emit(status)
             self.count.emit(i)
