@@ -1,0 +1,116 @@
+"""Benchmarks of the instrument layer for `smtjlab bench` (DESIGN §6), against same-run baselines.
+
+- A 1 M-point WORD waveform fetch through the mock VISA stack (driver, PyVISA, mock library,
+  mock scope), against decoding the same 2 MB block with NumPy alone.
+- The *IDN? query rate through the driver and PyVISA, against calling the mock scope directly.
+- The fetch half of the live pipeline in frames/s (1 M points), against `np.copy` of a frame.
+  The acquisition layer's benchmark adds digitize and the bit pool.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from smtjlab.instruments.infiniivision import InfiniiVision
+from smtjlab.mocks.bench import SimulatedBench
+from smtjlab.mocks.visa_library import SCOPE_RESOURCE, mock_resource_manager
+
+POINTS = 1_000_000
+FETCH_TARGET_MS = 50.0  # 20 frames/s, the live pipeline target
+FRAMES_TARGET = 20.0
+QUERY_TARGET = 1000.0  # well above what a GPIB round trip allows, so the mock never limits
+
+
+def _best(function: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _row(name, value, unit, baseline, baseline_value, target, meets) -> dict:
+    return {
+        "name": name,
+        "value": float(f"{value:.4g}"),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": float(f"{baseline_value:.4g}"),
+        "ratio": round(value / baseline_value, 3),
+        "target": target,
+        "meets_target": bool(meets),
+    }
+
+
+def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
+    bench = SimulatedBench(seed=0)
+    rm = mock_resource_manager(bench)
+    scope = InfiniiVision(rm.open_resource(SCOPE_RESOURCE))
+    bench.source_voltage, bench.output_on = 0.3, True
+    scope.channel(1).scale = 0.025
+    scope.channel(1).offset = 0.15
+    scope.configure_record(POINTS, 100e6)
+    scope.digitize(1)
+
+    fetch_s = _best(lambda: scope.fetch(1, points=POINTS), repeats)
+    preamble = scope.preamble()
+    raw = scope.resource
+    raw.write(":WAVeform:DATA?")
+    with raw.read_termination_context(None):
+        block = bytes(raw.read_raw())
+
+    def decode() -> np.ndarray:
+        codes = np.frombuffer(block, "<u2", POINTS, offset=10)
+        return (codes.astype(np.float32) - np.float32(preamble.y_reference)) * np.float32(
+            preamble.y_increment
+        ) + np.float32(preamble.y_origin)
+
+    decode_s = _best(decode, repeats)
+    frame = decode()
+    copy_s = _best(lambda: np.copy(frame), repeats)
+
+    query_s = _best(lambda: [scope.query("*IDN?") for _ in range(queries)], 3) / queries
+    device = rm.visalib.device(SCOPE_RESOURCE)
+
+    def direct() -> None:
+        for _ in range(queries):
+            device.write(b"*IDN?\n")
+            device.read()
+
+    direct_s = _best(direct, 3) / queries
+    scope.close()
+    rm.close()
+
+    fetch_ms = fetch_s * 1e3
+    return [
+        _row(
+            "scope fetch, 1 M-point WORD, driver + PyVISA + mock scope",
+            fetch_ms,
+            "ms",
+            "NumPy decode of the same 2 MB block (no VISA, no SCPI)",
+            decode_s * 1e3,
+            f"<= {FETCH_TARGET_MS:g} ms",
+            fetch_ms <= FETCH_TARGET_MS,
+        ),
+        _row(
+            "*IDN? query rate, driver + PyVISA + mock scope",
+            1 / query_s,
+            "queries/s",
+            "mock scope called directly",
+            1 / direct_s,
+            f">= {QUERY_TARGET:g} queries/s",
+            1 / query_s >= QUERY_TARGET,
+        ),
+        _row(
+            "live pipeline, scope fetch only, 1 M points (mock VISA)",
+            1 / fetch_s,
+            "frames/s",
+            "np.copy of a 1 M float32 frame",
+            1 / copy_s,
+            f">= {FRAMES_TARGET:g} frames/s",
+            1 / fetch_s >= FRAMES_TARGET,
+        ),
+    ]
