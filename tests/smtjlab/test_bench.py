@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from smtjlab.acquisition.pool import BitPool
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits
+from smtjlab.instruments.scpi import InstrumentError
+from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
+
+from smtjlab.bench import Bench, mock_bit_bank
+
+FAST = BiasLimits(ramp_step_v=0.05, ramp_rate_v_per_s=1e6)
+
+
+def world(bench: Bench):
+    """The SimulatedBench behind the mock cables."""
+    return bench.smu.resource.visalib.bench
+
+
+def test_a_record_becomes_states_and_bits():
+    with Bench.mock(points=200_000, limits=FAST) as bench:
+        bench.set_bias(0.30)
+        record = bench.record()
+        assert record.data.dtype == np.int8 and record.volts_per_code > 0
+        assert record.bias_voltage == 0.30 and record.attrs["source"] == "synthetic"
+        found = bench.digitize(record)
+        assert found.p_high == pytest.approx(0.5, abs=0.05)
+        assert found.tau_c_s == pytest.approx(1e-6, rel=0.15)  # the mock device's τc
+        assert found.low_v == pytest.approx(0.10, abs=0.003)  # 0.30 V across the divider
+        bits = bench.bits(record)
+        assert 7_000 < len(bits) < 12_000  # every 2τc ≈ 20 samples
+        assert len(bench.measure_bits(0.28, 15_000)) >= 15_000
+        assert bench.bias_v == 0.28
+
+
+def test_a_bias_beyond_the_limits_is_refused_and_nothing_moves():
+    with Bench.mock(limits=FAST, points=10_000) as bench:
+        bench.set_bias(0.30)
+        with pytest.raises(BiasLimitError, match="refused"):
+            bench.set_bias(0.8)
+        assert bench.bias_v == 0.30 and world(bench).source_voltage == pytest.approx(0.30)
+        with pytest.raises(BiasLimitError):
+            bench.calibrate([0.5], bias_range=(0.1, 0.9))
+        assert world(bench).source_voltage == pytest.approx(0.30)
+
+
+def test_leaving_the_block_ramps_to_zero_and_turns_the_output_off_even_after_an_error():
+    bench = Bench.mock(limits=FAST, points=10_000)
+    simulated = world(bench)
+    with pytest.raises(RuntimeError), bench:
+        bench.set_bias(0.35)
+        assert simulated.output_on and simulated.bias_v == pytest.approx(0.35)
+        raise RuntimeError("boom")
+    assert not simulated.output_on and simulated.source_voltage == 0.0
+
+
+def test_fill_streams_records_through_the_ring_into_a_pool():
+    pool = BitPool(0.5, 1 << 16)
+    with Bench.mock(limits=FAST, points=100_000) as bench:
+        bench.set_bias(0.30)
+        report = bench.fill(pool, 20_000)
+    assert report.bits >= 20_000 and report.records >= 4 and report.dropped == 0
+    assert pool.appended == report.bits
+    assert pool.p_measured == pytest.approx(0.5, abs=0.03)
+
+
+def test_instruments_are_told_apart_by_their_idn():
+    rm = mock_resource_manager()
+    with pytest.raises(InstrumentError, match="not a source-measure unit"):
+        Bench.connect(SCOPE_RESOURCE, KEITHLEY_RESOURCE, rm=rm)
+    with Bench.connect(KEITHLEY_RESOURCE, SCOPE_RESOURCE, rm=rm, limits=FAST) as bench:
+        assert bench.source == "measured"  # a real bench's traces are measurements
+
+
+def test_mock_bit_bank_serves_the_engine_draw():
+    bank = mock_bit_bank([0.75, 0.25], bits_per_level=50_000)
+    assert bank.levels == [0.25, 0.75]
+    for pool in bank.pools:
+        assert pool.n_bits >= 49_920 and pool.bias_v is not None
+        assert pool.p_measured == pytest.approx(pool.p_target, abs=0.02)
+    streams = bank.draw(0.25, 10, 100, np.random.default_rng(0))
+    assert streams.shape == (10, 2) and streams.dtype == np.uint64

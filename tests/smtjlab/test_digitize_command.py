@@ -1,0 +1,99 @@
+import json
+
+import h5py
+import numpy as np
+import pytest
+from smtjlab.acquisition.tracefile import TraceWriter, read_traces
+from smtjlab.mocks.smtj import ReadoutNoise, readout, telegraph_states
+
+from smtjlab.cli import main
+
+KEYS = {
+    "name",
+    "threshold_v",
+    "low_v",
+    "high_v",
+    "p_high",
+    "dwell_high_s",
+    "dwell_low_s",
+    "interval",
+    "n_bits",
+    "lag1_autocorr",
+}
+
+
+def write(path, traces):
+    with TraceWriter(path) as writer:
+        for name, volts, states in traces:
+            writer.create(name, sample_rate=10e6, bias_voltage=0.3, source="synthetic")
+            writer.append(name, volts)
+            if states is not None:
+                writer.write_states(name, states)
+    return path
+
+
+def telegraph(seed, n=100_000):
+    rng = np.random.default_rng(seed)
+    states = telegraph_states(rng, n, 15.0, 30.0)
+    return readout(rng, states, 0.10, 0.15, ReadoutNoise(snr=8.0), 10e6), states
+
+
+def test_digitize_writes_states_and_bits_and_prints_the_contract_json(tmp_path, capsys):
+    (a, truth_a), (b, _) = telegraph(1), telegraph(2, n=50_001)
+    source = write(tmp_path / "in.h5", [("a", a, truth_a), ("b", b, None)])
+    assert main(["digitize", str(source), "-o", str(tmp_path / "out.h5"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in result["traces"]] == ["a", "b"]
+    assert all(set(row) == KEYS for row in result["traces"])
+    row = result["traces"][0]
+    assert row["p_high"] == pytest.approx(truth_a.mean(), abs=0.005)
+    assert row["low_v"] < row["threshold_v"] < row["high_v"]
+    assert row["interval"] == pytest.approx(2 * 10, abs=3)  # 2τc, τc = 10 samples
+    out = {trace.name: trace for trace in read_traces(tmp_path / "out.h5")}
+    np.testing.assert_array_equal(out["a"].data, a)  # the trace is copied
+    assert np.mean(out["a"].states != truth_a) < 0.005  # digitized states replace the truth
+    assert len(out["a"].bits) == row["n_bits"] and out["a"].bits_interval == row["interval"]
+    assert out["b"].states is not None and len(out["b"].states) == 50_001
+    with h5py.File(tmp_path / "out.h5") as handle:
+        assert handle["bits/a"].attrs["offset"] == 0
+
+
+def test_invert_flips_the_states(tmp_path, capsys):
+    volts, truth = telegraph(3)
+    source = write(tmp_path / "in.h5", [("t", volts, truth)])
+    assert main(["digitize", str(source), "-o", str(tmp_path / "o.h5"), "--invert"]) == 0
+    assert "t: p_high" in capsys.readouterr().out
+    (trace,) = read_traces(tmp_path / "o.h5")
+    assert np.mean(trace.states == truth) < 0.005
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("nan", "1 samples are NaN"), ("flat", "flat"), ("stuck", "no switching")],
+)
+def test_bad_traces_get_one_line_naming_file_and_trace_and_exit_1(tmp_path, capsys, kind, message):
+    good, truth = telegraph(4)
+    if kind == "nan":
+        bad = good.copy()
+        bad[10] = np.nan
+    elif kind == "flat":
+        bad = np.full(20_000, 0.12, np.float32)
+    else:
+        rng = np.random.default_rng(5)
+        bad = readout(rng, np.zeros(100_000, np.uint8), 0.1, 0.15, ReadoutNoise(snr=8.0), 10e6)
+    source = write(tmp_path / "in.h5", [("good", good, truth), ("broken", bad, None)])
+    target = tmp_path / "out.h5"
+    assert main(["digitize", str(source), "-o", str(target), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert f"{source}: trace 'broken'" in captured.err and message in captured.err
+    assert not target.exists()
+
+
+def test_output_must_differ_from_input(tmp_path, capsys):
+    volts, truth = telegraph(6)
+    source = write(tmp_path / "in.h5", [("t", volts, truth)])
+    assert main(["digitize", str(source), "-o", str(source)]) == 1
+    assert "must not be the input" in capsys.readouterr().err
+    assert read_traces(source)[0].states is not None
