@@ -2,14 +2,15 @@
 
 Commands follow the Model 2400 Series SourceMeter User's Manual, section 18. `SourceMeter` holds
 what every SCPI SMU shares; a model is a small subclass that names its headers. A Keithley 2450
-in SCPI mode, for example, would only change the compliance header:
+in SCPI mode, for example, sets its compliance with a different header and reads through a
+buffer, so it overrides one setting and `read`:
 
     class Keithley2450(Keithley2400):
         IDN_PATTERN = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
         _compliance = Setting(":SOURce:VOLTage:ILIMit", kind=Number(0, 1.05))
 
-and a Keysight B2900 its IDN pattern and `:SENSe:CURRent:PROTection` → the same header, with
-`:MEASure:CURRent?` returning one number (override `measure_current`).
+A Keysight B2900 keeps the 2400's source, output and protection headers and names its own IDN
+pattern and element header.
 
 The voltage level, output state and compliance are private: they change only through
 `set_bias`, `set_compliance` and `shutdown`, which enforce `BiasLimits` (see `safety.py`).
