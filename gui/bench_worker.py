@@ -416,6 +416,14 @@ class BenchWorker(QObject):
         self.live_running.emit(False)
 
     def _tick(self) -> None:
+        try:
+            self._acquire_one()
+        except Exception as error:  # the last line of defence: a message, never a dead thread
+            log.exception("live acquisition failed")
+            self._stop_timer()
+            self.error.emit(f"live acquisition stopped: unexpected {type(error).__name__}: {error}")
+
+    def _acquire_one(self) -> None:
         bench = self._bench
         try:
             level = self._next_level() if self._filling else None
@@ -459,15 +467,21 @@ class BenchWorker(QObject):
     def _pool_status(self) -> PoolStatus:
         pools = self._bank.pools
         recent = [pool.bits()[-RECENT_BITS:] for pool in pools]
+        # Raster rows are RASTER_BITS wide; a pool with fewer bits is padded on the left with
+        # 2, which the view draws grey ("no bits yet").
+        raster = np.full((len(pools), RASTER_BITS), 2, dtype=np.uint8)
+        for row, bits in zip(raster, recent, strict=True):
+            tail = bits[-RASTER_BITS:]
+            row[RASTER_BITS - len(tail) :] = tail
         return PoolStatus(
             levels=[pool.p_target for pool in pools],
             fill=[pool.n_bits / pool.capacity_bits for pool in pools],
             fill_bits=[pool.n_bits for pool in pools],
             measured=[pool.p_measured for pool in pools],
-            raster=np.array([bits[-RASTER_BITS:] for bits in recent], dtype=np.uint8),
+            raster=raster,
             lag1=[autocorrelation(bits, 1) for bits in recent],
             monobit_p=[
-                monobit(bits, pool.p_target).p_value
+                monobit(bits, pool.p_target).p_value if len(bits) else math.nan
                 for bits, pool in zip(recent, pools, strict=True)
             ],
             overlap=[pool.stats()["overlap_rate"] for pool in pools],
@@ -476,7 +490,7 @@ class BenchWorker(QObject):
 
     def _frame(self, record, found) -> LiveFrame:
         volts = record.volts
-        counts, edges = np.histogram(volts[::8], bins=HISTOGRAM_BINS)
+        counts, edges = _histogram(record)
         nan = math.nan
         return LiveFrame(
             volts=volts,
@@ -564,3 +578,16 @@ class BenchWorker(QObject):
                 recording=self._recording,
             )
         )
+
+
+def _histogram(record) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and volt edges of a record; raw ADC codes get whole codes per bin."""
+    if record.volts_per_code is None:
+        return np.histogram(record.data[::8], bins=HISTOGRAM_BINS)
+    codes = record.data[::8].astype(np.int64)
+    low, high = int(codes.min()), int(codes.max())
+    # Whole codes per bin, so no bin catches one code more than its neighbours (a comb).
+    step = max(1, -(-(high - low + 1) // HISTOGRAM_BINS))
+    counts = np.bincount((codes - low) // step)
+    edges_codes = low - 0.5 + step * np.arange(len(counts) + 1)
+    return counts, edges_codes * record.volts_per_code + record.offset_volts

@@ -51,6 +51,8 @@ class ConnectView(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        self.table.setMaximumHeight(180)
 
         self.smu_choice = QComboBox()
         self.scope_choice = QComboBox()
@@ -75,10 +77,11 @@ class ConnectView(QWidget):
 
         left = QVBoxLayout()
         left.addWidget(QLabel("Discovered instruments:"))
-        left.addWidget(self.table, 1)
+        left.addWidget(self.table)
         left.addLayout(pick)
         left.addLayout(buttons)
         left.addWidget(self.state_label)
+        left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(self.limits_box)
         right.addStretch(1)

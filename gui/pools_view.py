@@ -49,7 +49,10 @@ class PoolsView(QWidget):
         self.raster.setMouseEnabled(x=False, y=False)
         self.raster.hideButtons()
         self.raster_image = pg.ImageItem(axisOrder="row-major")
-        self.raster_image.setLookupTable(np.array([[20, 20, 20], [250, 250, 250]], dtype=np.uint8))
+        # 0 black, 1 white, 2 grey: a pool that has no bits there yet.
+        self.raster_image.setLookupTable(
+            np.array([[20, 20, 20], [250, 250, 250], [200, 200, 200]], dtype=np.uint8)
+        )
         self.raster.addItem(self.raster_image)
         self.raster.getViewBox().invertY(True)
 
@@ -124,17 +127,21 @@ class PoolsView(QWidget):
             cells["fill"].setValue(round(1000 * status.fill[i]))
             cells["fill"].setFormat(f"{100 * status.fill[i]:.0f} %")
             cells["bits"].setText(f"{status.fill_bits[i]:,}")
-            cells["measured"].setText(f"{status.measured[i]:.4f}")
+            cells["measured"].setText(_number(status.measured[i], "{:.4f}"))
             lag1 = status.lag1[i]
-            cells["lag1"].setText(f"{lag1:+.3f}")
+            cells["lag1"].setText(_number(lag1, "{:+.3f}"))
             cells["lag1"].setStyleSheet(
                 "color: #0a6b2a;" if abs(lag1) < LAG1_WARN else "color: #b00020;"
             )
             p = status.monobit_p[i]
-            cells["monobit"].setText(f"{p:.3f}")
+            cells["monobit"].setText(_number(p, "{:.3f}"))
             cells["monobit"].setStyleSheet(
                 "color: #0a6b2a;" if p >= MONOBIT_ALPHA else "color: #b00020;"
             )
         for cells, overlap in zip(self.rows, status.overlap, strict=True):
             cells["overlap"].setText(f"{100 * overlap:.1f} %")
-        self.raster_image.setImage(status.raster.astype(np.uint8), autoLevels=False, levels=(0, 1))
+        self.raster_image.setImage(status.raster.astype(np.uint8), autoLevels=False, levels=(0, 2))
+
+
+def _number(value: float, pattern: str) -> str:
+    return "–" if value != value else pattern.format(value)  # NaN: no bits yet

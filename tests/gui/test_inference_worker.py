@@ -6,28 +6,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 from smtjlab.gui.inference_view import ModelChoice
 from smtjlab.gui.inference_worker import InferenceWorker, counter_trajectory
 from smtjlab.inference.bitsource import IdealBits, PoolBits
-from smtjlab.inference.checkpoint import Checkpoint, Layer, save_checkpoint
 from smtjlab.inference.engine import ScEngine
 
 
-def tiny_checkpoint(encoding="sign-magnitude", states=5, hidden=12, seed=0):
-    """A random 784-hidden-10 network: synthetic weights, for plumbing tests only."""
-    rng = np.random.default_rng(seed)
-    h = (states - 1) // 2
-    shapes = [(hidden, 784), (10, hidden)]
-    layers = tuple(
-        Layer(
-            rng.integers(-h, h + 1, size=shape).astype(np.int8),
-            np.full(shape[0], 4.0),
-            rng.normal(0, 0.1, shape[0]),
-        )
-        for shape in shapes
-    )
-    return Checkpoint(states=states, encoding=encoding, layers=layers, test_accuracy=0.1)
-
-
 @pytest.mark.parametrize("encoding", ["sign-magnitude", "bipolar"])
-def test_counter_replay_ends_at_the_engine_counters(encoding):
+def test_counter_replay_ends_at_the_engine_counters(encoding, tiny_checkpoint):
     checkpoint = tiny_checkpoint(encoding)
     engine = ScEngine(checkpoint, 100, bits=IdealBits(), seed=3)
     images = np.random.default_rng(1).integers(0, 256, size=(2, 28, 28)).astype(np.uint8)
@@ -47,9 +30,8 @@ class Driver(QObject):
     shutdown = Signal()
 
 
-def test_stream_counts_twenty_images_and_stops(qtbot, tmp_path):
-    path = save_checkpoint(tiny_checkpoint(), tmp_path / "tiny.npz")
-    worker = InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(path))
+def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model):
+    worker = InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model))
     thread = QThread()
     worker.moveToThread(thread)
     driver = Driver()

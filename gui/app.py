@@ -1,0 +1,95 @@
+"""Start the lab window; optionally drive it unattended and save screenshots.
+
+Screenshot mode connects the mock bench, starts the live trace, calibrates, and streams test
+images through the network, then grabs the window after `run_seconds` and closes it the normal
+way (ramp to 0 V, output off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+from smtjlab.errors import SmtjlabError
+
+log = logging.getLogger("smtjlab.gui")
+
+
+def _application():
+    # Screenshots work on a machine without a display; a real display is used when present.
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["smtjlab"])
+    app.setApplicationName("smtjlab")
+    app.setOrganizationName("smtjlab")
+    return app
+
+
+def screenshot_paths(path: Path, tab: str) -> dict[str, Path]:
+    """Where each tab's picture goes: `path` itself for one tab, PATH-<tab>.png for all."""
+    from smtjlab.gui.window import TABS
+
+    if tab == "all":
+        return {name: path.with_name(f"{path.stem}-{name}{path.suffix or '.png'}") for name in TABS}
+    return {tab: path}
+
+
+def run(
+    mock: bool = True,
+    screenshot: Path | None = None,
+    run_seconds: float = 10.0,
+    tab: str = "inference",
+) -> int:
+    """Show the window until it is closed, or run `run_seconds` and save screenshot(s)."""
+    if screenshot is not None and run_seconds <= 0:
+        raise SmtjlabError("--run-seconds must be positive")
+    app = _application()
+    from PySide6.QtCore import QTimer
+    from smtjlab.gui.autopilot import Autopilot
+    from smtjlab.gui.window import TABS, LabWindow
+
+    if tab != "all" and tab not in TABS:
+        raise SmtjlabError(f"unknown tab {tab!r}; choose one of {', '.join(TABS)} or all")
+    window = LabWindow(mock=mock)
+    window.show()
+
+    # Ctrl-C in the terminal closes the window the safe way. Qt's loop never returns to Python
+    # on its own, so a timer gives the interpreter a moment to run the handler.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+
+    result = {"saved": [], "error": None}
+    if screenshot is not None:
+        pilot = Autopilot(window)
+        pilot.start()
+
+        def grab() -> None:
+            try:
+                for name, path in screenshot_paths(screenshot, tab).items():
+                    window.show_tab(name)
+                    app.processEvents()
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    if not window.grab().save(str(path)):
+                        raise SmtjlabError(f"{path}: could not write the screenshot")
+                    result["saved"].append(path)
+                    log.info("saved %s", path)
+            except SmtjlabError as error:
+                result["error"] = error
+            window.close()
+
+        QTimer.singleShot(round(run_seconds * 1000), grab)
+
+    app.exec()
+    wake.stop()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if result["error"] is not None:
+        raise result["error"]
+    if not window.shutdown():
+        raise SmtjlabError("the bench did not confirm 0 V and output off on exit")
+    return 0

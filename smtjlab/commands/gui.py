@@ -1,0 +1,52 @@
+"""`smtjlab gui`: the lab window (PySide6 + pyqtgraph)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+TAB_CHOICES = ("connect", "live", "calibration", "pools", "inference", "all")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "gui",
+        help="open the lab window",
+        description="Open the lab window: connect, live trace, calibration, bit pools and "
+        "live inference. --screenshot runs it unattended on the mock bench and saves a picture.",
+    )
+    parser.add_argument(
+        "--mock", action="store_true", help="preselect the simulated bench (no hardware needed)"
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="connect, calibrate and classify unattended, save the window to PNG, then exit",
+    )
+    parser.add_argument(
+        "--run-seconds",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="with --screenshot: how long to run before the picture (default 10)",
+    )
+    parser.add_argument(
+        "--tab",
+        choices=TAB_CHOICES,
+        default="inference",
+        help="with --screenshot: the view to show; 'all' saves PNG-<tab>.png for each view",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Qt is imported only here, so the rest of the CLI starts fast and runs without a display.
+    from smtjlab.gui.app import run as run_gui
+
+    return run_gui(
+        mock=args.mock or args.screenshot is not None,
+        screenshot=args.screenshot,
+        run_seconds=args.run_seconds,
+        tab=args.tab,
+    )

@@ -1,0 +1,117 @@
+"""The lab window end to end on the mock bench, offscreen, driven through its widgets."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from smtjlab.gui.bench_worker import BenchWorker
+from smtjlab.gui.inference_worker import InferenceWorker
+from smtjlab.gui.window import LabWindow
+from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def window(qtbot, tiny_model):
+    # A tiny synthetic network keeps the test independent of the shipped checkpoints.
+    window = LabWindow(
+        mock=True,
+        bench=BenchWorker(),
+        inference=InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model)),
+    )
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+
+
+def simulated(window):
+    """The simulated world behind the mock instruments (what the SMU really outputs)."""
+    return window.bench._rm.visalib.bench
+
+
+def connect(qtbot, window):
+    view = window.connect_view
+    qtbot.waitUntil(lambda: view.connect_button.isEnabled(), timeout=TIMEOUT)
+    assert view.table.rowCount() == 2
+    assert "KEITHLEY" in view.table.item(0, 2).text()
+    qtbot.mouseClick(view.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.disconnect_button.isEnabled(), timeout=TIMEOUT)
+    assert view.limits_form.rowCount() >= 3  # the active safety limits are shown
+
+
+def ramp(qtbot, window, volts):
+    live = window.live_view
+    live.bias_box.setValue(volts)
+    before = live.bias_message.text()
+    live.bias_message.setText("")
+    qtbot.mouseClick(live.bias_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.bias_message.text() not in ("", before), timeout=TIMEOUT)
+    return live.bias_message.text()
+
+
+def test_connect_live_view_and_refused_bias(qtbot, window):
+    connect(qtbot, window)
+    window.tabs.setCurrentWidget(window.live_view)
+    live = window.live_view
+    assert "Ramped" in ramp(qtbot, window, 0.32)
+    qtbot.mouseClick(live.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.frames_shown >= 3, timeout=TIMEOUT)
+    assert live.p_high_label.text() not in ("", "–")
+    assert float(live.p_high_label.text()) > 0.6  # p(0.32 V) = 0.69 on the mock device
+    assert live.trace_curve.getData()[0] is not None
+    sent = len(window.bench._rm.visalib.written(KEITHLEY_RESOURCE))
+
+    message = ramp(qtbot, window, 2.0)
+    assert message.startswith("Refused") and "0.5 V" in message
+    assert "b00020" in live.bias_message.styleSheet()  # shown in red
+    assert live.bias_message.isVisible()
+    assert len(window.bench._rm.visalib.written(KEITHLEY_RESOURCE)) == sent  # nothing sent
+    assert simulated(window).source_voltage == pytest.approx(0.32)
+    assert simulated(window).output_on
+
+
+def test_calibration_twenty_inferences_stop_and_close(qtbot, window):
+    connect(qtbot, window)
+    world = simulated(window)
+    cal = window.calibration_view
+    window.tabs.setCurrentWidget(cal)
+    qtbot.mouseClick(cal.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: cal.table.rowCount() == 3, timeout=60_000)
+    assert "within tolerance" in cal.status.text()
+    for row, target in enumerate((0.25, 0.5, 0.75)):
+        assert abs(float(cal.table.item(row, 2).text()) - target) <= 0.01
+    assert len(cal.points.data) >= 10  # the sweep's points are plotted
+
+    # The pools fill from the live loop; the network switches to them once they are ready.
+    infer = window.inference_view
+    qtbot.waitUntil(lambda: "s-MTJ bit pools" in infer.model_label.text(), timeout=TIMEOUT)
+    assert window.pools_view.rows and window.pools_view.rows[0]["fill"].value() > 0
+    window.tabs.setCurrentWidget(infer)
+    tallies = []
+    window.inference.tally.connect(tallies.append)
+    qtbot.mouseClick(infer.stream_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(tallies) and tallies[-1].images >= 20, timeout=TIMEOUT)
+    assert "(" in infer.accuracy_label.text()
+    counts = infer.bars.opts["height"]
+    assert np.asarray(counts).sum() != 0
+
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: infer.stream_button.isEnabled(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not world.output_on, timeout=TIMEOUT)
+    assert world.source_voltage == 0.0
+    window.close()
+    assert not window.bench_thread.isRunning() and not window.inference_thread.isRunning()
+    assert world.source_voltage == 0.0 and not world.output_on
+
+
+def test_closing_while_live_ramps_down(qtbot, window):
+    connect(qtbot, window)
+    assert "Ramped" in ramp(qtbot, window, 0.3)
+    window.start_live()
+    qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
+    world = simulated(window)
+    assert world.output_on
+    window.close()
+    assert not window.bench_thread.isRunning()
+    assert world.source_voltage == 0.0 and not world.output_on
