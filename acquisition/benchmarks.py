@@ -3,8 +3,8 @@
 - **Digitize**: samples/s of trace → states, against a plain `np.copy` of the same float32
   array (the machine's memory bandwidth for it). The DESIGN target (≥ 25 %) is for threshold
   plus hysteresis, `digitize(method="hysteresis")`, the whole call: level estimation, the
-  tracked hysteresis pass and the run statistics. The default method (hysteresis, then
-  Viterbi) and a 1 M-sample frame that fits in cache are reported beside it.
+  tracked hysteresis pass and the run statistics. Hysteresis then Viterbi (what the default
+  "auto" does below SNR 8) and a 1 M-sample frame that fits in cache are reported beside it.
 - **Live pipeline**: records/s from the scope transfer (1 M points through the mock VISA
   stack: `:WAVeform:DATA?` as an IEEE 488.2 block) to bits in a pool, against the mock scope's
   own acquisition (`:DIGitize`, the simulated device) of the same records.
@@ -39,7 +39,7 @@ def _digitize_rows() -> list[dict]:
     large = _telegraph(LARGE)
     for size, method, label in (
         (LARGE, "hysteresis", "threshold + hysteresis"),
-        (LARGE, "viterbi", "hysteresis + Viterbi (default)"),
+        (LARGE, "viterbi", "hysteresis + Viterbi"),
         (FRAME, "hysteresis", "threshold + hysteresis"),
     ):
         volts = large[:size].copy()

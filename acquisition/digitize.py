@@ -13,11 +13,14 @@ How a trace is read:
    baseline moves toward the mean residual of those samples (time constant `track_samples`),
    which follows drift and the slow part of 1/f noise. The pass works on 64 samples at a time as
    bit masks; the hysteresis itself is one carry-propagating addition per 64 samples.
-3. **Viterbi** (the default `method`). The most likely path of a two-state hidden Markov model
-   with Gaussian emissions around the tracked levels, switching probabilities from step 2 and σ
-   from its residuals. It removes the short noise-made dwells that hysteresis alone lets through
-   at low SNR, which matter for dwell statistics. For two states the recursion collapses to one
-   number per sample (see `_viterbi_forward`) and the backtrack is a hysteresis run backwards.
+3. **Viterbi** (`method="viterbi"`, or "auto" when the SNR is below 8). The levels are first
+   re-centred on the median of the samples classified into them, then the most likely path of
+   a two-state hidden Markov model is found, with Gaussian emissions around the tracked levels,
+   switching probabilities from step 2 and σ from its residuals. It removes the short
+   noise-made dwells that hysteresis lets through at low SNR, which split long dwells; at
+   SNR ≥ 8 a noise excursion past the far threshold needs 4.8σ and hysteresis alone is as
+   good. For two states the recursion collapses to one number per sample (`_viterbi_forward`)
+   and the backtrack is a hysteresis run backwards.
 4. **Statistics.** Occupancy p_high, and an exponential fit of the dwell times with the first
    and last (censored) dwells left out. Sampling a two-state Markov process every Δ makes its
    runs geometric, with leave-probabilities q_h, q_l = 1/mean run; the fit inverts that exactly:
@@ -42,7 +45,8 @@ from smtjlab.errors import SmtjlabError
 
 log = logging.getLogger(__name__)
 
-METHODS = ("viterbi", "hysteresis")
+METHODS = ("auto", "viterbi", "hysteresis")
+AUTO_VITERBI_SNR = 8.0  # "auto" runs the Viterbi pass below this gap/σ
 MAX_WINDOWS = 64
 MIN_WINDOW = 4096  # samples per level-estimation window, at least
 WINDOW_SUBSAMPLE = 512  # samples of each window the level estimate looks at
@@ -99,7 +103,7 @@ def digitize(
     *,
     name: str = "trace",
     invert: bool = False,
-    method: str = "viterbi",
+    method: str = "auto",
     hysteresis: float = 0.1,
     track_samples: int = 256,
     volts_per_code: float | None = None,
@@ -107,9 +111,10 @@ def digitize(
 ) -> Digitized:
     """Digitize one trace of volts, or of raw ADC codes with their scale.
 
-    `method` is "viterbi" (hysteresis, then the HMM path) or "hysteresis" (faster; as good at
-    SNR ≥ 10). `hysteresis` is the half-width of the dead band around mid-level as a fraction
-    of the gap; `track_samples` the baseline tracker's time constant in samples.
+    `method` is "viterbi" (hysteresis, then the HMM path), "hysteresis" (faster; as good at
+    SNR ≥ 8) or "auto" (Viterbi when the measured SNR is below 8). `hysteresis` is the
+    half-width of the dead band around mid-level as a fraction of the gap; `track_samples` the
+    baseline tracker's time constant in samples.
     Raises `DigitizeError` naming `name` for NaNs, a flat trace or a trace without switching.
     """
     if method not in METHODS:
@@ -125,7 +130,7 @@ def digitize(
             f"trace {name!r}: no switching (the two levels found are {levels.gap / sigma:.1f}σ "
             f"apart; noise alone splits about 2.3σ apart, a telegraph needs {MIN_GAP_SIGMAS}σ)"
         )
-    if method == "viterbi":
+    if method == "viterbi" or (method == "auto" and levels.gap < AUTO_VITERBI_SNR * sigma):
         _viterbi_pass(samples, padded, baseline, levels, sigma)
     states = padded[:n]
     if invert:
