@@ -109,7 +109,8 @@ class SimulatedBench:
         """Return (volts float32, true states uint8) for `n_samples` of a channel (0-based).
 
         Successive calls continue in time. Replayed states come from the recording's `states`
-        group, or are zeros when it has none (a lab recording).
+        group, or are zeros when it has none (a lab recording); with the output off a replay
+        reads a flat 0 V.
         """
         self._check_channel(channel)
         if n_samples < 0 or sample_rate <= 0:
@@ -118,6 +119,9 @@ class SimulatedBench:
             bias = self.bias_v
             if self.source == "model":
                 return self.devices[channel].sample(bias, n_samples, sample_rate)
+            if not self.output_on:
+                # No bias, no current through the divider: a recording has nothing to say.
+                return np.zeros(n_samples, np.float32), np.zeros(n_samples, np.uint8)
             segment = self._nearest(channel, bias)
             step = max(1, round(segment.sample_rate / sample_rate))
             return segment.take(n_samples, step)

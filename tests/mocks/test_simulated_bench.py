@@ -110,3 +110,10 @@ def test_bad_arguments(tmp_path):
         SimulatedBench("replay", recording=empty)
     with pytest.raises(TraceFileError, match="no such file"):
         SimulatedBench("replay", recording=tmp_path / "missing.h5")
+
+
+def test_replay_reads_flat_zero_with_the_output_off():
+    bench = SimulatedBench("replay")
+    bench.source_voltage, bench.output_on = 0.3, False
+    volts, states = bench.sample(0, 1000, 10e6)
+    assert not volts.any() and not states.any()
