@@ -33,7 +33,7 @@ from smtjlab.acquisition.pool import BitBank, BitPool
 from smtjlab.acquisition.ring import RingBuffer, RingClosed
 from smtjlab.acquisition.tracefile import Trace
 from smtjlab.errors import SmtjlabError
-from smtjlab.instruments.discovery import driver_for, identify
+from smtjlab.instruments.discovery import DRIVERS, driver_for, identify, list_instruments
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400, SourceMeter
 from smtjlab.instruments.safety import BiasLimits, load_limits
@@ -48,6 +48,9 @@ SAMPLE_RATE = 10e6  # 10 samples per τc of the default mock device (1 µs)
 SCOPE_SCALE_V = 0.025
 SCOPE_OFFSET_V = 0.15
 SWEEP_RANGE = (0.15, 0.45)  # V; the mock device's sigmoid sits at 0.30 V, 25 mV wide
+
+
+_DRIVERS = {driver.__name__: driver for driver in DRIVERS}
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,24 @@ class Bench:
         except BaseException:
             smu.close()
             raise
+
+    @classmethod
+    def discover(cls, *, rm: pyvisa.ResourceManager | None = None, **options) -> Bench:
+        """Real instruments found on VISA: the first source-measure unit and scope that answer."""
+        rm = rm or pyvisa.ResourceManager()
+        found = [item for item in list_instruments(rm) if item.driver]
+
+        def first(kind: type) -> str | None:
+            matching = (item.resource for item in found if issubclass(_DRIVERS[item.driver], kind))
+            return next(matching, None)
+
+        smu, scope = first(SourceMeter), first(InfiniiVision)
+        if smu is None or scope is None:
+            missing = "source-measure unit" if smu is None else "oscilloscope"
+            raise InstrumentError(
+                f"no {missing} found on VISA; name them with --resource or use --mock"
+            )
+        return cls.connect(smu, scope, rm=rm, **options)
 
     # -- bias ---------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ output turns off.
 
     smtjlab calibrate --mock --source model --levels 11 --json
     smtjlab calibrate --resource GPIB0::24::INSTR USB0::0x2A8D::0x1796::MY00000001::INSTR
+    smtjlab calibrate            # real instruments: the first SMU and scope VISA finds
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "calibrate", help="find the bias of every probability level", description=__doc__
     )
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--mock", action="store_true", help="use the simulated bench")
     where.add_argument(
-        "--resource", nargs=2, metavar=("SMU", "SCOPE"), help="VISA resources of real instruments"
+        "--resource",
+        nargs=2,
+        metavar=("SMU", "SCOPE"),
+        help="VISA resources of real instruments (default: the first ones VISA finds)",
     )
     parser.add_argument(
         "--source", choices=("model", "replay"), default="model", help="mock bench source"
@@ -54,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
         limits.check_bias(bias)  # refuse before any instrument is touched
     if args.mock:
         bench = Bench.mock(args.source, args.seed, recording=args.recording, limits=limits)
-    else:
+    elif args.resource:
         bench = Bench.connect(*args.resource, limits=limits)
+    else:
+        bench = Bench.discover(limits=limits)
     with bench:
         calibration = bench.calibrate(levels, tuple(args.range), progress=progress)
     calibration.meta.update(levels=args.levels, source=args.source if args.mock else "measured")

@@ -78,3 +78,8 @@ def test_mock_bit_bank_serves_the_engine_draw():
         assert pool.p_measured == pytest.approx(pool.p_target, abs=0.02)
     streams = bank.draw(0.25, 10, 100, np.random.default_rng(0))
     assert streams.shape == (10, 2) and streams.dtype == np.uint64
+
+
+def test_discover_finds_the_smu_and_the_scope_by_idn():
+    with Bench.discover(rm=mock_resource_manager(), limits=FAST, points=10_000) as bench:
+        assert bench.smu.idn.startswith("KEITHLEY") and "SO-X" in bench.scope.idn
