@@ -67,7 +67,7 @@ class BenchWorker(QObject):
     frame = Signal(object)  # LiveFrame
     bias_result = Signal(bool, str)
     live_running = Signal(bool)
-    calibration_started = Signal()
+    calibration_started = Signal(float, float)  # the sweep's bias range
     calibration_point = Signal(object)  # CalibrationPoint
     calibration_done = Signal(object)  # CalibrationResult
     calibration_stopped = Signal(str)
@@ -140,6 +140,7 @@ class BenchWorker(QObject):
         ]
         log.info("discovered %d instrument(s) on %s", len(listed), source_key)
         self.resources.emit(listed)
+        self._emit_limits()
 
     @Slot(str, str, str)
     def connect_bench(self, source_key: str, smu_name: str, scope_name: str) -> None:
@@ -181,6 +182,18 @@ class BenchWorker(QObject):
             self._emit_state()
             return
         self._description = f"{smu.name} + {scope.name}"
+        self._emit_limits()
+        log.info("connected: %s (%s)", self._description, source_key)
+        self._emit_state()
+
+    def _emit_limits(self) -> None:
+        from smtjlab.instruments.safety import load_limits
+
+        try:
+            limits = self._bench.limits if self._bench is not None else load_limits()
+        except SmtjlabError as error:
+            self.error.emit(str(error))
+            return
         self.limits.emit(
             {
                 "|V| max": f"{limits.max_abs_v:g} V",
@@ -189,8 +202,6 @@ class BenchWorker(QObject):
                 "set in": limits.source,
             }
         )
-        log.info("connected: %s (%s)", self._description, source_key)
-        self._emit_state()
 
     @Slot()
     def disconnect_bench(self) -> None:
@@ -249,7 +260,7 @@ class BenchWorker(QObject):
             self._bench.set_bias(volts)
         except SmtjlabError as error:
             log.warning("bias request refused: %s", error)
-            self.bias_result.emit(False, f"Refused: {error}. Nothing was sent.")
+            self.bias_result.emit(False, f"{error}. Nothing was sent to the SMU.")
             self._emit_state()
             return
         if self._filling:
@@ -302,7 +313,7 @@ class BenchWorker(QObject):
         self._stop_timer()
         self._stop_filling()
         self._abort.clear()
-        self.calibration_started.emit()
+        self.calibration_started.emit(*SWEEP_RANGE)
         phase = {"name": ""}
 
         def measure(bias_v: float, n_bits: int) -> np.ndarray:
@@ -461,7 +472,7 @@ class BenchWorker(QObject):
             self.pools.emit(self._pool_status())
         if not self._announced and all(p.n_bits >= READY_BITS for p in self._bank.pools):
             self._announced = True
-            log.info("bit pools ready: the network now draws its bits from the devices")
+            log.info("bit pools ready: the network may now draw its bits from them")
             self.pools_ready.emit(self._bank)
 
     def _pool_status(self) -> PoolStatus:

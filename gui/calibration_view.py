@@ -95,8 +95,18 @@ class CalibrationView(QWidget):
         self.stop_button.setEnabled(running)
         self.states.setEnabled(not running)
 
-    def begin(self) -> None:
+    def show_connected(self, connected: bool) -> None:
+        if self.run_button.isEnabled():
+            self.status.setStyleSheet("")
+            self.status.setText(
+                "Ready: a calibration sweeps the bias, fits the sigmoid and solves each level."
+                if connected
+                else "Connect a bench, then run a calibration."
+            )
+
+    def begin(self, low_v: float, high_v: float) -> None:
         self._sweep = []
+        self.plot.setXRange(low_v, high_v)
         self.points.setData([], [])
         self.fit_curve.setData([], [])
         self.level_points.setData([], [])

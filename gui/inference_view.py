@@ -107,6 +107,8 @@ class InferenceView(QWidget):
         self.counter_plot.hideButtons()
         self.counter_plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         self.counter_plot.setXRange(-0.6, 9.6, padding=0)
+        self.counter_plot.setYRange(0, 1, padding=0)
+        self.counter_plot.getAxis("left").enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(
             x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR_BRUSH
         )

@@ -57,7 +57,7 @@ class LiveView(QWidget):
         self.trace_plot.setLabel("left", "readout", units="V")
         configure_fast_curve(self.trace_plot.getPlotItem())
         self.trace_curve = self.trace_plot.plot(pen=PENS["trace"])
-        self.trace_plot.setTitle("Telegraph noise (scope)")
+        self.trace_plot.setTitle("Telegraph noise (scope): connect, then Start live")
 
         self.hist_plot = pg.PlotWidget()
         self.hist_plot.setLabel("bottom", "samples")
@@ -73,6 +73,7 @@ class LiveView(QWidget):
             for name in ("low", "high", "threshold")
         }
         for line in self.level_lines.values():
+            line.setVisible(False)  # until a record has been digitized
             self.hist_plot.addItem(line)
 
         plots = QSplitter()
@@ -188,9 +189,15 @@ class LiveView(QWidget):
             self.trace_plot.getViewBox().updateMatrix()
         self.trace_curve.setData(t, frame.volts)
         newest = frame.t0 + n / frame.sample_rate
-        self.trace_plot.setTitle(
-            f"Telegraph noise; t = 0 is the newest sample, {newest:.3f} s into the run"
-        )
+        if math.isfinite(frame.p_high):
+            self.trace_plot.setTitle(
+                f"Telegraph noise; t = 0 is the newest sample, {newest:.3f} s into the run"
+            )
+        else:
+            self.trace_plot.setTitle(
+                f"No switching at {frame.bias_v:+.3f} V: the junction sits in one state. "
+                "Ramp the bias into its transition, or run a calibration."
+            )
         edges = frame.hist_edges
         self.hist_bars.setOpts(
             x0=np.zeros(len(frame.hist_counts)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -15,13 +17,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from smtjlab.acquisition.bitstream import DEFAULT_SPACING
+from smtjlab.acquisition.randomness import ALPHA as MONOBIT_ALPHA
 from smtjlab.gui.messages import PoolStatus
 
-# Thresholds for the colour of the indicators, not for any decision the software takes:
-# |lag-1| below 0.05 is what the Δt ≥ 2τc rule gives (ρ = e⁻² ≈ 0.14 is its worst case, and
-# decimating further lowers it); a monobit p-value below 0.01 fails NIST SP 800-22's level.
-LAG1_WARN = 0.05
-MONOBIT_ALPHA = 0.01
+# Colours of the indicators only; the software decides nothing from them. Bits taken Δt apart
+# have ρ₁ = exp(−Δt/τc) (DESIGN §3): e⁻² ≈ 0.14 at the default Δt = 2τc. A pool's ρ₁ is red
+# when it exceeds that by more than 3σ of its estimate (σ ≈ 1/√n). A monobit p-value below
+# ALPHA fails the test at NIST SP 800-22's level.
+EXPECTED_LAG1 = math.exp(-DEFAULT_SPACING)
 HEADERS = ("level p", "fill", "bits", "measured p", "lag-1", "monobit p", "overlap")
 
 
@@ -105,10 +109,11 @@ class PoolsView(QWidget):
     def _explain(self, window_bits: int) -> None:
         newest = f"the newest {window_bits:,} bits" if window_bits else "the newest bits"
         self.legend.setText(
-            f"Indicators over {newest} of each pool. lag-1 autocorrelation: green when "
-            f"|ρ₁| < {LAG1_WARN}. monobit: p-value of the frequency test against the level's "
-            f"target, red below {MONOBIT_ALPHA}. overlap: share of the segments the network "
-            "drew that overlapped another segment of the same draw."
+            f"Indicators over {newest} of each pool. lag-1 autocorrelation ρ₁: bits taken "
+            f"Δt = {DEFAULT_SPACING:g}τc apart should show e^−{DEFAULT_SPACING:g} = "
+            f"{EXPECTED_LAG1:.3f}; red when more than 3σ above it. monobit: p-value of the "
+            f"frequency test against the level's target, red below {MONOBIT_ALPHA}. overlap: "
+            "share of the segments the network drew that overlapped another of the same draw."
         )
 
     def show_filling(self, filling: bool) -> None:
@@ -130,8 +135,9 @@ class PoolsView(QWidget):
             cells["measured"].setText(_number(status.measured[i], "{:.4f}"))
             lag1 = status.lag1[i]
             cells["lag1"].setText(_number(lag1, "{:+.3f}"))
+            limit = EXPECTED_LAG1 + 3 / math.sqrt(max(status.window_bits, 1))
             cells["lag1"].setStyleSheet(
-                "color: #0a6b2a;" if abs(lag1) < LAG1_WARN else "color: #b00020;"
+                "color: #0a6b2a;" if abs(lag1) <= limit else "color: #b00020;"
             )
             p = status.monobit_p[i]
             cells["monobit"].setText(_number(p, "{:.3f}"))

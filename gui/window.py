@@ -157,6 +157,15 @@ class LabWindow(QMainWindow):
         self.replay_action.setToolTip("Connect a simulated bench that replays a trace file")
         bar.addAction(self.record_action)
         bar.addAction(self.replay_action)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setToolTip("Close the window: ramp to 0 V, output off, then quit")
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(self.record_action)
+        menu.addAction(self.replay_action)
+        menu.addSeparator()
+        menu.addAction(self.stop_action)
+        menu.addAction(self.quit_action)
 
     def _build_status_bar(self) -> None:
         self.status_connection = QLabel("not connected")
@@ -176,6 +185,7 @@ class LabWindow(QMainWindow):
             self.status_pools,
             self.status_inference,
         ):
+            label.setStyleSheet("padding: 0 10px; border-right: 1px solid #bbbbbb;")
             status.addWidget(label)
         status.addWidget(self.status_error, 1)
         status.addPermanentWidget(self.status_fps)
@@ -230,6 +240,7 @@ class LabWindow(QMainWindow):
         self.stop_action.triggered.connect(self.stop_all)
         self.record_action.triggered.connect(self._toggle_recording)
         self.replay_action.triggered.connect(self._choose_replay)
+        self.quit_action.triggered.connect(self.close)
 
         # Bench thread -> views.
         bench.resources.connect(cv.show_resources)
@@ -310,6 +321,7 @@ class LabWindow(QMainWindow):
 
     def _show_state(self, state: BenchState) -> None:
         self.connect_view.show_state(state)
+        self.calibration_view.show_connected(state.connected)
         self.status_connection.setText(
             f"connected: {state.source}" if state.connected else "not connected"
         )

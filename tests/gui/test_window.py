@@ -63,7 +63,7 @@ def test_connect_live_view_and_refused_bias(qtbot, window):
     sent = len(window.bench._rm.visalib.written(KEITHLEY_RESOURCE))
 
     message = ramp(qtbot, window, 2.0)
-    assert message.startswith("Refused") and "0.5 V" in message
+    assert "refused" in message and "0.5 V" in message and "Nothing was sent" in message
     assert "b00020" in live.bias_message.styleSheet()  # shown in red
     assert live.bias_message.isVisible()
     assert len(window.bench._rm.visalib.written(KEITHLEY_RESOURCE)) == sent  # nothing sent
