@@ -1,8 +1,8 @@
 """The shipped recording: synthetic s-MTJ traces the replay mocks play back.
 
-`mocks/data/recorded_traces.h5` holds 17 traces made by the DESIGN §3 model (`mocks.smtj`
-defaults) at bias points evenly spaced over V50 + w·logit(p) for p = 0.02 … 0.98, each 2^18
-samples at 10 MS/s, stored as 8-bit ADC codes (int8, gzip) with `volts_per_code` and
+`mocks/data/recorded_traces.h5` holds 15 traces made by the DESIGN §3 model (`mocks.smtj`
+defaults) at the biases V50 + w·logit(p) for the occupancies in `OCCUPANCIES` (0.02 … 0.98),
+each 2^19 samples at 10 MS/s, stored as 8-bit ADC codes (int8, gzip) with `volts_per_code` and
 `offset_volts`, labelled `source = "synthetic"`, with the true states. Regenerate it,
 bit for bit, with
 
@@ -21,27 +21,34 @@ from smtjlab.mocks.bench import shipped_recording
 from smtjlab.mocks.smtj import DeviceParams, SmtjDevice, adc_codes
 
 SAMPLE_RATE = 10e6
-SAMPLES = 1 << 18
-POINTS = 17
-P_RANGE = (0.02, 0.98)
+SAMPLES = 1 << 19
+# A lab records at its operating points: these span the sigmoid and include every device level
+# the 5- and 11-state networks need, because a replay can only play occupancies it recorded.
+OCCUPANCIES = (0.02, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.98)
 ADC_BITS = 8
 FULL_SCALE_V = (0.0, 0.25)  # covers both readout levels up to the highest bias point
 
 
-def bias_points(points: int = POINTS, params: DeviceParams | None = None) -> np.ndarray:
-    """Biases evenly spaced between the ones giving p = 0.02 and p = 0.98 on the sigmoid."""
+def bias_points(
+    occupancies: tuple[float, ...] = OCCUPANCIES, params: DeviceParams | None = None
+) -> np.ndarray:
+    """The biases at which the model's sigmoid gives each occupancy, rounded to 0.1 mV."""
     params = params or DeviceParams()
-    low, high = (params.v50 + params.width * np.log(p / (1 - p)) for p in P_RANGE)
-    return np.round(np.linspace(low, high, points), 4)
+    p = np.asarray(occupancies, dtype=float)
+    return np.round(params.v50 + params.width * np.log(p / (1 - p)), 4)
 
 
 def generate(
-    path: str | os.PathLike, *, points: int = POINTS, samples: int = SAMPLES, seed: int = 0
+    path: str | os.PathLike,
+    *,
+    occupancies: tuple[float, ...] = OCCUPANCIES,
+    samples: int = SAMPLES,
+    seed: int = 0,
 ) -> Path:
     """Write the recording; the same arguments always give the same bytes."""
     path = Path(path)
     with TraceWriter(path) as writer:
-        for index, bias in enumerate(bias_points(points)):
+        for index, bias in enumerate(bias_points(occupancies)):
             device_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
             device = SmtjDevice(seed=device_seed)
             volts, states = device.sample(float(bias), samples, SAMPLE_RATE)
@@ -68,11 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m smtjlab.mocks.recorded", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("-o", "--output", default=str(shipped_recording()), help="file to write")
-    parser.add_argument("--points", type=int, default=POINTS, help="bias points")
+    parser.add_argument(
+        "--occupancies", type=float, nargs="+", default=OCCUPANCIES, help="p of each bias point"
+    )
     parser.add_argument("--samples", type=int, default=SAMPLES, help="samples per bias point")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    path = generate(args.output, points=args.points, samples=args.samples, seed=args.seed)
+    path = generate(
+        args.output, occupancies=tuple(args.occupancies), samples=args.samples, seed=args.seed
+    )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -22,10 +22,10 @@ def test_the_shipped_recording_meets_its_contract():
 
 def test_regeneration_is_bit_for_bit(tmp_path):
     first, second = tmp_path / "a.h5", tmp_path / "b.h5"
-    recorded.generate(first, points=3, samples=4096, seed=5)
-    recorded.generate(second, points=3, samples=4096, seed=5)
+    recorded.generate(first, occupancies=(0.1, 0.5, 0.9), samples=4096, seed=5)
+    recorded.generate(second, occupancies=(0.1, 0.5, 0.9), samples=4096, seed=5)
     assert first.read_bytes() == second.read_bytes()
-    recorded.generate(second, points=3, samples=4096, seed=6)
+    recorded.generate(second, occupancies=(0.1, 0.5, 0.9), samples=4096, seed=6)
     assert first.read_bytes() != second.read_bytes()
 
 

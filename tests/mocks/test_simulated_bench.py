@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter
+from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter, read_traces
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400
 from smtjlab.instruments.safety import BiasLimits
@@ -61,17 +61,23 @@ def test_output_off_means_no_bias():
     assert np.all(volts == 0)
 
 
+def shipped_trace_at(bias_v):
+    traces = read_traces(shipped_recording())
+    return min(traces, key=lambda trace: abs(trace.bias_voltage - bias_v))
+
+
 def test_replay_serves_the_nearest_trace_looping_sample_by_sample():
     bench = biased(SimulatedBench("replay"), 0.301)
     assert bench.recording == shipped_recording()
     assert len(bench.recorded_biases()) >= 15
     twice = SimulatedBench("replay")
     biased(twice, 0.301)
-    whole_volts, whole_states = twice.sample(0, 600_000, 10e6)  # longer than the 2^18 trace
-    first = bench.sample(0, 300_000, 10e6)
-    second = bench.sample(0, 300_000, 10e6)
+    length = len(shipped_trace_at(0.301).data)
+    whole_volts, whole_states = twice.sample(0, 2 * length + 10, 10e6)  # loops past the end
+    first = bench.sample(0, length, 10e6)
+    second = bench.sample(0, length + 10, 10e6)
     np.testing.assert_array_equal(np.concatenate([first[0], second[0]]), whole_volts)
-    np.testing.assert_array_equal(whole_states[: 1 << 18], whole_states[1 << 18 : 2 << 18])
+    np.testing.assert_array_equal(whole_states[:length], whole_states[length : 2 * length])
     assert bench.p_high(0) == pytest.approx(0.5, abs=0.02)
 
 

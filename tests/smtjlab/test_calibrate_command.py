@@ -1,9 +1,7 @@
 import json
 
-import numpy as np
 import pytest
-from smtjlab.acquisition.tracefile import TraceWriter
-from smtjlab.mocks.smtj import DeviceParams, SmtjDevice, adc_codes
+from smtjlab.mocks import recorded
 
 from smtjlab.cli import main
 
@@ -29,31 +27,10 @@ def test_calibrate_the_model_mock_to_eleven_levels(capsys, tmp_path):
     assert stored["format"] == "smtjlab.calibration" and stored["timestamp"]
 
 
-def recording_at(path, probabilities, samples=1 << 19):
-    """Synthetic traces of the default device at the biases giving `probabilities`."""
-    params = DeviceParams()
-    with TraceWriter(path) as writer:
-        for index, p in enumerate(probabilities):
-            bias = round(params.v50 + params.width * float(np.log(p / (1 - p))), 4)
-            volts, states = SmtjDevice(params, seed=index).sample(bias, samples, 10e6)
-            codes, per_code, offset = adc_codes(volts, 8, (0.0, 0.25))
-            name = f"bias_{bias:.4f}V"
-            writer.create(
-                name,
-                sample_rate=10e6,
-                bias_voltage=bias,
-                dtype=codes.dtype,
-                volts_per_code=per_code,
-                offset_volts=offset,
-                source="synthetic",
-            )
-            writer.append(name, codes)
-            writer.write_states(name, states)
-    return path
-
-
 def test_calibrate_a_replay_that_recorded_the_level_biases(capsys, tmp_path):
-    recording = recording_at(tmp_path / "rec.h5", [0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98])
+    recording = recorded.generate(
+        tmp_path / "rec.h5", occupancies=(0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98)
+    )
     code = main(
         ["calibrate", "--mock", "--source", "replay", "--recording", str(recording), "--json"]
     )
