@@ -7,11 +7,15 @@ the previous one done (a signal), never for a fixed time.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
-from smtjlab.gui.messages import BenchState, CalibrationResult
+from smtjlab.gui.messages import BenchState
 
 
 class Autopilot(QObject):
-    """Connect the mock bench, start the live view, calibrate, then stream test images."""
+    """Connect the mock bench, start the live view, calibrate, then stream test images.
+
+    The stream starts once the bit pools are ready, so every bit the network uses comes
+    from the (simulated) devices.
+    """
 
     def __init__(self, window, source: str = "mock-model", stream: bool = True) -> None:
         super().__init__(window)
@@ -23,7 +27,7 @@ class Autopilot(QObject):
 
     def start(self) -> None:
         self.window.bench.state.connect(self._on_state)
-        self.window.bench.calibration_done.connect(self._on_calibrated)
+        self.window.bench.pools_ready.connect(self._on_pools_ready)
         self.window.connect_mock(self.source)
 
     def _on_state(self, state: BenchState) -> None:
@@ -33,7 +37,7 @@ class Autopilot(QObject):
             self.window.start_live()
             self.window.calibrate()
 
-    def _on_calibrated(self, result: CalibrationResult) -> None:
+    def _on_pools_ready(self, bank: object) -> None:
         if self.stream and not self._streaming:
             self._streaming = True
             self.window.show_tab("inference")

@@ -46,8 +46,7 @@ log = logging.getLogger("smtjlab.gui.bench")
 HISTOGRAM_BINS = 120
 ROLES = {"Keithley2400": "smu", "InfiniiVision": "scope"}
 MOCK_SOURCES = {"mock-model": "model", "mock-replay": "replay"}
-POOL_BITS = 1 << 20  # per level: the pools refill live, so 1 Mbit keeps overlaps rare
-READY_BITS = 1 << 17  # every pool holds this much before the network may draw from it
+POOL_BITS = 1 << 20  # per level; the pools keep refilling live, replacing their oldest bits
 RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
 RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
 RASTER_BITS = 400
@@ -72,13 +71,20 @@ class BenchWorker(QObject):
     calibration_done = Signal(object)  # CalibrationResult
     calibration_stopped = Signal(str)
     pools = Signal(object)  # PoolStatus
-    pools_ready = Signal(object)  # the BitBank, once every pool holds READY_BITS
+    pools_ready = Signal(object)  # the BitBank, once every pool holds `ready_bits`
     filling = Signal(bool)  # whether the live loop is refilling the pools
     error = Signal(str)
 
-    def __init__(self, points: int | None = None, calibration_options: dict | None = None) -> None:
+    def __init__(
+        self,
+        points: int | None = None,
+        calibration_options: dict | None = None,
+        ready_bits: int = POOL_BITS,
+    ) -> None:
         super().__init__()
         self.points = points  # scope record length; None: the Bench default (1 M)
+        # Every pool holds this many bits before the network may program its weights from it.
+        self.ready_bits = ready_bits
         self.calibration_options = calibration_options or {}
         self._abort = threading.Event()
         self._display_free = threading.Event()
@@ -381,6 +387,7 @@ class BenchWorker(QObject):
         )
         self._filling = True
         self.filling.emit(True)
+        self._draws: dict[float, tuple[int, int]] = {}
         self._announced = False
         self._level_index = 0
         self._visit = 0
@@ -470,7 +477,7 @@ class BenchWorker(QObject):
             return
         if self._records % POOL_STATUS_EVERY == 0:
             self.pools.emit(self._pool_status())
-        if not self._announced and all(p.n_bits >= READY_BITS for p in self._bank.pools):
+        if not self._announced and all(p.n_bits >= self.ready_bits for p in self._bank.pools):
             self._announced = True
             log.info("bit pools ready: the network may now draw its bits from them")
             self.pools_ready.emit(self._bank)
@@ -495,9 +502,17 @@ class BenchWorker(QObject):
                 monobit(bits, pool.p_target).p_value if len(bits) else math.nan
                 for bits, pool in zip(recent, pools, strict=True)
             ],
-            overlap=[pool.stats()["overlap_rate"] for pool in pools],
+            overlap=[self._recent_overlap(pool) for pool in pools],
             window_bits=RECENT_BITS,
         )
+
+    def _recent_overlap(self, pool: BitPool) -> float:
+        """Share of the segments drawn since the last status that overlapped another."""
+        now = (pool.drawn_segments, pool.overlapping_segments)
+        before = self._draws.get(pool.p_target, (0, 0))
+        self._draws[pool.p_target] = now
+        drawn = now[0] - before[0]
+        return (now[1] - before[1]) / drawn if drawn else math.nan
 
     def _frame(self, record, found) -> LiveFrame:
         volts = record.volts

@@ -242,7 +242,7 @@ class InferenceView(QWidget):
         self.accuracy_label.setText(
             f"{100 * tally.accuracy:.1f} %  ({tally.correct}/{tally.images})"
         )
-        self.rate_label.setText(f"{tally.images_per_s:.1f} images/s")
+        self.rate_label.setText(f"{tally.images_per_s:.1f} images/s (engine, one image a call)")
 
     def show_energy(self, html: str) -> None:
         self.energy_label.setText(html)

@@ -64,7 +64,14 @@ class LogPanel(QPlainTextEdit):
         self.appendHtml(f'<span style="color:{colour}">{escaped}</span>')
 
     def attach(self, logger: logging.Logger | None = None) -> None:
-        """Start showing records of `logger` (default: the root logger)."""
+        """Start showing records of `logger` (default: the root logger).
+
+        The project's own INFO records are what a user follows a session by, so the
+        `smtjlab` logger passes them on even when nothing else configured logging.
+        """
+        project = logging.getLogger("smtjlab")
+        if project.getEffectiveLevel() > logging.INFO:
+            project.setLevel(logging.INFO)
         (logger or logging.getLogger()).addHandler(self.handler)
 
     def detach(self, logger: logging.Logger | None = None) -> None:

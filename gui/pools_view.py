@@ -113,7 +113,8 @@ class PoolsView(QWidget):
             f"Δt = {DEFAULT_SPACING:g}τc apart should show e^−{DEFAULT_SPACING:g} = "
             f"{EXPECTED_LAG1:.3f}; red when more than 3σ above it. monobit: p-value of the "
             f"frequency test against the level's target, red below {MONOBIT_ALPHA}. overlap: "
-            "share of the segments the network drew that overlapped another of the same draw."
+            "share of the segments the network drew since the last update that overlapped "
+            "another segment of the same draw."
         )
 
     def show_filling(self, filling: bool) -> None:
@@ -145,7 +146,7 @@ class PoolsView(QWidget):
                 "color: #0a6b2a;" if p >= MONOBIT_ALPHA else "color: #b00020;"
             )
         for cells, overlap in zip(self.rows, status.overlap, strict=True):
-            cells["overlap"].setText(f"{100 * overlap:.1f} %")
+            cells["overlap"].setText(_number(100 * overlap, "{:.1f} %"))
         self.raster_image.setImage(status.raster.astype(np.uint8), autoLevels=False, levels=(0, 2))
 
 

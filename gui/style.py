@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -40,6 +42,16 @@ def apply_style(app: QApplication) -> None:
     pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=False)
 
 
+PREFIXES = ((9, "G"), (6, "M"), (3, "k"), (0, ""), (-3, "m"), (-6, "µ"), (-9, "n"), (-12, "p"))
+
+
 def si(value: float, unit: str) -> str:
-    """A number with an SI prefix, three significant digits: 1.23 µs."""
-    return pg.siFormat(value, precision=3, suffix=unit)
+    """A number with an SI prefix and three significant digits: 1.23 µs, 999 ns, 1 µs."""
+    if not math.isfinite(value):
+        return "–"
+    for exponent, prefix in PREFIXES:
+        # Round first, so 0.99996 µs reads "1 µs", not "1e+03 ns".
+        scaled = float(f"{value / 10.0**exponent:.3g}")
+        if abs(scaled) >= 1:
+            return f"{scaled:g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"

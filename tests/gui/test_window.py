@@ -16,7 +16,7 @@ def window(qtbot, tiny_model):
     # A tiny synthetic network keeps the test independent of the shipped checkpoints.
     window = LabWindow(
         mock=True,
-        bench=BenchWorker(),
+        bench=BenchWorker(ready_bits=1 << 17),
         inference=InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model)),
     )
     qtbot.addWidget(window)
