@@ -64,6 +64,9 @@ class InferenceView(QWidget):
         model_form.addRow("bitstream length L:", self.length)
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
+        # Room for five lines, so the controls below do not jump when the text changes.
+        self.model_label.setMinimumHeight(5 * self.model_label.fontMetrics().lineSpacing())
+        self.model_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         model_form.addRow(self.model_label)
 
         self.canvas = DigitCanvas()
@@ -74,6 +77,7 @@ class InferenceView(QWidget):
         self.clear_button = QPushButton("Clear / draw")
         self.classify_button = QPushButton("Classify this digit")
         self.source_label = QLabel("")
+        self.source_label.setWordWrap(True)
         image_box = QGroupBox("Digit: an MNIST test image, or draw one")
         image_layout = QVBoxLayout(image_box)
         picker = QHBoxLayout()
@@ -229,7 +233,8 @@ class InferenceView(QWidget):
         self.bars.setOpts(height=counts, brushes=brushes)
         top = max(float(counts.max()), 1.0)
         low = min(float(counts.min()), 0.0)
-        self.counter_plot.setYRange(low, top * 1.05, padding=0)
+        margin = 0.05 * (top - low)
+        self.counter_plot.setYRange(low - (margin if low < 0 else 0), top + margin, padding=0)
         self.counter_plot.setTitle(
             f"Output-layer counters after {step.bits_done} of {step.length} clock cycles"
         )

@@ -123,6 +123,7 @@ class LabWindow(QMainWindow):
         self.inference_thread.start()
 
         self._frames = 0
+        self._hidden_frame: LiveFrame | None = None
         self._frame_clock = QTimer(self)
         self._frame_clock.timeout.connect(self._update_frame_rate)
         self._frame_clock.start(1000)
@@ -241,6 +242,7 @@ class LabWindow(QMainWindow):
         self.record_action.triggered.connect(self._toggle_recording)
         self.replay_action.triggered.connect(self._choose_replay)
         self.quit_action.triggered.connect(self.close)
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         # Bench thread -> views.
         bench.resources.connect(cv.show_resources)
@@ -333,9 +335,20 @@ class LabWindow(QMainWindow):
         )
 
     def _show_frame(self, frame: LiveFrame) -> None:
-        self.live_view.show_frame(frame)
-        self._frames += 1
+        # A hidden live view is not drawn (the CPU is the network's); it gets the newest
+        # frame when its tab is shown.
+        if self.live_view.isVisible():
+            self.live_view.show_frame(frame)
+            self._frames += 1
+            self._hidden_frame = None
+        else:
+            self._hidden_frame = frame
         self.bench.frame_shown()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.live_view and self._hidden_frame is not None:
+            self.live_view.show_frame(self._hidden_frame)
+            self._hidden_frame = None
 
     def _show_pools(self, status: PoolStatus) -> None:
         self.pools_view.show_status(status)

@@ -108,6 +108,7 @@ def test_calibration_twenty_inferences_stop_and_close(qtbot, window):
 def test_closing_while_live_ramps_down(qtbot, window):
     connect(qtbot, window)
     assert "Ramped" in ramp(qtbot, window, 0.3)
+    window.show_tab("live")
     window.start_live()
     qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
     world = simulated(window)
