@@ -116,3 +116,23 @@ def test_closing_while_live_ramps_down(qtbot, window):
     window.close()
     assert not window.bench_thread.isRunning()
     assert world.source_voltage == 0.0 and not world.output_on
+
+
+def test_lost_scope_is_a_message_and_stop_still_ramps_down(qtbot, window):
+    from smtjlab.mocks.visa_library import SCOPE_RESOURCE
+
+    connect(qtbot, window)
+    window.show_tab("live")
+    assert "Ramped" in ramp(qtbot, window, 0.3)
+    window.start_live()
+    qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
+    window.bench._rm.visalib.faults(SCOPE_RESOURCE).inject("disconnect")
+    qtbot.waitUntil(
+        lambda: "live acquisition stopped" in window.status_error.text(), timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: window.live_view.start_button.isEnabled(), timeout=TIMEOUT)
+    world = simulated(window)
+    assert world.output_on  # a scope fault does not touch the bias by itself
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not world.output_on, timeout=TIMEOUT)
+    assert world.source_voltage == 0.0
