@@ -530,7 +530,6 @@ class BenchWorker(QObject):
             p_high=found.p_high if found else nan,
             tau_c=found.tau_c_s if found else nan,
             bias_v=record.bias_voltage,
-            frame_index=self._records,
         )
 
     # -- recording ----------------------------------------------------------------------------

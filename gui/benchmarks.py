@@ -53,7 +53,6 @@ def _frames(count: int) -> list:
                 p_high=0.5,
                 tau_c=1e-6,
                 bias_v=0.30,
-                frame_index=k,
             )
         )
     return frames

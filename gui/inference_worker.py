@@ -69,7 +69,6 @@ class InferenceWorker(QObject):
     energy = Signal(str)
     streaming = Signal(bool)
     error = Signal(str)
-    image_done = Signal(int, int)  # predicted class, label (-1 for a drawn digit)
 
     def __init__(
         self,
@@ -163,10 +162,6 @@ class InferenceWorker(QObject):
         self._run_queue(stream=True)
 
     @Slot()
-    def stop_stream(self) -> None:
-        self._stop.set()
-
-    @Slot()
     def shutdown(self) -> None:
         """Stop for good (window closing) and end this thread; its timer dies with it."""
         self._stop.set()
@@ -252,16 +247,18 @@ class InferenceWorker(QObject):
                 self.error.emit(str(error))
                 self._finish()
                 return
+            except Exception as error:  # the last line of defence: a message, not a dead thread
+                log.exception("inference failed")
+                self.error.emit(f"inference stopped: unexpected {type(error).__name__}: {error}")
+                self._finish()
+                return
         step = self._pending.pop(0)
         self.step.emit(step)
-        if step.final:
-            predicted = step.prediction
-            self.image_done.emit(predicted, step.label)
-            if step.label >= 0:
-                self._images_done += 1
-                self._correct += int(predicted == step.label)
-                rate = self._images_done / self._compute_s if self._compute_s else 0.0
-                self.tally.emit(InferenceTally(self._images_done, self._correct, rate))
+        if step.final and self._stream and step.label >= 0:
+            self._images_done += 1
+            self._correct += int(step.prediction == step.label)
+            rate = self._images_done / self._compute_s if self._compute_s else 0.0
+            self.tally.emit(InferenceTally(self._images_done, self._correct, rate))
 
     def _finish(self) -> None:
         if self._timer is not None:

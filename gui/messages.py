@@ -47,7 +47,6 @@ class LiveFrame:
     p_high: float
     tau_c: float  # s
     bias_v: float
-    frame_index: int
 
 
 @dataclass(frozen=True)

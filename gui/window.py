@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from smtjlab.gui.bench_worker import BenchWorker
 from smtjlab.gui.calibration_view import CalibrationView
 from smtjlab.gui.connect_view import ConnectView
-from smtjlab.gui.inference_view import InferenceView, ModelChoice
+from smtjlab.gui.inference_view import InferenceView
 from smtjlab.gui.inference_worker import InferenceWorker
 from smtjlab.gui.live_view import LiveView
 from smtjlab.gui.log_panel import LogPanel
@@ -68,7 +68,6 @@ class LabWindow(QMainWindow):
     _load_model = Signal(object)
     _classify = Signal(object, int, int)
     _stream = Signal()
-    _stop_stream = Signal()
     _show_image = Signal(int)
 
     def __init__(
@@ -212,7 +211,6 @@ class LabWindow(QMainWindow):
         self._load_model.connect(infer.load_model)
         self._classify.connect(infer.classify)
         self._stream.connect(infer.start_stream)
-        self._stop_stream.connect(infer.stop_stream)
         self._show_image.connect(infer.show_test_image)
         # Bench thread -> inference thread: the pools the network draws its bits from.
         bench.pools_ready.connect(infer.set_bit_source)
@@ -293,9 +291,6 @@ class LabWindow(QMainWindow):
 
     def start_stream(self) -> None:
         self._stream.emit()
-
-    def choose_model(self, choice: ModelChoice) -> None:
-        self.inference_view.set_choice(choice)
 
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
