@@ -92,6 +92,7 @@ class InferenceWorker(QObject):
         self._images_done = 0
         self._correct = 0
         self._compute_s = 0.0
+        self._stream = False  # the queue refills from the test set (a stream, not one image)
         self._stream_active = False
 
     # -- thread-safe, called from the GUI thread ----------------------------------------------
