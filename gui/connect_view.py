@@ -106,9 +106,12 @@ class ConnectView(QWidget):
         return SOURCES[self.source.currentText()]
 
     def select_source(self, key: str) -> None:
+        """Show `key` as the chosen bench without asking for a discovery (the caller does)."""
+        self.source.blockSignals(True)
         for text, value in SOURCES.items():
             if value == key:
                 self.source.setCurrentText(text)
+        self.source.blockSignals(False)
 
     def show_resources(self, resources: list[Resource]) -> None:
         self.table.setRowCount(len(resources))

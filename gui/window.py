@@ -128,8 +128,7 @@ class LabWindow(QMainWindow):
         self._frame_clock.start(1000)
         self._closed = False
 
-        if mock:
-            self.connect_view.select_source("mock-model")
+        self.connect_view.select_source("mock-model" if mock else "visa")
         self._discover.emit(self.connect_view.source_key())
         self._load_model.emit(self.inference_view.choice())
         self._show_image.emit(0)
