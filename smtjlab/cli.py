@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "digitize",
     "calibrate",
     "gui",
+    "demo",
 )
 
 
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stochastic computing on stochastic magnetic tunnel junctions.",
     )
     parser.add_argument("--version", action="version", version=f"smtjlab {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)"
+    )
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks instead of one-line errors"
     )
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

@@ -1,0 +1,83 @@
+"""`smtjlab demo`: calibrate the mock bench, fill bit pools, classify MNIST live (the main job)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from smtjlab import demo
+from smtjlab.console import emit
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="the main job, offline on the mock bench", description=__doc__
+    )
+    parser.add_argument(
+        "--images", type=_image_count, default=1000, help="MNIST test images (1000)"
+    )
+    parser.add_argument(
+        "--length", type=int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
+    )
+    parser.add_argument("--model", default=demo.DEFAULT_MODEL, help="shipped name or .npz path")
+    parser.add_argument(
+        "--source",
+        choices=("replay", "model"),
+        default="replay",
+        help="mock bench source: the shipped synthetic recording, or the live device model",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    steps = iter(range(1, 10))
+
+    def step(message: str) -> None:
+        print(f"[{next(steps)}/5] {message}", file=sys.stderr, flush=True)
+
+    result = demo.run_demo(
+        images=args.images,
+        length=args.length,
+        model=args.model,
+        source=args.source,
+        seed=args.seed,
+        step=step,
+    )
+    report = demo.write_report(result, args.report)
+    summary = {**result.summary(), "report": str(report)}
+    emit(summary, args.json, _text(summary))
+    return 0
+
+
+def _text(summary: dict) -> str:
+    cal = summary["calibration"]
+    levels = ", ".join(
+        f"{lv['p_target']:.2f}→{lv['p_measured']:.3f}@{lv['bias_v']:.4f}V" for lv in cal["levels"]
+    )
+    sweep = ", ".join(f"L={k}: {100 * v:.1f}%" for k, v in summary["accuracy_by_length"].items())
+    final = summary["smu_final"]
+    return "\n".join(
+        [
+            f"calibration: V50 = {cal['fit']['v50']:.4f} V, width = {cal['fit']['width']:.4f} V",
+            f"device levels (target→measured@bias): {levels}",
+            f"model {summary['model']}, L = {summary['length']}: accuracy "
+            f"{100 * summary['accuracy']:.2f} % on {summary['images']} test images, "
+            f"{summary['images_per_s']:.0f} images/s",
+            f"accuracy against L: {sweep}",
+            f"SMU after the run: {final['bias_v']:.3f} V, "
+            f"output {'on' if final['output_on'] else 'off'}",
+            f"report figure: {summary['report']}",
+        ]
+    )
+
+
+def _image_count(text: str) -> int:
+    count = int(text)
+    if not 1 <= count <= 10000:
+        raise argparse.ArgumentTypeError("must be between 1 and 10000 (the MNIST test set)")
+    return count

@@ -1,0 +1,180 @@
+"""The main job, end to end on the mock bench (`smtjlab demo`).
+
+Connect the mock instruments through the real PyVISA stack, calibrate the device levels the
+model needs, fill one bit pool per level from the telegraph noise, then classify MNIST test
+images with the shipped model on those bits. The device ends at 0 V with the output off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smtjlab.acquisition.calibration import Calibration
+from smtjlab.bench import Bench
+from smtjlab.console import progress
+from smtjlab.inference.checkpoint import load_checkpoint
+from smtjlab.inference.engine import ScEngine, device_levels
+from smtjlab.inference.mnist import load_mnist
+
+DEFAULT_MODEL = "mlp3-s11-sc"
+DEFAULT_LENGTH = 100
+SWEEP_LENGTHS = (100, 200, 300, 400, 500)
+SWEEP_IMAGES = 300
+BITS_PER_LEVEL = 1 << 22
+BATCH = 100
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class DemoResult:
+    model: str
+    length: int
+    images: int
+    accuracy: float
+    images_per_s: float
+    calibration: Calibration
+    pools: list[dict]
+    accuracy_by_length: dict[int, float]
+    smu_final: dict[str, Any]
+    examples: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "length": self.length,
+            "images": self.images,
+            "accuracy": self.accuracy,
+            "images_per_s": self.images_per_s,
+            "calibration": self.calibration.summary(),
+            "pools": self.pools,
+            "accuracy_by_length": {str(k): v for k, v in self.accuracy_by_length.items()},
+            "smu_final": self.smu_final,
+        }
+
+
+def run_demo(
+    *,
+    images: int = 1000,
+    length: int = DEFAULT_LENGTH,
+    model: str = DEFAULT_MODEL,
+    source: str = "replay",
+    seed: int = 0,
+    step: Step = lambda _: None,
+) -> DemoResult:
+    """Calibrate, fill pools and classify `images` test images on the mock bench."""
+    checkpoint = load_checkpoint(model)
+    levels = device_levels(checkpoint)
+    step(f"connecting the mock bench ({source}) through PyVISA")
+    bench = Bench.mock(source=source, seed=seed)
+    simulated = bench.smu.resource.visalib.bench
+    with bench:
+        step(f"calibrating {len(levels)} device levels")
+        calibration = bench.calibrate(levels)
+        step(f"filling {len(levels)} bit pools from the telegraph noise")
+        bank = bench.fill_bank(calibration, BITS_PER_LEVEL)
+    smu_final = {"bias_v": simulated.bias_v, "output_on": simulated.output_on}
+
+    test_images, test_labels = load_mnist("test")
+    order = np.random.default_rng(seed).permutation(len(test_images))[:images]
+    chosen, labels = test_images[order], test_labels[order]
+
+    step(f"classifying {images} images at L = {length}")
+    engine = ScEngine(checkpoint, length, bits=bank, seed=seed)
+    started = time.perf_counter()
+    batches = range(0, images, BATCH)
+    predictions = np.concatenate(
+        [
+            engine.predict(chosen[i : i + BATCH])
+            for i in progress(batches, f"batches of {BATCH} images", len(batches))
+        ]
+    )
+    elapsed = time.perf_counter() - started
+    accuracy = float(np.mean(predictions == labels))
+
+    step(f"accuracy against L on {min(images, SWEEP_IMAGES)} images")
+    by_length = {}
+    for sweep_length in SWEEP_LENGTHS:
+        subset = slice(0, min(images, SWEEP_IMAGES))
+        sweep = ScEngine(checkpoint, sweep_length, bits=bank, seed=seed)
+        by_length[sweep_length] = float(np.mean(sweep.predict(chosen[subset]) == labels[subset]))
+    return DemoResult(
+        model=model,
+        length=length,
+        images=images,
+        accuracy=accuracy,
+        images_per_s=images / elapsed,
+        calibration=calibration,
+        pools=bank.stats(),
+        accuracy_by_length=by_length,
+        smu_final=smu_final,
+        examples=(chosen[:8], labels[:8], predictions[:8]),
+    )
+
+
+def write_report(result: DemoResult, path: str | Path) -> Path:
+    """One figure: calibration curve, accuracy against L, and a few classified digits."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    figure = plt.figure(figsize=(12, 6), layout="constrained")
+    grid = figure.add_gridspec(2, 8, height_ratios=(2.2, 1))
+    curve = figure.add_subplot(grid[0, :4])
+    cal = result.calibration
+    biases = np.array([point.bias_v for point in cal.points])
+    smooth = np.linspace(biases.min(), biases.max(), 200)
+    curve.plot(smooth, [cal.fit.p(v) for v in smooth], color="tab:blue", label="fitted sigmoid")
+    curve.plot(
+        biases, [point.p_high for point in cal.points], "o", color="tab:blue", ms=4, label="sweep"
+    )
+    curve.plot(
+        [lv.bias_v for lv in cal.levels],
+        [lv.p_measured for lv in cal.levels],
+        "s",
+        color="tab:red",
+        ms=6,
+        label="calibrated levels",
+    )
+    curve.set(xlabel="bias (V)", ylabel="P(high)", title="Device calibration (mock bench)")
+    curve.legend(loc="upper left")
+    curve.grid(alpha=0.3)
+
+    sweep = figure.add_subplot(grid[0, 4:])
+    lengths = list(result.accuracy_by_length)
+    sweep.plot(lengths, [100 * result.accuracy_by_length[k] for k in lengths], "o-")
+    sweep.set(
+        xlabel="bitstream length L",
+        ylabel="accuracy (%)",
+        title=f"{result.model}, bits from the device pools",
+    )
+    sweep.set_xticks(lengths)
+    sweep.grid(alpha=0.3)
+
+    digits, labels, predictions = result.examples
+    for index, (image, label, predicted) in enumerate(
+        zip(digits, labels, predictions, strict=True)
+    ):
+        axis = figure.add_subplot(grid[1, index])
+        axis.imshow(image, cmap="gray_r")
+        axis.set_title(
+            f"read {predicted} (is {label})",
+            color="tab:green" if predicted == label else "tab:red",
+            fontsize=10,
+        )
+        axis.set_axis_off()
+    figure.suptitle(
+        f"smtjlab demo: {100 * result.accuracy:.1f} % on {result.images} MNIST test images "
+        f"at L = {result.length} (synthetic device, mock bench)"
+    )
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
