@@ -36,6 +36,9 @@ class TrainConfig:
     encoding: Encoding = DEFAULT_ENCODING
     sc_length: int | None = None  # None: plain QAT; L: SC-noise-aware training at length L
     epochs: int = 20
+    sc_epochs: int | None = (
+        None  # with sc_length: SC noise in the last this many epochs (None: all)
+    )
     seed: int = 0
     batch_size: int = 100
     lr: float = 2e-3
@@ -67,14 +70,21 @@ def train_model(
     )
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
+    first_sc_epoch = (
+        config.epochs - (config.sc_epochs or config.epochs) if config.sc_length else None
+    )
     epochs = range(config.epochs)
     if show_progress:
         epochs = progress(epochs, "train", total=config.epochs)
-    for _ in epochs:
+    for epoch in epochs:
+        # the same seed gives the same run up to the first SC epoch, with or without SC
+        sc_length = (
+            config.sc_length if first_sc_epoch is not None and epoch >= first_sc_epoch else None
+        )
         order = torch.randperm(len(x_all), generator=generator)
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            loss = loss_fn(model(x_all[batch], config.sc_length), y_all[batch])
+            loss = loss_fn(model(x_all[batch], sc_length), y_all[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acquire",
     "train",
     "evaluate",
+    "table",
+    "energy",
     "digitize",
     "calibrate",
     "gui",

@@ -1,0 +1,183 @@
+"""`smtjlab table`: the paper's accuracy table, reproduced with the shipped checkpoints.
+
+{1, 3 hidden layers} x {5, 11 states} x {with, without SC training} x L in {100 ... 500}, each
+cell the MNIST test accuracy of the SC engine; written as CSV, markdown and a PNG plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from smtjlab.commands.train import positive_int
+from smtjlab.console import emit, progress
+from smtjlab.inference.bitsource import open_bit_source
+from smtjlab.inference.checkpoint import load_checkpoint
+from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
+from smtjlab.inference.mnist import load_mnist
+
+LENGTHS = (100, 200, 300, 400, 500)
+DEPTHS = (1, 3)
+STATES = (5, 11)
+MODES = ("sc", "plain")
+BATCH = 500
+# The paper's published figures (arXiv 2504.06414), drawn on the plot for comparison.
+PAPER_L100 = {1: 92.0, 3: 96.0}
+PAPER_BEST = (400, 96.82)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "table", help="reproduce the paper's accuracy table", description=__doc__
+    )
+    parser.add_argument(
+        "--images", type=positive_int, default=10000, help="first N test images (default all)"
+    )
+    parser.add_argument(
+        "--bits", default="ideal", help="ideal (PRNG), mock (mock bench pools) or a bit-pool file"
+    )
+    parser.add_argument(
+        "--lengths", type=positive_int, nargs="+", default=list(LENGTHS), metavar="L"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
+    parser.add_argument(
+        "--out", type=Path, default=Path("docs"), help="folder for the CSV, markdown and PNG"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def model_name(depth: int, states: int, mode: str) -> str:
+    return f"mlp{depth}-s{states}-{mode}"
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    images, labels = load_mnist("test")
+    images, labels = images[: args.images], labels[: args.images]
+    models = [(d, s, m) for d in DEPTHS for s in STATES for m in MODES]
+    checkpoints = {key: load_checkpoint(model_name(*key)) for key in models}
+    rows = []
+    cells = [(key, length) for key in models for length in args.lengths]
+    for key, length in progress(cells, "table", total=len(cells)):
+        checkpoint = checkpoints[key]
+        bits = open_bit_source(args.bits, device_levels(checkpoint))
+        engine = ScEngine(checkpoint, length, bits=bits, seed=args.seed)
+        predictions = np.concatenate(
+            [
+                engine.forward(images[i : i + BATCH]).predictions
+                for i in range(0, len(images), BATCH)
+            ]
+        )
+        rows.append(
+            {
+                "model": model_name(*key),
+                "hidden_layers": key[0],
+                "states": key[1],
+                "training": "with SC" if key[2] == "sc" else "without SC",
+                "length": length,
+                "accuracy": round(100 * float((predictions == labels).mean()), 2),
+            }
+        )
+    deterministic = {
+        model_name(*key): round(
+            100
+            * float((deterministic_scores(checkpoints[key], images).argmax(1) == labels).mean()),
+            2,
+        )
+        for key in models
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    files = [
+        _write(args.out / "accuracy-table.csv", _csv(rows)),
+        _write(args.out / "accuracy-table.md", _markdown(rows, deterministic, args, checkpoints)),
+        _plot(rows, deterministic, args.out / "figures" / "accuracy.png"),
+    ]
+    best = max(rows, key=lambda row: row["accuracy"])
+    result = {
+        "cells": rows,
+        "deterministic": deterministic,
+        "best": best,
+        "images": len(images),
+        "bits": args.bits,
+        "seed": args.seed,
+        "seconds": round(time.perf_counter() - started, 1),
+        "files": [str(path) for path in files],
+    }
+    emit(result, args.json, _markdown(rows, deterministic, args, checkpoints))
+    return 0
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _markdown(rows, deterministic, args, checkpoints) -> str:
+    lengths = sorted({row["length"] for row in rows})
+    by_cell = {(row["model"], row["length"]): row["accuracy"] for row in rows}
+    header = "| hidden layers | states | training | " + " | ".join(f"L = {n}" for n in lengths)
+    lines = [
+        f"MNIST test accuracy (%) of the SC engine on {args.images} test images, "
+        f"{args.bits} bits, seed {args.seed}. The last column is the deterministic quantized "
+        "network (L = ∞).",
+        "",
+        header + " | L = ∞ |",
+        "|" + " --- |" * (4 + len(lengths)),
+    ]
+    for key, checkpoint in checkpoints.items():
+        name = model_name(*key)
+        cells = " | ".join(f"{by_cell[(name, n)]:.2f}" for n in lengths)
+        lines.append(
+            f"| {key[0]} ({'-'.join(map(str, checkpoint.hidden))}) | {key[1]} | "
+            f"{'with SC' if key[2] == 'sc' else 'without SC'} | {cells} | "
+            f"{deterministic[name]:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _plot(rows, deterministic, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=False)
+    for axis, depth in zip(axes, DEPTHS, strict=True):
+        for states, colour in zip(STATES, ("tab:blue", "tab:red"), strict=True):
+            for mode, style in (("sc", "-"), ("plain", "--")):
+                name = model_name(depth, states, mode)
+                points = sorted((r["length"], r["accuracy"]) for r in rows if r["model"] == name)
+                axis.plot(
+                    *zip(*points, strict=True),
+                    style,
+                    marker="o" if mode == "sc" else "s",
+                    color=colour,
+                    label=f"{states} states, {'with' if mode == 'sc' else 'without'} SC",
+                )
+        axis.axhline(PAPER_L100[depth], color="grey", linestyle=":", label="paper, L = 100")
+        if depth == 3:
+            axis.plot(*PAPER_BEST, "k*", markersize=10, label="paper, best cell")
+        axis.set_title(f"{depth} hidden layer{'s' if depth > 1 else ''}")
+        axis.set_xlabel("bitstream length L")
+        axis.set_ylabel("MNIST test accuracy (%)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
