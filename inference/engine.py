@@ -24,7 +24,8 @@ import numba
 import numpy as np
 from numba import prange
 from smtjlab.acquisition.packing import words_for
-from smtjlab.inference.bitsource import BitSource, IdealBits, tail_mask
+from smtjlab.acquisition.pool import tail_mask
+from smtjlab.inference.bitsource import BitSource, IdealBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.quantize import activation_floor, half_range, level_values, pixel_levels
 
