@@ -22,6 +22,8 @@ from smtjlab.gui.style import ERROR_TEXT, LEVEL_BRUSH, OK_TEXT, PENS, POINT_BRUS
 
 STATES = {"5 states — levels ¼, ½, ¾": 5, "11 states — levels 0.1 … 0.9": 11}
 TOLERANCE = 0.01  # DESIGN/issue 4: every level within ±0.01 of its target
+IDLE = "Connect a bench, then run a calibration."
+READY = "Ready: a calibration sweeps the bias, fits the sigmoid and solves each level."
 
 
 class CalibrationView(QWidget):
@@ -53,7 +55,7 @@ class CalibrationView(QWidget):
         self.run_button = QPushButton("Run calibration")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        self.status = QLabel("Connect a bench, then run a calibration.")
+        self.status = QLabel(IDLE)
         self.status.setWordWrap(True)
         self.fit_label = QLabel("")
 
@@ -96,13 +98,10 @@ class CalibrationView(QWidget):
         self.states.setEnabled(not running)
 
     def show_connected(self, connected: bool) -> None:
-        if self.run_button.isEnabled():
+        # Only the idle hint is replaced; a result or a failure stays until the next run.
+        if self.run_button.isEnabled() and self.status.text() in (IDLE, READY):
             self.status.setStyleSheet("")
-            self.status.setText(
-                "Ready: a calibration sweeps the bias, fits the sigmoid and solves each level."
-                if connected
-                else "Connect a bench, then run a calibration."
-            )
+            self.status.setText(READY if connected else IDLE)
 
     def begin(self, low_v: float, high_v: float) -> None:
         self._sweep = []
