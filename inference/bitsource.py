@@ -38,12 +38,14 @@ class BitSource(Protocol):
 
 
 class IdealBits:
-    """Independent Bernoulli(p) bits drawn from the rng passed to `draw`.
+    """Independent Bernoulli(p) bits from a PRNG seeded by the rng passed to `draw`.
 
-    P(1) is p rounded to 32 binary digits, t = round(p·2^32). Each output word combines
-    uniform random words from the least significant set bit of t upwards: OR for a 1 digit,
-    AND for a 0 digit, which gives P(1) = t/2^32 bit by bit (1 word for p = 1/2, 2 for 1/4, 31
-    for 1/10).
+    Each bit is 1 when a uniform 32-bit number u is below t = round(p·2^32), so P(1) = t/2^32
+    exactly. The 64 bits of a word are decided together, most significant digit of u first:
+    every digit is one fresh random word (one digit per lane), and a lane is settled at the
+    first digit where u and t differ, so a word needs about 7 random words for any p. The
+    random words come from xoshiro256** (Blackman and Vigna), one generator per stream,
+    seeded through splitmix64 from one 64-bit number drawn from `rng`.
     """
 
     name = "ideal"
@@ -52,31 +54,61 @@ class IdealBits:
         threshold = round(float(p) * 2**IDEAL_PRECISION)
         if not 0 < threshold < 2**IDEAL_PRECISION:
             raise BitSourceError(f"ideal bits: p = {p} is not strictly between 0 and 1")
-        digits = [(threshold >> k) & 1 for k in range(IDEAL_PRECISION)]
-        digits = np.array(digits[(threshold & -threshold).bit_length() - 1 :], dtype=np.uint8)
-        words = words_for(length)
-        uniform = rng.integers(
-            np.iinfo(np.uint64).max,
-            dtype=np.uint64,
-            endpoint=True,
-            size=(len(digits), count * words),
+        digits = np.array(
+            [(threshold >> k) & 1 for k in reversed(range(IDEAL_PRECISION))], dtype=np.uint8
         )
-        out = _combine_digits(uniform, digits).reshape(count, words)
-        out[:, -1] &= tail_mask(length)
-        return out
+        seed = np.uint64(rng.integers(np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True))
+        return _bernoulli_words(seed, digits, count, words_for(length), tail_mask(length))
 
 
-@numba.njit(cache=True, nogil=True)
-def _combine_digits(uniform: np.ndarray, digits: np.ndarray) -> np.ndarray:
-    out = uniform[0].copy()  # the lowest digit is 1: 0 | r = r
-    for k in range(1, len(digits)):
-        row = uniform[k]
-        if digits[k]:
-            for i in range(out.size):
-                out[i] |= row[i]
-        else:
-            for i in range(out.size):
-                out[i] &= row[i]
+_GOLDEN = np.uint64(0x9E37_79B9_7F4A_7C15)
+
+
+@numba.njit(inline="always")
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@numba.njit(inline="always")
+def _splitmix64(state):
+    state += _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58_476D_1CE4_E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D0_49BB_1331_11EB)
+    return state, z ^ (z >> np.uint64(31))
+
+
+@numba.njit(parallel=True, cache=True)
+def _bernoulli_words(seed, digits, count, words, mask):
+    out = np.empty((count, words), dtype=np.uint64)
+    for stream in numba.prange(count):
+        state = seed + np.uint64(stream) * _GOLDEN * np.uint64(4)
+        state, s0 = _splitmix64(state)
+        state, s1 = _splitmix64(state)
+        state, s2 = _splitmix64(state)
+        state, s3 = _splitmix64(state)
+        for w in range(words):
+            ones = np.uint64(0)
+            open_lanes = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+            for k in range(digits.size):
+                # xoshiro256**: one 64-bit random word
+                r = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+                t = s1 << np.uint64(17)
+                s2 ^= s0
+                s3 ^= s1
+                s1 ^= s2
+                s0 ^= s3
+                s2 ^= t
+                s3 = _rotl(s3, 45)
+                if digits[k]:  # t has a 1: lanes with u's digit 0 are below t
+                    ones |= open_lanes & ~r
+                    open_lanes &= r
+                else:  # t has a 0: lanes with u's digit 1 are above t
+                    open_lanes &= ~r
+                if open_lanes == 0:
+                    break
+            out[stream, w] = ones
+        out[stream, words - 1] &= mask
     return out
 
 

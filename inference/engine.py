@@ -57,6 +57,22 @@ def thresholds(layer: Layer, states: int, length: int, floor: float) -> np.ndarr
     return np.clip(theta, -limit, limit).astype(np.int64)
 
 
+GROUP = 4  # neurons per kernel task: they share every input-stream word they load
+BLOCK = 32  # images per kernel task: their input streams stay in cache
+
+
+@dataclass(frozen=True)
+class _Programmed:
+    """One layer on the engine: weight streams and what the kernels need besides."""
+
+    n_out: int  # real neurons; the arrays below have a multiple of GROUP rows
+    streams: np.ndarray  # uint64 (out, in, words)
+    positive: np.ndarray  # int64 (out, in): 1 where w > 0
+    popcounts: np.ndarray  # int64 (out, in): ones in each weight stream
+    base: np.ndarray  # int64 (out,): bipolar count when every input is constant 0
+    theta: np.ndarray  # int64 (out, N-1) comparator thresholds; (out, 0) for the output layer
+
+
 @dataclass
 class Forward:
     """One batch through the engine. `streams` and `sums` are filled when recording.
@@ -98,15 +114,16 @@ class ScEngine:
         states = checkpoint.states
         self._floor = activation_floor(checkpoint.encoding)
         self._bipolar = checkpoint.encoding == "bipolar"
-        self._layers = [self._program(layer) for layer in checkpoint.layers]
-        self._thresholds = [
-            thresholds(layer, states, self.length, self._floor) for layer in checkpoint.layers[:-1]
+        last = len(checkpoint.layers) - 1
+        self._layers = [
+            self._program(layer, None if index == last else states)
+            for index, layer in enumerate(checkpoint.layers)
         ]
 
     @property
     def weight_streams(self) -> list[np.ndarray]:
         """The programmed weight streams, (out, in, words) per layer (read-only views)."""
-        views = [streams.view() for streams, *_ in self._layers]
+        views = [layer.streams[: layer.n_out] for layer in self._layers]
         for view in views:
             view.flags.writeable = False
         return views
@@ -116,16 +133,28 @@ class ScEngine:
         """The device levels (0 < p < 1) this model can ask the bit source for."""
         return device_levels(self.checkpoint)
 
-    def _program(self, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Draw the weight streams once: (streams, w > 0, weight popcounts, bipolar base)."""
+    def _program(self, layer: Layer, states: int | None) -> _Programmed:
+        """Draw a layer's weight streams once, and fold its scale and bias into thresholds.
+
+        The kernels handle neurons in groups of GROUP, so the arrays are padded with idle
+        neurons (zero weights) up to a multiple of it.
+        """
         h = half_range(self.checkpoint.states)
-        levels = layer.weights.astype(np.int64)
+        n_out = len(layer.weights)
+        padded = -(-n_out // GROUP) * GROUP
+        levels = np.zeros((padded, layer.weights.shape[1]), dtype=np.int64)
+        levels[:n_out] = layer.weights
         # P(1) = |w| (sign-magnitude) or (w+1)/2 (bipolar), both on the grid k/(2h)
         numerator = levels + h if self._bipolar else 2 * np.abs(levels)
         streams = self.draw_levels(numerator, 2 * h)
         popcounts = _popcounts(streams)
-        base = (self.length - popcounts).sum(axis=1) if self._bipolar else np.zeros(len(levels))
-        return streams, (levels > 0).astype(np.int64), popcounts, base.astype(np.int64)
+        base = (self.length - popcounts).sum(axis=1) if self._bipolar else np.zeros(padded)
+        theta = np.zeros((padded, 0 if states is None else states - 1), dtype=np.int64)
+        if states is not None:
+            theta[:n_out] = thresholds(layer, states, self.length, self._floor)
+        return _Programmed(
+            n_out, streams, (levels > 0).astype(np.int64), popcounts, base.astype(np.int64), theta
+        )
 
     def draw_levels(self, numerator: np.ndarray, denominator: int) -> np.ndarray:
         """Streams (…, words) with P(1) = numerator/denominator: constants for 0 and 1."""
@@ -161,33 +190,29 @@ class ScEngine:
             sums=[],
             streams=[] if record else None,
         )
-        for index, (streams, positive, popcounts, base) in enumerate(self._layers):
+        for layer in self._layers:
             result.levels.append(levels)
             result.denominators.append(denominator)
             pointers, inputs, rows, x = self._input_streams(levels, denominator)
-            n_out = len(streams)
-            last = index == len(self._layers) - 1
-            theta = np.zeros((n_out, 0), np.int64) if last else self._thresholds[index]
-            sums = np.empty((len(levels), n_out), dtype=np.int64)
-            out_levels = np.empty((len(levels), n_out), dtype=np.int16)
-            if self._bipolar:
-                _bipolar_layer(
-                    pointers,
-                    inputs,
-                    rows,
-                    x,
-                    streams,
-                    popcounts,
-                    base,
-                    theta,
-                    self.length,
-                    sums,
-                    out_levels,
-                )
-            else:
-                _sign_magnitude_layer(
-                    pointers, inputs, rows, x, streams, positive, theta, sums, out_levels
-                )
+            padded = len(layer.streams)
+            sums = np.empty((len(levels), padded), dtype=np.int64)
+            out_levels = np.empty((len(levels), padded), dtype=np.int16)
+            kernel = _bipolar_layer if self._bipolar else _sign_magnitude_layer
+            kernel(
+                pointers,
+                inputs,
+                rows,
+                x,
+                layer.streams,
+                layer.positive,
+                layer.popcounts,
+                layer.base,
+                layer.theta,
+                self.length,
+                sums,
+                out_levels,
+            )
+            sums, out_levels = sums[:, : layer.n_out], out_levels[:, : layer.n_out]
             result.sums.append(sums)
             if record:
                 dense = np.zeros((*levels.shape, self.words), dtype=np.uint64)
@@ -269,64 +294,90 @@ def _popcounts(streams: np.ndarray) -> np.ndarray:
     return out
 
 
+@numba.njit(inline="always")
+def _levels(d, theta, j):
+    level = 0
+    for t in range(theta.shape[1]):
+        level += d >= theta[j, t]
+    return level
+
+
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def _sign_magnitude_layer(pointers, inputs, rows, x, streams, positive, theta, sums, out_levels):
+def _sign_magnitude_layer(
+    pointers, inputs, rows, x, streams, positive, popcounts, base, theta, length, sums, out_levels
+):
     """AND + popcount into two counters per (image, neuron), then the comparator bank.
 
     Branch-free: a zero weight is a constant-0 stream and simply counts nothing. The
-    counter c+ takes the products of positive weights; c- = (all products) - c+.
+    counter c+ takes the products of positive weights; c- = (all products) - c+. A task is
+    GROUP neurons x BLOCK images; the GROUP neurons share each input word they load.
     """
     n_out, _, words = streams.shape
     batch = pointers.size - 1
-    for task in prange(batch * n_out):
-        # neuron-major: one neuron's weight row stays in cache across the batch
-        j = task // batch
-        b = task - j * batch
-        total = 0
-        plus = 0
-        for k in range(pointers[b], pointers[b + 1]):
-            i = inputs[k]
-            r = rows[k]
-            acc = np.uint64(0)
-            for w in range(words):
-                acc += popcount64(x[r, w] & streams[j, i, w])
-            count = np.int64(acc)
-            total += count
-            plus += count * positive[j, i]
-        d = 2 * plus - total  # c+ - c-
-        sums[b, j] = d
-        level = 0
-        for t in range(theta.shape[1]):
-            level += d >= theta[j, t]
-        out_levels[b, j] = level
+    blocks = (batch + BLOCK - 1) // BLOCK
+    groups = n_out // GROUP
+    for task in prange(blocks * groups):
+        first = (task // groups) * BLOCK
+        j = (task % groups) * GROUP
+        for b in range(first, min(batch, first + BLOCK)):
+            t0 = t1 = t2 = t3 = p0 = p1 = p2 = p3 = 0
+            for k in range(pointers[b], pointers[b + 1]):
+                i = inputs[k]
+                r = rows[k]
+                a0 = a1 = a2 = a3 = np.uint64(0)
+                for w in range(words):
+                    word = x[r, w]
+                    a0 += popcount64(word & streams[j, i, w])
+                    a1 += popcount64(word & streams[j + 1, i, w])
+                    a2 += popcount64(word & streams[j + 2, i, w])
+                    a3 += popcount64(word & streams[j + 3, i, w])
+                t0 += np.int64(a0)
+                t1 += np.int64(a1)
+                t2 += np.int64(a2)
+                t3 += np.int64(a3)
+                p0 += np.int64(a0) * positive[j, i]
+                p1 += np.int64(a1) * positive[j + 1, i]
+                p2 += np.int64(a2) * positive[j + 2, i]
+                p3 += np.int64(a3) * positive[j + 3, i]
+            for q, d in enumerate((2 * p0 - t0, 2 * p1 - t1, 2 * p2 - t2, 2 * p3 - t3)):
+                sums[b, j + q] = d  # c+ - c-
+                out_levels[b, j + q] = _levels(d, theta, j + q)
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _bipolar_layer(
-    pointers, inputs, rows, x, streams, popcounts, base, theta, length, sums, out_levels
+    pointers, inputs, rows, x, streams, positive, popcounts, base, theta, length, sums, out_levels
 ):
     """XNOR + popcount into one counter C per (image, neuron), then the comparator bank.
 
     Inputs at level 0 are constant-0 streams, whose XNOR with w is ~w (L - popcount(w)
     ones); `base` holds that sum over all inputs and each other input replaces its term:
-    XNOR ones = L - popcount(x ^ w). D = 2C - n_in·L.
+    XNOR ones = L - popcount(x ^ w). D = 2C - n_in·L. Tasks as in _sign_magnitude_layer.
     """
     n_out, n_in, words = streams.shape
     batch = pointers.size - 1
-    for task in prange(batch * n_out):
-        j = task // batch
-        b = task - j * batch
-        count = base[j]
-        for k in range(pointers[b], pointers[b + 1]):
-            i = inputs[k]
-            r = rows[k]
-            acc = np.uint64(0)
-            for w in range(words):
-                acc += popcount64(x[r, w] ^ streams[j, i, w])
-            count += popcounts[j, i] - np.int64(acc)
-        d = 2 * count - n_in * length
-        sums[b, j] = d
-        level = 0
-        for t in range(theta.shape[1]):
-            level += d >= theta[j, t]
-        out_levels[b, j] = level
+    blocks = (batch + BLOCK - 1) // BLOCK
+    groups = n_out // GROUP
+    for task in prange(blocks * groups):
+        first = (task // groups) * BLOCK
+        j = (task % groups) * GROUP
+        for b in range(first, min(batch, first + BLOCK)):
+            c0, c1, c2, c3 = base[j], base[j + 1], base[j + 2], base[j + 3]
+            for k in range(pointers[b], pointers[b + 1]):
+                i = inputs[k]
+                r = rows[k]
+                a0 = a1 = a2 = a3 = np.uint64(0)
+                for w in range(words):
+                    word = x[r, w]
+                    a0 += popcount64(word ^ streams[j, i, w])
+                    a1 += popcount64(word ^ streams[j + 1, i, w])
+                    a2 += popcount64(word ^ streams[j + 2, i, w])
+                    a3 += popcount64(word ^ streams[j + 3, i, w])
+                c0 += popcounts[j, i] - np.int64(a0)
+                c1 += popcounts[j + 1, i] - np.int64(a1)
+                c2 += popcounts[j + 2, i] - np.int64(a2)
+                c3 += popcounts[j + 3, i] - np.int64(a3)
+            for q, count in enumerate((c0, c1, c2, c3)):
+                d = 2 * count - n_in * length
+                sums[b, j + q] = d
+                out_levels[b, j + q] = _levels(d, theta, j + q)
