@@ -9,7 +9,7 @@ Everything runs on the CPU with 2 threads and fixed seeds, so a run is reproduci
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,14 +36,10 @@ class TrainConfig:
     encoding: Encoding = DEFAULT_ENCODING
     sc_length: int | None = None  # None: plain QAT; L: SC-noise-aware training at length L
     epochs: int = 20
-    sc_epochs: int | None = (
-        None  # with sc_length: SC noise in the last this many epochs (None: all)
-    )
     seed: int = 0
-    batch_size: int = 100
-    lr: float = 2e-3
+    batch_size: int = 200
+    lr: float = 3e-3
     input_8bit: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 def input_values(images: np.ndarray, config: TrainConfig) -> torch.Tensor:
@@ -70,21 +66,14 @@ def train_model(
     )
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
-    first_sc_epoch = (
-        config.epochs - (config.sc_epochs or config.epochs) if config.sc_length else None
-    )
     epochs = range(config.epochs)
     if show_progress:
         epochs = progress(epochs, "train", total=config.epochs)
-    for epoch in epochs:
-        # the same seed gives the same run up to the first SC epoch, with or without SC
-        sc_length = (
-            config.sc_length if first_sc_epoch is not None and epoch >= first_sc_epoch else None
-        )
+    for _ in epochs:
         order = torch.randperm(len(x_all), generator=generator)
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            loss = loss_fn(model(x_all[batch], sc_length), y_all[batch])
+            loss = loss_fn(model(x_all[batch], config.sc_length), y_all[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -92,21 +81,6 @@ def train_model(
             model.clip_latent()
     model.eval()
     return model
-
-
-def accuracy(
-    model: ScMlp,
-    config: TrainConfig,
-    images: np.ndarray,
-    labels: np.ndarray,
-    sc_length: int | None = None,
-    seed: int = 0,
-) -> float:
-    """Top-1 accuracy of the torch model (deterministic, or with Gaussian SC noise)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        scores = model(input_values(images, config), sc_length)
-    return float((scores.argmax(1).numpy() == labels).mean())
 
 
 def to_checkpoint(
