@@ -116,10 +116,11 @@ class InferenceWorker(QObject):
             self.error.emit(str(error))
             return
         self._build_engine()
+        self.energy.emit(energy_summary(self._checkpoint, choice.length))
 
     @Slot(object)
     def set_bit_source(self, source) -> None:
-        """Use the bench's bit pools (a `PoolBits`) from now on; weights are redrawn once."""
+        """Use the bench's bit pools (a `BitBank`) from now on; weights are redrawn once."""
         self._pool_source = source
         if self._engine is not None and source is not None:
             self._build_engine()
@@ -310,3 +311,26 @@ class InferenceWorker(QObject):
         """Output scores s·D/t + b estimated from the first t cycles (exact at t = L)."""
         output = self._checkpoint.layers[-1]
         return output.scale * np.asarray(counts) / cycles + output.bias
+
+
+def energy_summary(checkpoint, length: int) -> str:
+    """The per-image energy and latency estimate of `inference.energy`, as HTML for the view."""
+    from smtjlab.gui.style import si
+    from smtjlab.inference import energy
+
+    widths = [784, *checkpoint.hidden, 10]
+    found = energy.compare(energy.EnergyParameters(), widths, checkpoint.states, length)
+    whole, act, ratios = found["inference"], found["activation"], found["ratios"]
+    rows = "".join(
+        f"<tr><td>{title}</td><td>{si(whole[key]['energy'], 'J')}</td>"
+        f"<td>{si(whole[key]['latency'], 's')}</td><td>{si(act[key]['latency'], 's')}</td></tr>"
+        for key, title in (("quantized", "quantized (this)"), ("analog", "analog s-MTJ"))
+    )
+    return (
+        "<table cellspacing='4'><tr><th></th><th>energy</th><th>latency</th>"
+        f"<th>one activation</th></tr>{rows}</table>"
+        f"analog ÷ quantized: activation latency {ratios['activation_latency']:.1f}× "
+        f"(paper {found['paper']['activation_latency']:g}×), activation energy "
+        f"{ratios['activation_energy']:.2f}× (paper {found['paper']['energy']:g}×). "
+        "Model and sources: docs/energy-model.md."
+    )

@@ -45,6 +45,8 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model):
     worker.step.connect(steps.append)
     worker.error.connect(errors.append)
     worker.model_info.connect(infos.append)
+    energies = []
+    worker.energy.connect(energies.append)
     thread.start()
     try:
         rng = np.random.default_rng(0)
@@ -52,6 +54,7 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model):
         driver.load.emit(ModelChoice(1, 5, 100))
         driver.source.emit(pools)
         qtbot.waitUntil(lambda: any("bit pools" in info for info in infos), timeout=30_000)
+        assert energies and "quantized" in energies[-1] and "paper 9×" in energies[-1]
         with qtbot.waitSignal(worker.streaming, timeout=30_000):
             driver.stream.emit()
         qtbot.waitUntil(lambda: bool(tallies) and tallies[-1].images >= 20, timeout=30_000)
