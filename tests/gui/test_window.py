@@ -136,3 +136,14 @@ def test_lost_scope_is_a_message_and_stop_still_ramps_down(qtbot, window):
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not world.output_on, timeout=TIMEOUT)
     assert world.source_voltage == 0.0
+
+
+def test_closing_during_a_calibration_stops_it_and_ramps_down(qtbot, window):
+    connect(qtbot, window)
+    with qtbot.waitSignal(window.bench.calibration_point, timeout=TIMEOUT):
+        window.calibrate(5)
+    world = simulated(window)
+    assert world.output_on
+    window.close()
+    assert not window.bench_thread.isRunning()
+    assert world.source_voltage == 0.0 and not world.output_on
