@@ -43,7 +43,8 @@ class IdealBits:
     Each bit is 1 when a uniform 32-bit number u is below t = round(p·2^32), so P(1) = t/2^32
     exactly. The 64 bits of a word are decided together, most significant digit of u first:
     every digit is one fresh random word (one digit per lane), and a lane is settled at the
-    first digit where u and t differ, so a word needs about 7 random words for any p. The
+    first digit where u and t differ, so a word needs about 7 random words for any p (1 for
+    p = 1/2, 2 for 1/4 and 3/4: past t's last 1 digit no lane can fall below t). The
     random words come from xoshiro256** (Blackman and Vigna), one generator per stream,
     seeded through splitmix64 from one 64-bit number drawn from `rng`.
     """
@@ -54,8 +55,11 @@ class IdealBits:
         threshold = round(float(p) * 2**IDEAL_PRECISION)
         if not 0 < threshold < 2**IDEAL_PRECISION:
             raise BitSourceError(f"ideal bits: p = {p} is not strictly between 0 and 1")
+        # MSB first, up to t's last 1 digit: past it, every open lane has u >= t
+        lowest = (threshold & -threshold).bit_length() - 1
         digits = np.array(
-            [(threshold >> k) & 1 for k in reversed(range(IDEAL_PRECISION))], dtype=np.uint8
+            [(threshold >> k) & 1 for k in range(IDEAL_PRECISION - 1, lowest - 1, -1)],
+            dtype=np.uint8,
         )
         seed = np.uint64(rng.integers(np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True))
         return _bernoulli_words(seed, digits, count, words_for(length), tail_mask(length))

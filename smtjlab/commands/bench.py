@@ -15,6 +15,7 @@ from smtjlab.console import emit, progress
 GROUPS: dict[str, str] = {
     "acquisition": "smtjlab.acquisition.benchmarks:acquisition_benchmarks",
     "gui": "smtjlab.gui.benchmarks:gui_benchmarks",
+    "inference": "smtjlab.inference.benchmarks:engine_benchmarks",
     "instruments": "smtjlab.instruments.benchmarks:bench_benchmarks",
     "serial": "smtjlab.instruments.serial_digitizer:digitizer_benchmarks",
 }

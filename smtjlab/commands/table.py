@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("docs"), help="folder for the CSV, markdown and PNG"
     )
+    parser.add_argument(
+        "--name",
+        default="accuracy",
+        help="file stem: OUT/NAME-table.csv, OUT/NAME-table.md, OUT/figures/NAME.png",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -93,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
         for key in models
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    text = _markdown(rows, deterministic, args, len(images), checkpoints)
     files = [
-        _write(args.out / "accuracy-table.csv", _csv(rows)),
-        _write(args.out / "accuracy-table.md", _markdown(rows, deterministic, args, checkpoints)),
-        _plot(rows, deterministic, args.out / "figures" / "accuracy.png"),
+        _write(args.out / f"{args.name}-table.csv", _csv(rows)),
+        _write(args.out / f"{args.name}-table.md", text),
+        _plot(rows, deterministic, args.out / "figures" / f"{args.name}.png"),
     ]
     best = max(rows, key=lambda row: row["accuracy"])
     result = {
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "files": [str(path) for path in files],
     }
-    emit(result, args.json, _markdown(rows, deterministic, args, checkpoints))
+    emit(result, args.json, text)
     return 0
 
 
@@ -126,12 +132,12 @@ def _csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def _markdown(rows, deterministic, args, checkpoints) -> str:
+def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
     lengths = sorted({row["length"] for row in rows})
     by_cell = {(row["model"], row["length"]): row["accuracy"] for row in rows}
     header = "| hidden layers | states | training | " + " | ".join(f"L = {n}" for n in lengths)
     lines = [
-        f"MNIST test accuracy (%) of the SC engine on {args.images} test images, "
+        f"MNIST test accuracy (%) of the SC engine on {images} test images, "
         f"{args.bits} bits, seed {args.seed}. The last column is the deterministic quantized "
         "network (L = ∞).",
         "",
@@ -169,11 +175,14 @@ def _plot(rows, deterministic, path: Path) -> Path:
                     color=colour,
                     label=f"{states} states, {'with' if mode == 'sc' else 'without'} SC",
                 )
+                axis.axhline(deterministic[name], color=colour, linestyle=style, linewidth=0.5)
         axis.axhline(PAPER_L100[depth], color="grey", linestyle=":", label="paper, L = 100")
         if depth == 3:
             axis.plot(*PAPER_BEST, "k*", markersize=10, label="paper, best cell")
         axis.set_title(f"{depth} hidden layer{'s' if depth > 1 else ''}")
-        axis.set_xlabel("bitstream length L")
+        if max(row["length"] for row in rows) > 1000:
+            axis.set_xscale("log")
+        axis.set_xlabel("bitstream length L (thin lines: deterministic network, L = ∞)")
         axis.set_ylabel("MNIST test accuracy (%)")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7, loc="lower right")

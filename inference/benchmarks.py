@@ -1,0 +1,182 @@
+"""SC engine benchmarks for `smtjlab bench` (DESIGN §6), each a ratio measured in the same run.
+
+Workload: a 784-128-10 sign-magnitude network with 5-state weights (synthetic: uniformly
+drawn levels, a fixed seed) on the first MNIST test images, streams of L = 512 bits, ideal
+bits, numba on 2 threads. Three ways to run it:
+
+- the engine (`ScEngine.predict`), stream drawing included;
+- a bit-per-element baseline, as SC simulators usually do it: every bit a float32, and per
+  clock cycle one matrix product of the batch's input bits with the signed weight bits;
+- a roofline: a tight numba loop that ANDs and popcounts exactly as many packed words as the
+  engine's kernels touch for these images, with none of the engine's bookkeeping (no input
+  lists, no stream drawing, no comparators), on contiguous data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from numba import prange
+from smtjlab.inference.checkpoint import Checkpoint, Layer
+from smtjlab.inference.engine import ScEngine, popcount64
+from smtjlab.inference.mnist import load_mnist
+from smtjlab.inference.quantize import pixel_levels
+
+WIDTHS = (784, 128, 10)
+STATES = 5
+LENGTH = 512
+THREADS = 2
+ENGINE_IMAGES = 2000
+BASELINE_IMAGES = 100
+BASELINE_TARGET = 50.0
+ROOFLINE_TARGET = 0.5
+
+
+def benchmark_checkpoint(seed: int = 0) -> Checkpoint:
+    """Synthetic 784-128-10 weights; scales put about half the hidden neurons above 0."""
+    rng = np.random.default_rng(seed)
+    h = (STATES - 1) // 2
+    layers = []
+    for n_in, n_out in itertools.pairwise(WIDTHS):
+        weights = rng.integers(-h, h + 1, size=(n_out, n_in)).astype(np.int8)
+        layers.append(Layer(weights, np.full(n_out, 2.0 / np.sqrt(n_in)), np.full(n_out, 0.3)))
+    return Checkpoint(STATES, "sign-magnitude", tuple(layers))
+
+
+def engine_benchmarks() -> list[dict]:
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+    checkpoint = benchmark_checkpoint()
+    images = load_mnist("test")[0][:ENGINE_IMAGES]
+    engine = ScEngine(checkpoint, LENGTH, seed=0)
+    engine.predict(images[:100])  # compile and warm up
+    engine_s = _best(lambda: engine.predict(images, batch_size=500), repeats=3)
+    engine_rate = len(images) / engine_s
+
+    baseline = BitPerElement(checkpoint, LENGTH, seed=0)
+    baseline.predict(images[:10])
+    baseline_s = _best(lambda: baseline.predict(images[:BASELINE_IMAGES]), repeats=2)
+    baseline_rate = BASELINE_IMAGES / baseline_s
+
+    words = kernel_words(engine, images)
+    roofline_s = _roofline_seconds(words, len(images), engine.words)
+    roofline_rate = len(images) / roofline_s
+    name = f"SC engine, {'-'.join(map(str, WIDTHS))} network, L = {LENGTH}, {THREADS} threads"
+    return [
+        _row(
+            name,
+            engine_rate,
+            "images/s",
+            "bit-per-element: a float per bit, a matrix product per clock cycle",
+            baseline_rate,
+            f">= {BASELINE_TARGET:g} x baseline",
+            BASELINE_TARGET,
+        ),
+        _row(
+            name,
+            engine_rate,
+            "images/s",
+            f"packed AND+popcount roofline over the same {words / len(images):.0f} words/image",
+            roofline_rate,
+            f">= {ROOFLINE_TARGET:g} x roofline",
+            ROOFLINE_TARGET,
+        ),
+    ]
+
+
+def kernel_words(engine: ScEngine, images: np.ndarray) -> int:
+    """Packed word pairs the engine's kernels AND and popcount for these images."""
+    total = 0
+    for start in range(0, len(images), 500):
+        forward = engine.forward(images[start : start + 500])
+        for levels, layer in zip(forward.levels, engine.checkpoint.layers, strict=True):
+            total += int(np.count_nonzero(levels)) * layer.weights.shape[0] * engine.words
+    return total
+
+
+class BitPerElement:
+    """The baseline: unpacked float32 bits and one matrix product per clock cycle."""
+
+    def __init__(self, checkpoint: Checkpoint, length: int, seed: int) -> None:
+        self.checkpoint = checkpoint
+        self.length = length
+        self.rng = np.random.default_rng(seed)
+        h = (checkpoint.states - 1) // 2
+        # weight bits drawn once, signed: (L, in, out) so that one clock is one matmul
+        self.weight_bits = []
+        for layer in checkpoint.layers:
+            p = np.abs(layer.weights.T.astype(np.float32)) / h
+            bits = self.rng.random((length, *p.shape), dtype=np.float32) < p
+            self.weight_bits.append(bits.astype(np.float32) * np.sign(layer.weights.T))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        steps = self.checkpoint.states - 1
+        levels, denominator = pixel_levels(images, self.checkpoint.states)
+        x = (levels / denominator).astype(np.float32)
+        for index, layer in enumerate(self.checkpoint.layers):
+            bits = (self.rng.random((self.length, *x.shape), dtype=np.float32) < x).astype(
+                np.float32
+            )
+            counts = np.zeros((len(x), layer.weights.shape[0]), dtype=np.float32)
+            for t in range(self.length):  # one clock cycle
+                counts += bits[t] @ self.weight_bits[index][t]
+            z = layer.scale * counts / self.length + layer.bias
+            if index == len(self.checkpoint.layers) - 1:
+                return np.argmax(z, axis=1)
+            x = np.clip(np.floor(z * steps + 0.5), 0, steps) / steps
+        raise AssertionError("unreachable")
+
+
+def _roofline_seconds(total_words: int, images: int, words: int) -> float:
+    """Best time of a tight AND+popcount loop over `total_words` word pairs.
+
+    The same volume as the engine's, laid out at its best: per image, `rows` contiguous input
+    streams against 128 neurons' contiguous weight rows (which stay in cache).
+    """
+    neurons = WIDTHS[1]
+    rows = max(1, round(total_words / (images * neurons * words)))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2**63, size=(images, rows, words), dtype=np.uint64)
+    w = rng.integers(0, 2**63, size=(neurons, rows, words), dtype=np.uint64)
+    out = np.empty((images, neurons), dtype=np.int64)
+    _and_popcount(x[:10], w, out)
+    seconds = _best(lambda: _and_popcount(x, w, out), repeats=5)
+    return seconds * total_words / (images * neurons * rows * words)
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _and_popcount(x, w, out):
+    neurons, rows, words = w.shape
+    for b in prange(x.shape[0]):
+        for j in range(neurons):
+            acc = np.uint64(0)
+            for r in range(rows):
+                for k in range(words):
+                    acc += popcount64(x[b, r, k] & w[j, r, k])
+            out[b, j] = acc
+
+
+def _best(function: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _row(name, value, unit, baseline, baseline_value, target, ratio_target) -> dict:
+    ratio = value / baseline_value
+    return {
+        "name": name,
+        "value": float(f"{value:.4g}"),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": float(f"{baseline_value:.4g}"),
+        "ratio": round(ratio, 3),
+        "target": target,
+        "meets_target": bool(ratio >= ratio_target),
+    }

@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pytest
+from smtjlab.inference.checkpoint import SHIPPED_NAMES, load_checkpoint
+
+from smtjlab.cli import main
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_prints_the_documented_json(capsys):
+    result = run_json(
+        capsys,
+        ["evaluate", "--model", "mlp1-s5-sc", "--length", "100", "--images", "200", "--json"],
+    )
+    assert {"accuracy", "images", "length", "states", "encoding", "images_per_s"} <= set(result)
+    assert result["images"] == 200 and result["length"] == 100 and result["states"] == 5
+    assert result["encoding"] == "sign-magnitude" and 0.9 < result["accuracy"] <= 1.0
+
+
+def test_shipped_checkpoints_are_small_and_consistent():
+    for name in SHIPPED_NAMES:
+        checkpoint = load_checkpoint(name)
+        depth, states, mode = name.split("-")
+        assert len(checkpoint.hidden) == int(depth[3:])
+        assert checkpoint.states == int(states[1:]) and checkpoint.train_mode == mode
+        assert checkpoint.encoding == "sign-magnitude"
+        assert checkpoint.train_command.startswith("smtjlab train ")
+
+
+def test_table_writes_csv_markdown_and_plot(capsys, tmp_path):
+    result = run_json(
+        capsys,
+        ["table", "--images", "30", "--lengths", "100", "--out", str(tmp_path), "--json"],
+    )
+    assert len(result["cells"]) == 8
+    assert {row["model"] for row in result["cells"]} == set(SHIPPED_NAMES)
+    for name in ("accuracy-table.csv", "accuracy-table.md", "figures/accuracy.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "accuracy-table.csv").read_text().count("\n") == 9
+
+
+def test_energy_prints_ratios_and_every_assumption(capsys):
+    result = run_json(capsys, ["energy", "--json"])
+    ratios = result["ratios"]
+    assert ratios["activation_latency"] > 1 and np.isfinite(ratios["activation_energy"])
+    assert result["paper"] == {"activation_latency": 9.0, "energy": 2.6}
+    assert all(row["source"] for row in result["assumptions"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "--model", "mlp1-s5-sc", "--length", "0"],
+        ["train", "--hidden", "0", "--states", "5", "-o", "x.npz"],
+        ["table", "--images", "-3"],
+    ],
+)
+def test_bad_numbers_are_usage_errors(argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+
+
+def test_bad_states_and_unknown_models_are_one_line_errors(capsys):
+    assert main(["train", "--hidden", "8", "--states", "4", "-o", "x.npz"]) == 1
+    assert main(["evaluate", "--model", "nope", "--length", "10"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "odd" in err and "nope" in err
