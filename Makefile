@@ -13,7 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/smtjlab mnist
+	$(BIN)/smtjlab demo
 
 # pytest exits 5 when it collects nothing: a broken suite, so it fails here too.
 test: $(STAMP)

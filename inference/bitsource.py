@@ -139,13 +139,8 @@ def open_bit_source(spec: str, levels: list[float]) -> BitSource:
     if spec == "ideal":
         return IdealBits()
     if spec == "mock":
-        try:
-            from smtjlab.bench import mock_bit_bank  # the lead's glue; lazy: optional layer
-        except ImportError:
-            raise BitSourceError(
-                "--bits mock needs the mock bench's bit bank (smtjlab.bench.mock_bit_bank), "
-                "which this installation does not have yet; use --bits ideal or a bit-pool file"
-            ) from None
+        from smtjlab.bench import mock_bit_bank  # lazy: it loads the whole mock bench
+
         return mock_bit_bank(levels)
     if not Path(spec).is_file():
         raise BitSourceError(f"{spec}: no such bit-pool file (or use --bits ideal|mock)")

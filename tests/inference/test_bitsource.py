@@ -1,5 +1,3 @@
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -62,10 +60,3 @@ def test_bit_pool_files_open_through_the_acquisition_layer(tmp_path):
     assert np.array_equal(unpack_bits(bank.draw(0.5, 1, 768, rng), 768)[0], pools[0.5])
     with pytest.raises(BitSourceError, match="no such bit-pool file"):
         open_bit_source(str(tmp_path / "absent.h5"), [0.5])
-
-
-def test_mock_bits_without_the_bench_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "smtjlab.bench", None)
-    with pytest.raises(BitSourceError, match="mock_bit_bank"):
-        open_bit_source("mock", [0.25, 0.5, 0.75])
-    assert isinstance(open_bit_source("ideal", [0.5]), IdealBits)

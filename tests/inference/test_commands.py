@@ -35,7 +35,18 @@ def test_shipped_checkpoints_are_small_and_consistent():
 def test_table_writes_csv_markdown_and_plot(capsys, tmp_path):
     result = run_json(
         capsys,
-        ["table", "--images", "30", "--lengths", "100", "--out", str(tmp_path), "--json"],
+        [
+            "table",
+            "--images",
+            "30",
+            "--lengths",
+            "100",
+            "--bits",
+            "ideal",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
     )
     assert len(result["cells"]) == 8
     assert {row["model"] for row in result["cells"]} == set(SHIPPED_NAMES)
