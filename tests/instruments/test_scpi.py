@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import pyvisa
 from smtjlab.instruments.scpi import (
     Choice,
     Flag,
@@ -141,3 +142,13 @@ def test_binary_blocks_go_through_query_binary_values(expect):
 def test_query_floats(expect):
     instrument = thing(expect, [(":READ?", "+1.0E-01,-2.5E-06")])
     assert instrument.query_floats(":READ?") == [0.1, -2.5e-06]
+
+
+def test_check_errors_drains_the_queue_and_close_ends_the_session(expect):
+    instrument = thing(expect, [OK, (":SYSTem:ERRor?", '-350,"Queue overflow"'), OK])
+    instrument.check_errors()
+    with pytest.raises(InstrumentError, match=r'instrument error: -350,"Queue overflow"$'):
+        instrument.check_errors()
+    instrument.close()
+    with pytest.raises(pyvisa.errors.InvalidSession):
+        instrument.resource.session  # noqa: B018

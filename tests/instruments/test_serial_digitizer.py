@@ -1,5 +1,6 @@
 import struct
 import uuid
+from collections import deque
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from smtjlab.instruments.serial_digitizer import (
     DigitizerTimeout,
     FrameParser,
     FrameType,
+    Identity,
     SerialDigitizer,
     crc16,
     decode_bits,
@@ -116,6 +118,92 @@ def test_parser_counts_a_corrupt_frame_and_keeps_the_next():
     got = parser.feed(bytes(bad) + frames[1])
     assert [frame.seq for frame in got] == [1]
     assert parser.crc_errors == 1
+
+
+# -- the driver, byte for byte against a scripted device -------------------------------------
+
+
+def wire_frame(kind: int, seq: int, payload: bytes = b"") -> bytes:
+    """A frame built from the protocol document alone, independent of `encode_frame`."""
+    body = struct.pack("<BHH", kind, seq, len(payload)) + payload
+    return b"\xa5\x5a" + body + struct.pack("<H", crc16_bitwise(body))
+
+
+class ScriptedPort:
+    """A pretend device that knows only its script: each write must be the next expected frame,
+    byte for byte, and the device answers with the scripted bytes."""
+
+    port = "scripted"
+
+    def __init__(self, exchanges):
+        self.expected = deque(exchanges)
+        self.output = bytearray()
+        self.timeout = None
+        self.is_open = True
+
+    def write(self, data):
+        assert self.expected, f"driver sent {bytes(data).hex(' ')} after the script ended"
+        sent, reply = self.expected.popleft()
+        assert bytes(data) == sent, f"driver sent {bytes(data).hex(' ')}, expected {sent.hex(' ')}"
+        self.output += reply
+        return len(data)
+
+    def read(self, size=1):
+        data = bytes(self.output[:size])
+        del self.output[:size]
+        return data
+
+    @property
+    def in_waiting(self):
+        return len(self.output)
+
+    def reset_input_buffer(self):
+        self.output.clear()
+
+    def close(self):
+        self.is_open = False
+
+
+def test_every_command_is_the_documented_exchange():
+    ack = FrameType.ACK
+    bits = np.random.default_rng(2).integers(0, 2, 20, dtype=np.uint8)
+    data = [
+        wire_frame(FrameType.DATA, seq, encode_bits(part))
+        for seq, part in enumerate((bits[:12], bits[12:]))
+    ]
+    port = ScriptedPort(
+        [
+            (bytes.fromhex("a5 5a 01 00 00 00 00 5d bb"),
+             wire_frame(ack, 0, b"\x01" + struct.pack("<I", 2_000_000) + b"ACME,DIG,7,1.2")),
+            (wire_frame(FrameType.SET_INTERVAL, 1, struct.pack("<I", 40)),
+             wire_frame(ack, 1, b"\x02" + struct.pack("<I", 40))),
+            (wire_frame(FrameType.SET_THRESHOLD, 2, struct.pack("<i", 125_000)),
+             wire_frame(ack, 2, b"\x03" + struct.pack("<i", 125_000))),
+            (wire_frame(FrameType.START, 3), wire_frame(ack, 3, b"\x04") + b"".join(data)),
+            (wire_frame(FrameType.STOP, 4), wire_frame(ack, 4, b"\x05" + struct.pack("<H", 2))),
+            (wire_frame(FrameType.START, 5), wire_frame(ack, 5, b"\x04")),
+            (wire_frame(FrameType.STOP, 6), wire_frame(ack, 6, b"\x05" + struct.pack("<H", 0))),
+        ]
+    )  # fmt: skip
+    digitizer = SerialDigitizer(port, timeout=0.2)
+    assert digitizer.identify() == Identity(2_000_000, "ACME,DIG,7,1.2")
+    assert digitizer.set_interval(40) == 40
+    assert digitizer.set_threshold(0.125) == pytest.approx(0.125)
+    digitizer.start()
+    (chunk,) = digitizer.read(20)
+    np.testing.assert_array_equal(chunk.bits, bits)
+    digitizer.stop()
+    assert (digitizer.stats.frames, digitizer.stats.lost_frames) == (2, 0)
+    digitizer.start()
+    digitizer.close()  # a run in progress is stopped before the port closes
+    assert not port.expected and not port.is_open
+
+
+def test_a_nak_names_the_command_and_the_code():
+    request = wire_frame(FrameType.SET_INTERVAL, 0, struct.pack("<I", 7))
+    port = ScriptedPort([(request, wire_frame(FrameType.NAK, 0, bytes([2, 3])))])
+    with pytest.raises(DigitizerError, match="SET_INTERVAL refused: OUT_OF_RANGE"):
+        SerialDigitizer(port, timeout=0.2).set_interval(7)
 
 
 # -- the driver, through the mock device -----------------------------------------------------

@@ -1,5 +1,8 @@
 """Every injected fault ends in a successful retry or one clear error, never a hang or bad file."""
 
+import time
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from smtjlab.acquisition.record import record
@@ -13,6 +16,18 @@ from smtjlab.mocks.faults import FaultInjector
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
 
 FAST = BiasLimits(ramp_step_v=0.1, ramp_rate_v_per_s=1e6)
+# The rig's session timeout is 30 ms; every attempt and error-queue read may use it up once.
+# Anything near the 2 s default (or the mock's 60 s cap on a hang) means a wait went unbounded.
+BOUND_S = 1.0
+
+
+@contextmanager
+def bounded():
+    """Fail if the block takes longer than a few session timeouts."""
+    start = time.monotonic()
+    yield
+    elapsed = time.monotonic() - start
+    assert elapsed < BOUND_S, f"took {elapsed:.2f} s with a 30 ms timeout"
 
 
 @pytest.fixture
@@ -50,15 +65,21 @@ def test_a_timeout_is_retried(rig):
 def test_persistent_timeouts_give_one_clear_error(rig):
     _, scope, faults = rig
     faults.set_rate("timeout", 1.0)
-    with pytest.raises(InstrumentError, match=r"no reply within 30 ms to '\*IDN\?', nor to"):
+    with (
+        bounded(),
+        pytest.raises(InstrumentError, match=r"no reply within 30 ms to '\*IDN\?', nor"),
+    ):
         scope.idn  # noqa: B018
 
 
 def test_a_dropped_connection_is_one_clear_error_until_reopened(rig):
     rm, scope, faults = rig
     faults.inject("disconnect")
-    with pytest.raises(
-        InstrumentError, match=r"connection lost while sending ':TIMebase:SCALe 0\.001'"
+    with (
+        bounded(),
+        pytest.raises(
+            InstrumentError, match=r"connection lost while sending ':TIMebase:SCALe 0\.001'"
+        ),
     ):
         scope.timebase_scale = 1e-3
     with pytest.raises(InstrumentError, match="connection lost"):
@@ -71,7 +92,8 @@ def test_a_bad_block_is_fetched_again(rig, fault):
     _, scope, faults = rig
     clean = scope.fetch(1, points=5000)
     faults.inject(fault)
-    again = scope.fetch(1, points=5000)
+    with bounded():
+        again = scope.fetch(1, points=5000)
     assert faults.fired[fault] == 1
     np.testing.assert_array_equal(again.volts, clean.volts)
 
@@ -80,14 +102,17 @@ def test_a_bad_block_is_fetched_again(rig, fault):
 def test_bad_blocks_every_time_give_one_clear_error(rig, fault):
     _, scope, faults = rig
     faults.set_rate(fault, 1.0)
-    with pytest.raises(InstrumentError, match=r"(garbled reply|no reply within 30 ms) to '?:"):
+    with (
+        bounded(),
+        pytest.raises(InstrumentError, match=r"(garbled reply|no reply within 30 ms) to '?:"),
+    ):
         scope.fetch(1, points=5000)
 
 
 def test_an_scpi_error_names_the_command(rig):
     _, scope, faults = rig
     faults.inject("scpi_error")
-    with pytest.raises(InstrumentError, match=r"':CHANnel1:OFFSet 0.1'.*-200"):
+    with bounded(), pytest.raises(InstrumentError, match=r"':CHANnel1:OFFSet 0.1'.*-200"):
         scope.channel(1).offset = 0.1
 
 
