@@ -7,24 +7,40 @@ from smtjlab.cli import main
 
 
 def levels_ok(result, expected):
+    """Exactly the DESIGN §5.2 JSON, with every device level within ±0.01."""
     assert set(result) == {"fit", "points", "levels"}
+    assert set(result["fit"]) == {"v50", "width"}
+    assert result["points"] and all(set(p) == {"bias_v", "p_high"} for p in result["points"])
     assert [level["p_target"] for level in result["levels"]] == pytest.approx(expected)
     for level in result["levels"]:
         assert set(level) == {"p_target", "bias_v", "p_measured"}
         assert abs(level["p_measured"] - level["p_target"]) <= 0.01
 
 
-def test_calibrate_the_model_mock_to_eleven_levels(capsys, tmp_path):
-    code = main(
-        ["calibrate", "--mock", "--levels", "11", "--json", "-o", str(tmp_path / "cal.json")]
-    )
+@pytest.mark.parametrize("source", ["model", "replay"])
+@pytest.mark.parametrize(
+    ("states", "expected"), [(5, [0.25, 0.5, 0.75]), (11, [k / 10 for k in range(1, 10)])]
+)
+def test_calibrate_reaches_every_level_in_both_mock_sources(capsys, source, states, expected):
+    code = main(["calibrate", "--mock", "--source", source, "--levels", str(states), "--json"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    levels_ok(result, [k / 10 for k in range(1, 10)])
+    levels_ok(result, expected)
     assert result["fit"]["v50"] == pytest.approx(0.30, abs=0.002)
     assert result["fit"]["width"] == pytest.approx(0.025, abs=0.002)
+
+
+def test_calibrate_stores_the_calibration_with_its_timestamp(capsys, tmp_path):
+    code = main(
+        ["calibrate", "--mock", "--levels", "5", "--json", "-o", str(tmp_path / "cal.json")]
+    )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
     stored = json.loads((tmp_path / "cal.json").read_text())
     assert stored["format"] == "smtjlab.calibration" and stored["timestamp"]
+    assert [level["bias_v"] for level in stored["levels"]] == [
+        level["bias_v"] for level in printed["levels"]
+    ]
 
 
 def test_calibrate_a_replay_that_recorded_the_level_biases(capsys, tmp_path):
