@@ -55,6 +55,11 @@ def identify(rm: pyvisa.ResourceManager, resource_name: str) -> str:
         resource = rm.open_resource(resource_name, read_termination="\n", write_termination="\n")
     except errors.VisaIOError as error:
         raise InstrumentError(f"{resource_name}: cannot open ({error.description})") from None
+    except (ValueError, OSError) as error:
+        # pyvisa-py raises these when the interface's own library is missing (linux-gpib,
+        # pyusb) or the port cannot be opened; its message runs over several lines.
+        reason = " ".join(str(error).split())
+        raise InstrumentError(f"{resource_name}: cannot open ({reason})") from None
     try:
         resource.timeout = IDN_TIMEOUT_MS
         return resource.query("*IDN?").strip()

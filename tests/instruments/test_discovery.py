@@ -80,3 +80,22 @@ def test_an_empty_address_and_a_silent_instrument(monkeypatch):
     assert silent.driver is None and "GPIB0::5::INSTR: no answer to *IDN?" in silent.problem
     assert smu == Found("GPIB0::24::INSTR", MockKeithley2400.IDN, "Keithley2400")
     assert list_instruments(rm, "ASRL?*") == []
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        ValueError("Please install linux-gpib to use this resource type.\nNo module named 'gpib'"),
+        ConnectionRefusedError(111, "Connection refused"),
+    ],
+)
+def test_a_backend_that_cannot_open_the_interface_is_one_line(monkeypatch, problem):
+    rm = mock_resource_manager()
+
+    def refuse(*args, **kwargs):
+        raise problem
+
+    monkeypatch.setattr(rm, "open_resource", refuse)
+    with pytest.raises(InstrumentError, match=r"^GPIB0::24::INSTR: cannot open \(") as raised:
+        open_instrument("GPIB0::24::INSTR", rm)
+    assert "\n" not in str(raised.value)
