@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench table clean
+.PHONY: demo test lint format bench table checkpoints clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ bench: $(STAMP)
 
 table: $(STAMP)
 	$(BIN)/smtjlab table
+
+# The shipped models (docs/accuracy.md): mlp{1,3}-s{5,11}-{sc,plain}, seed 0, 2 CPU threads.
+checkpoints: $(STAMP)
+	for depth in 1 3; do for states in 5 11; do for mode in sc plain; do \
+	  hidden=$$(for i in $$(seq $$depth); do printf -- '--hidden 256 '; done); \
+	  sc=$$([ $$mode = sc ] && echo --sc-length 100); \
+	  $(BIN)/smtjlab train $$hidden --states $$states --encoding sign-magnitude $$sc \
+	    --epochs 20 --seed 0 --lr 0.003 --batch-size 200 \
+	    -o inference/checkpoints/mlp$$depth-s$$states-$$mode.npz || exit 1; \
+	done; done; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

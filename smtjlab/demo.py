@@ -19,6 +19,7 @@ from smtjlab.acquisition.calibration import Calibration
 from smtjlab.bench import Bench
 from smtjlab.console import progress
 from smtjlab.inference.checkpoint import load_checkpoint
+from smtjlab.inference.energy import EnergyParameters, compare
 from smtjlab.inference.engine import ScEngine, device_levels
 from smtjlab.inference.mnist import load_mnist
 
@@ -43,6 +44,7 @@ class DemoResult:
     pools: list[dict]
     accuracy_by_length: dict[int, float]
     smu_final: dict[str, Any]
+    energy: dict[str, Any]
     examples: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -56,6 +58,7 @@ class DemoResult:
             "pools": self.pools,
             "accuracy_by_length": {str(k): v for k, v in self.accuracy_by_length.items()},
             "smu_final": self.smu_final,
+            "energy": self.energy,
         }
 
 
@@ -66,6 +69,7 @@ def run_demo(
     model: str = DEFAULT_MODEL,
     source: str = "replay",
     seed: int = 0,
+    bits_per_level: int = BITS_PER_LEVEL,
     step: Step = lambda _: None,
 ) -> DemoResult:
     """Calibrate, fill pools and classify `images` test images on the mock bench."""
@@ -78,7 +82,7 @@ def run_demo(
         step(f"calibrating {len(levels)} device levels")
         calibration = bench.calibrate(levels)
         step(f"filling {len(levels)} bit pools from the telegraph noise")
-        bank = bench.fill_bank(calibration, BITS_PER_LEVEL)
+        bank = bench.fill_bank(calibration, bits_per_level)
     smu_final = {"bias_v": simulated.bias_v, "output_on": simulated.output_on}
 
     test_images, test_labels = load_mnist("test")
@@ -114,8 +118,16 @@ def run_demo(
         pools=bank.stats(),
         accuracy_by_length=by_length,
         smu_final=smu_final,
+        energy=_energy(checkpoint, length),
         examples=(chosen[:8], labels[:8], predictions[:8]),
     )
+
+
+def _energy(checkpoint, length: int) -> dict[str, Any]:
+    """The energy/latency model's analog-vs-quantized ratios for this network (energy.py)."""
+    widths = [checkpoint.layers[0].weights.shape[1], *checkpoint.hidden, 10]
+    result = compare(EnergyParameters(), widths, checkpoint.states, length)
+    return {"ratios": result["ratios"], "paper": result["paper"], "widths": widths}
 
 
 def write_report(result: DemoResult, path: str | Path) -> Path:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from smtjlab import demo
+from smtjlab.commands.train import positive_int
 from smtjlab.console import emit
 
 
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--images", type=_image_count, default=1000, help="MNIST test images (1000)"
     )
     parser.add_argument(
-        "--length", type=int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
+        "--length", type=positive_int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
     )
     parser.add_argument("--model", default=demo.DEFAULT_MODEL, help="shipped name or .npz path")
     parser.add_argument(
@@ -61,6 +62,7 @@ def _text(summary: dict) -> str:
     )
     sweep = ", ".join(f"L={k}: {100 * v:.1f}%" for k, v in summary["accuracy_by_length"].items())
     final = summary["smu_final"]
+    ratios, paper = summary["energy"]["ratios"], summary["energy"]["paper"]
     return "\n".join(
         [
             f"calibration: V50 = {cal['fit']['v50']:.4f} V, width = {cal['fit']['width']:.4f} V",
@@ -69,6 +71,11 @@ def _text(summary: dict) -> str:
             f"{100 * summary['accuracy']:.2f} % on {summary['images']} test images, "
             f"{summary['images_per_s']:.0f} images/s",
             f"accuracy against L: {sweep}",
+            "energy model, analog / quantized s-MTJ SC-ANN (docs/energy-model.md): activation "
+            f"latency {ratios['activation_latency']:.1f}x "
+            f"(paper {paper['activation_latency']:g}x), "
+            f"activation energy {ratios['activation_energy']:.2f}x (paper {paper['energy']:g}x), "
+            f"whole inference {ratios['inference_energy']:.2f}x energy",
             f"SMU after the run: {final['bias_v']:.3f} V, "
             f"output {'on' if final['output_on'] else 'off'}",
             f"report figure: {summary['report']}",

@@ -1,0 +1,45 @@
+import functools
+import json
+
+import pytest
+
+from smtjlab import demo
+from smtjlab.cli import main
+
+
+def test_demo_classifies_on_device_bits_and_leaves_the_smu_off(capsys, monkeypatch, tmp_path):
+    # smaller pools than the real demo's, so that the test stays short
+    monkeypatch.setattr(demo, "run_demo", functools.partial(demo.run_demo, bits_per_level=1 << 18))
+    report = tmp_path / "report.png"
+    argv = ["demo", "--images", "200", "--model", "mlp1-s5-sc", "--report", str(report), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+
+    assert result["images"] == 200 and result["model"] == "mlp1-s5-sc"
+    assert result["accuracy"] >= 0.9
+    assert result["smu_final"] == {"bias_v": 0.0, "output_on": False}
+    levels = result["calibration"]["levels"]
+    assert [level["p_target"] for level in levels] == [0.25, 0.5, 0.75]
+    assert all(abs(level["p_measured"] - level["p_target"]) <= 0.01 for level in levels)
+    assert [pool["p_target"] for pool in result["pools"]] == [0.25, 0.5, 0.75]
+    assert set(result["accuracy_by_length"]) == {"100", "200", "300", "400", "500"}
+    assert result["energy"]["ratios"]["activation_latency"] > 1
+    assert result["energy"]["paper"] == {"activation_latency": 9.0, "energy": 2.6}
+    assert report.stat().st_size > 10_000
+
+
+def test_demo_text_names_every_result(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(demo, "run_demo", functools.partial(demo.run_demo, bits_per_level=1 << 16))
+    report = tmp_path / "report.png"
+    assert main(["demo", "--images", "20", "--model", "mlp1-s5-sc", "--report", str(report)]) == 0
+    captured = capsys.readouterr()
+    for words in ("calibration:", "accuracy", "images/s", "energy model", "0.000 V, output off"):
+        assert words in captured.out
+    assert str(report) in captured.out and "[1/5]" in captured.err
+
+
+@pytest.mark.parametrize("argv", [["demo", "--images", "0"], ["demo", "--length", "-1"]])
+def test_demo_refuses_bad_counts(argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
