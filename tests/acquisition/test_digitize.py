@@ -154,3 +154,11 @@ def test_short_or_misshapen_input_is_refused():
         digitize(np.zeros(10, np.float32), RATE)
     with pytest.raises(DigitizeError, match="1-D"):
         digitize(np.zeros((100, 2), np.float32), RATE)
+
+
+@pytest.mark.parametrize(("snr", "warned"), [(5.0, False), (2.5, True)])
+def test_low_snr_warns_only_below_the_specified_range(caplog, snr, warned):
+    volts, _ = telegraph(snr=snr, seed=3)
+    with caplog.at_level("WARNING", logger=dz.__name__):
+        digitize(volts, RATE)
+    assert ("expect state errors" in caplog.text) is warned
