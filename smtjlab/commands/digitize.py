@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
                         "lag1_autocorr": stream.lag1,
                     }
                 )
+            if not rows:
+                raise TraceFileError(f"{source}: no traces to digitize (group 'traces' is empty)")
     except BaseException:
         target.unlink(missing_ok=True)  # no half-written output after an error
         raise

@@ -97,3 +97,11 @@ def test_output_must_differ_from_input(tmp_path, capsys):
     assert main(["digitize", str(source), "-o", str(source)]) == 1
     assert "must not be the input" in capsys.readouterr().err
     assert read_traces(source)[0].states is not None
+
+
+def test_a_file_without_traces_is_one_clear_error(tmp_path, capsys):
+    source = write(tmp_path / "empty.h5", [])
+    assert main(["digitize", str(source), "-o", str(tmp_path / "out.h5")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{source}: no traces to digitize" in err
+    assert not (tmp_path / "out.h5").exists()
