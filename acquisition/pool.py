@@ -7,12 +7,14 @@ engine draws from (the `draw` protocol of smtjlab.inference.bitsource):
 
     bank.draw(p, count, length, rng) -> uint64 (count, words_for(length)), bits past length 0
 
-A draw cuts `count` segments at random offsets. When the pool holds at least count·length
-bits the segments of one draw never overlap: a random phase φ < length, then `count` distinct
-slots φ + k·length. A larger draw falls back to independent uniform offsets, and every segment
-that overlaps another of the same draw is counted; `stats()` reports that overlap rate and the
-reuse (bits drawn per bit acquired). Overlap at different offsets keeps bits at equal clock
-positions independent; identical offsets, the harmful case, stay rare in large pools.
+A draw cuts `count` segments at random offsets, in rounds: each round takes a random phase
+φ < length and up to ⌊(n_bits − φ)/length⌋ distinct slots φ + k·length, so the segments of one
+round never overlap. The SC engine asks for a batch's streams image by image (row-major), so
+one image's streams fall in at most two neighbouring rounds whenever an image needs no more
+streams of a level than the pool has slots. `stats()` reports the overlap rate (segments that
+overlap one of the previous round: an upper bound on overlap within an image) and the reuse
+(bits drawn per bit acquired). Overlap at different offsets still keeps bits at equal clock
+positions independent.
 
 Bit-pool files (HDF5): file attributes `format = "smtjlab.bitpools"`, `version = 1`; group
 `levels` with one dataset per level named `p0.250000`, packed uint64 words (or uint8 0/1
@@ -157,18 +159,26 @@ class BitPool:
 
 
 def _offsets(available: int, count: int, length: int, rng: np.random.Generator):
-    """Segment offsets and how many segments overlap another one of the same draw."""
-    phase = int(rng.integers(0, min(length, available - length + 1)))
-    slots = (available - phase) // length
-    if count <= slots:
-        return phase + length * rng.choice(slots, size=count, replace=False), 0
-    offsets = rng.integers(0, available - length, size=count, endpoint=True)
-    ordered = np.sort(offsets)
-    close = np.diff(ordered) < length
-    overlapping = np.zeros(count, dtype=bool)
-    overlapping[:-1] |= close
-    overlapping[1:] |= close
-    return offsets, int(overlapping.sum())
+    """Segment offsets in rounds of disjoint slots, and how many overlap the round before."""
+    offsets = []
+    overlapping = drawn = 0
+    previous = None
+    while drawn < count:
+        phase = int(rng.integers(0, min(length, available - length + 1)))
+        slots = (available - phase) // length
+        size = min(slots, count - drawn)
+        drawn += size
+        chosen = phase + length * rng.choice(slots, size=size, replace=False)
+        if previous is not None:
+            # the nearest earlier start at or below each offset, and the one above it
+            above = np.searchsorted(previous, chosen)
+            below = previous[np.maximum(above - 1, 0)]
+            upper = previous[np.minimum(above, len(previous) - 1)]
+            near = (np.abs(chosen - below) < length) | (np.abs(upper - chosen) < length)
+            overlapping += int(near.sum())
+        offsets.append(chosen)
+        previous = np.sort(chosen)
+    return np.concatenate(offsets) if offsets else np.empty(0, np.int64), overlapping
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,3 +1,4 @@
+import itertools
 import threading
 
 import h5py
@@ -42,13 +43,23 @@ def test_one_draw_never_overlaps_when_the_pool_is_big_enough():
         assert offsets.min() >= 0 and offsets.max() <= 100_000 - 500
 
 
-def test_oversized_draws_count_their_overlaps():
+def test_oversized_draws_come_in_disjoint_rounds_and_count_overlaps():
+    offsets, overlapping = _offsets(4096, 100, 100, np.random.default_rng(2))
+    assert len(offsets) == 100
+    # a round is one phase (offset mod length); consecutive rounds here have different ones
+    rounds = np.split(offsets, np.flatnonzero(np.diff(offsets % 100)) + 1)
+    assert len(rounds) == 3 and all(np.diff(np.sort(r)).min() >= 100 for r in rounds)
+    recount = sum(
+        int((np.abs(now[:, None] - before[None, :]) < 100).any(axis=1).sum())
+        for before, now in itertools.pairwise(rounds)
+    )
+    assert overlapping == recount > 0
+
     pool = BitPool(0.5, 4096)
     pool.append(bernoulli(0.5, 4096))
     pool.draw(100, 100, np.random.default_rng(2))
     stats = pool.stats()
-    assert stats["drawn_segments"] == 100
-    assert 0 < stats["overlap_rate"] <= 1
+    assert stats["drawn_segments"] == 100 and stats["overlap_rate"] == overlapping / 100
     assert stats["reuse"] == pytest.approx(100 * 100 / 4096)
 
 
