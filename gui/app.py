@@ -16,6 +16,10 @@ from smtjlab.errors import SmtjlabError
 
 log = logging.getLogger("smtjlab.gui")
 
+# Each view is shown this long before its picture, so it is drawn live and its one-second
+# rate counters cover only time on screen.
+SETTLE_MS = 1200
+
 
 def _application():
     # Screenshots work on a machine without a display; a real display is used when present.
@@ -64,26 +68,34 @@ def run(
     wake.timeout.connect(lambda: None)
     wake.start(200)
 
-    result = {"saved": [], "error": None}
+    result: dict[str, SmtjlabError | None] = {"error": None}
     if screenshot is not None:
         pilot = Autopilot(window)
         pilot.start()
 
+        pending = list(screenshot_paths(screenshot, tab).items())
+
+        def show_next() -> None:
+            window.show_tab(pending[0][0])
+            QTimer.singleShot(SETTLE_MS, grab)
+
         def grab() -> None:
+            _, path = pending.pop(0)
             try:
-                for name, path in screenshot_paths(screenshot, tab).items():
-                    window.show_tab(name)
-                    app.processEvents()
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    if not window.grab().save(str(path)):
-                        raise SmtjlabError(f"{path}: could not write the screenshot")
-                    result["saved"].append(path)
-                    log.info("saved %s", path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not window.grab().save(str(path)):
+                    raise SmtjlabError(f"{path}: could not write the screenshot")
             except SmtjlabError as error:
                 result["error"] = error
-            window.close()
+                window.close()
+                return
+            log.info("saved %s", path)
+            if pending:
+                show_next()
+            else:
+                window.close()
 
-        QTimer.singleShot(round(run_seconds * 1000), grab)
+        QTimer.singleShot(round(run_seconds * 1000), show_next)
 
     app.exec()
     wake.stop()

@@ -53,8 +53,12 @@ RASTER_BITS = 400
 POOL_STATUS_EVERY = 4  # records between pool-status updates
 
 
-class Aborted(SmtjlabError):
-    """The user pressed Stop during a calibration."""
+class Aborted(Exception):
+    """The user pressed Stop during a calibration.
+
+    Not an SmtjlabError: the sweep skips a bias whose measurement fails with one, and would go
+    on to the next.
+    """
 
 
 class BenchWorker(QObject):
@@ -316,6 +320,7 @@ class BenchWorker(QObject):
         if self._bench is None:
             self.calibration_stopped.emit("Not connected: connect a bench first.")
             return
+        was_live = self._timer is not None and self._timer.isActive()
         self._stop_timer()
         self._stop_filling()
         self._abort.clear()
@@ -343,15 +348,18 @@ class BenchWorker(QObject):
             result = calibrate(
                 measure, levels, SWEEP_RANGE, progress=progress, **self.calibration_options
             )
-        except Aborted as stopped:
-            self._abort.clear()
-            self.calibration_stopped.emit(f"Stopped: {stopped}.")
+        except (Aborted, SmtjlabError) as error:
+            if isinstance(error, Aborted):
+                self._abort.clear()
+                self.calibration_stopped.emit(f"Stopped: {error}.")
+            else:
+                self.calibration_stopped.emit(f"Calibration failed: {error}")
+                self.error.emit(f"calibration failed: {error}")
             self._emit_state()
-            return
-        except SmtjlabError as error:
-            self.calibration_stopped.emit(f"Calibration failed: {error}")
-            self.error.emit(f"calibration failed: {error}")
-            self._emit_state()
+            # The live view the user had goes on, at the sweep's last bias (a global STOP
+            # queued behind this ends it again).
+            if was_live:
+                self.start_live()
             return
         self._calibration = result
         self.calibration_done.emit(
@@ -530,6 +538,7 @@ class BenchWorker(QObject):
             p_high=found.p_high if found else nan,
             tau_c=found.tau_c_s if found else nan,
             bias_v=record.bias_voltage,
+            records=self._records,
         )
 
     # -- recording ----------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def _frames(count: int) -> list:
                 p_high=0.5,
                 tau_c=1e-6,
                 bias_v=0.30,
+                records=k,
             )
         )
     return frames

@@ -86,8 +86,10 @@ class ConnectView(QWidget):
         right.addWidget(self.limits_box)
         right.addStretch(1)
         body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addLayout(right, 2)
+        # The limits take their natural width; the rest goes to the table, whose IDN column
+        # holds replies of 80 characters.
+        body.addLayout(left, 1)
+        body.addLayout(right)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

@@ -65,7 +65,8 @@ class LiveView(QWidget):
         self.hist_plot.setYLink(self.trace_plot)
         self.hist_plot.getAxis("left").setStyle(showValues=False)
         # Horizontal bars beside the trace, sharing its volts axis.
-        self.hist_bars = pg.BarGraphItem(x0=[0], y=[0], height=[0], width=[0], brush=HIST_BRUSH)
+        # A zero-height placeholder one sample wide, so the empty axis reads 0 to 1.
+        self.hist_bars = pg.BarGraphItem(x0=[0], y=[0], height=[0], width=[1], brush=HIST_BRUSH)
         self.hist_bars.setOpts(pen=None)
         self.hist_plot.addItem(self.hist_bars)
         self.level_lines = {
@@ -92,7 +93,9 @@ class LiveView(QWidget):
         self.tau_label = QLabel("–")
         self.bias_label = QLabel("–")
         self.levels_label = QLabel("–")
+        self.threshold_label = QLabel("–")
         self.rate_label = QLabel("–")
+        self.points_label = QLabel("–")
         for label in (self.p_high_label, self.tau_label, self.bias_label):
             label.setStyleSheet(BIG_NUMBER)
         stats = QGroupBox("Live statistics")
@@ -103,7 +106,9 @@ class LiveView(QWidget):
                 ("τc", self.tau_label),
                 ("bias", self.bias_label),
                 ("levels", self.levels_label),
-                ("display", self.rate_label),
+                ("threshold", self.threshold_label),
+                ("drawn", self.rate_label),
+                ("points", self.points_label),
             )
         ):
             grid.addWidget(QLabel(name), row, 0)
@@ -195,8 +200,7 @@ class LiveView(QWidget):
             )
         else:
             self.trace_plot.setTitle(
-                f"No switching at {frame.bias_v:+.3f} V: the junction sits in one state. "
-                "Ramp the bias into its transition, or run a calibration."
+                f"No switching at {frame.bias_v:+.3f} V: ramp into the transition, or calibrate"
             )
         edges = frame.hist_edges
         self.hist_bars.setOpts(
@@ -218,17 +222,20 @@ class LiveView(QWidget):
         self.tau_label.setText(si(frame.tau_c, "s") if math.isfinite(frame.tau_c) else "–")
         self.bias_label.setText(f"{frame.bias_v:+.3f} V")
         self.levels_label.setText(
-            f"{si(frame.low_v, 'V')} / {si(frame.high_v, 'V')}, thr {si(frame.threshold_v, 'V')}"
+            f"{si(frame.low_v, 'V')} / {si(frame.high_v, 'V')}"
             if switching
             else "no switching in this record"
         )
+        self.threshold_label.setText(si(frame.threshold_v, "V"))
         self.frames_shown += 1
 
     def points_shown(self) -> int:
         return 0 if self._time_axis is None else len(self._time_axis)
 
-    def show_display_rate(self, frames_per_s: float, points: int) -> None:
-        self.rate_label.setText(f"{frames_per_s:.1f} frames/s, {points:,} pts")
+    def show_display_rate(self, drawn: int, records: int, points: int) -> None:
+        """Frames drawn and records acquired in the last second, and points per frame."""
+        self.rate_label.setText(f"{drawn} of {records} records/s" if records else "–")
+        self.points_label.setText(f"{points:,} per frame" if points else "–")
 
     def show_bias_result(self, ok: bool, message: str) -> None:
         self.bias_message.setStyleSheet(OK_TEXT if ok else ERROR_TEXT)

@@ -47,6 +47,7 @@ class LiveFrame:
     p_high: float
     tau_c: float  # s
     bias_v: float
+    records: int  # scope records acquired so far, drawn or not
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,9 @@ class LabWindow(QMainWindow):
         self.inference_thread.start()
 
         self._frames = 0
+        self._live = False
+        self._records = 0  # the newest frame's record count
+        self._records_before = 0  # ... one rate update ago
         self._hidden_frame: LiveFrame | None = None
         self._frame_clock = QTimer(self)
         self._frame_clock.timeout.connect(self._update_frame_rate)
@@ -171,7 +174,7 @@ class LabWindow(QMainWindow):
         self.status_bias = QLabel("bias –")
         self.status_pools = QLabel("pools –")
         self.status_inference = QLabel("inference –")
-        self.status_fps = QLabel("0 frames/s")
+        self.status_fps = QLabel("live off")
         self.status_error = QLabel("")
         self.status_error.setStyleSheet(ERROR_TEXT)
         self._error_clear = QTimer(self)
@@ -248,6 +251,7 @@ class LabWindow(QMainWindow):
         bench.frame.connect(self._show_frame)
         bench.bias_result.connect(lv.show_bias_result)
         bench.live_running.connect(lv.set_running)
+        bench.live_running.connect(self._set_live)
         bench.calibration_started.connect(cal.begin)
         bench.calibration_point.connect(cal.add_point)
         bench.calibration_done.connect(cal.show_result)
@@ -328,7 +332,11 @@ class LabWindow(QMainWindow):
             f"● Recording to {Path(state.recording).name}" if state.recording else "● Record trace…"
         )
 
+    def _set_live(self, running: bool) -> None:
+        self._live = running
+
     def _show_frame(self, frame: LiveFrame) -> None:
+        self._records = frame.records
         # A hidden live view is not drawn (the CPU is the network's); it gets the newest
         # frame when its tab is shown.
         if self.live_view.isVisible():
@@ -340,9 +348,16 @@ class LabWindow(QMainWindow):
         self.bench.frame_shown()
 
     def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.live_view and self._hidden_frame is not None:
+        if self.tabs.widget(index) is not self.live_view:
+            return
+        if self._hidden_frame is not None:
             self.live_view.show_frame(self._hidden_frame)
             self._hidden_frame = None
+        # A fresh second for the frame counter, so its first figure is not diluted by the
+        # time the view was hidden.
+        self._frames = 0
+        self._records_before = self._records
+        self._frame_clock.start(1000)
 
     def _show_pools(self, status: PoolStatus) -> None:
         self.pools_view.show_status(status)
@@ -362,8 +377,12 @@ class LabWindow(QMainWindow):
         self._error_clear.start(15_000)
 
     def _update_frame_rate(self) -> None:
-        self.status_fps.setText(f"{self._frames} frames/s")
-        self.live_view.show_display_rate(float(self._frames), self.live_view.points_shown())
+        # The status bar counts records acquired, which go on (into the pools) whatever tab is
+        # shown; the live view counts the frames it drew.
+        records = self._records - self._records_before
+        self._records_before = self._records
+        self.status_fps.setText(f"live: {records} records/s" if self._live else "live off")
+        self.live_view.show_display_rate(self._frames, records, self.live_view.points_shown())
         self._frames = 0
 
     # -- shutdown -----------------------------------------------------------------------------

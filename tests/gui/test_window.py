@@ -1,5 +1,7 @@
 """The lab window end to end on the mock bench, offscreen, driven through its widgets."""
 
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -11,16 +13,21 @@ from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE
 TIMEOUT = 30_000
 
 
-@pytest.fixture
-def window(qtbot, tiny_model):
+def open_window(qtbot, model, bench):
     # A tiny synthetic network keeps the test independent of the shipped checkpoints.
     window = LabWindow(
         mock=True,
-        bench=BenchWorker(ready_bits=1 << 17),
-        inference=InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model)),
+        bench=bench,
+        inference=InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(model)),
     )
     qtbot.addWidget(window)
     window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, tiny_model):
+    window = open_window(qtbot, tiny_model, BenchWorker(ready_bits=1 << 17))
     yield window
     window.close()
 
@@ -32,8 +39,8 @@ def simulated(window):
 
 def connect(qtbot, window):
     view = window.connect_view
-    qtbot.waitUntil(lambda: view.connect_button.isEnabled(), timeout=TIMEOUT)
-    assert view.table.rowCount() == 2
+    qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=TIMEOUT)  # discovered
+    assert view.connect_button.isEnabled()
     assert "KEITHLEY" in view.table.item(0, 2).text()
     qtbot.mouseClick(view.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.disconnect_button.isEnabled(), timeout=TIMEOUT)
@@ -111,6 +118,9 @@ def test_closing_while_live_ramps_down(qtbot, window):
     window.show_tab("live")
     window.start_live()
     qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
+    # Records go on with the live view hidden, and the status bar counts them.
+    window.show_tab("pools")
+    qtbot.waitUntil(lambda: re.fullmatch(r"live: [1-9]\d* records/s", window.status_fps.text()))
     world = simulated(window)
     assert world.output_on
     window.close()
@@ -146,4 +156,49 @@ def test_closing_during_a_calibration_stops_it_and_ramps_down(qtbot, window):
     assert world.output_on
     window.close()
     assert not window.bench_thread.isRunning()
+    assert world.source_voltage == 0.0 and not world.output_on
+
+
+def test_failed_calibration_gives_back_the_live_view(qtbot, tiny_model):
+    # No bias can be found within 1e-6 in one try: the calibration fails for sure.
+    bench = BenchWorker(calibration_options={"tolerance": 1e-6, "max_iterations": 1})
+    window = open_window(qtbot, tiny_model, bench)
+    try:
+        connect(qtbot, window)
+        window.show_tab("live")
+        assert "Ramped" in ramp(qtbot, window, 0.3)
+        window.start_live()
+        qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
+        cal = window.calibration_view
+        window.calibrate(5)
+        qtbot.waitUntil(lambda: "Calibration failed" in cal.status.text(), timeout=60_000)
+        window.show_tab("live")
+        shown = window.live_view.frames_shown
+        qtbot.waitUntil(lambda: window.live_view.frames_shown > shown + 2, timeout=TIMEOUT)
+        assert not window.live_view.start_button.isEnabled()
+        world = simulated(window)
+        window.stop_action.trigger()
+        qtbot.waitUntil(lambda: not world.output_on, timeout=TIMEOUT)
+        assert world.source_voltage == 0.0
+        assert window.live_view.start_button.isEnabled()
+    finally:
+        window.close()
+
+
+def test_stop_during_a_calibration_while_live_leaves_everything_off(qtbot, window):
+    connect(qtbot, window)
+    window.show_tab("live")
+    assert "Ramped" in ramp(qtbot, window, 0.3)
+    window.start_live()
+    qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.bench.calibration_point, timeout=TIMEOUT):
+        window.calibrate(5)
+    world = simulated(window)
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: "Stopped" in window.calibration_view.status.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not world.output_on, timeout=TIMEOUT)
+    shown = window.live_view.frames_shown
+    qtbot.wait(500)  # the resumed live view, if STOP had not ended it, would draw meanwhile
+    assert window.live_view.frames_shown == shown
+    assert window.live_view.start_button.isEnabled()
     assert world.source_voltage == 0.0 and not world.output_on
