@@ -78,6 +78,8 @@ class InferenceView(QWidget):
         self.classify_button = QPushButton("Classify this digit")
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
+        # Room for two lines whatever the text, so the buttons below never move under the mouse.
+        self.source_label.setFixedHeight(2 * self.source_label.fontMetrics().lineSpacing() + 2)
         image_box = QGroupBox("Digit: an MNIST test image, or draw one")
         image_layout = QVBoxLayout(image_box)
         picker = QHBoxLayout()
@@ -159,6 +161,11 @@ class InferenceView(QWidget):
         history_box = QGroupBox("Recent images: prediction (red = wrong)")
         history_box.setLayout(self.history)
 
+        # Wide enough for the longest text each box shows ("4 …", the throughput line), so
+        # the row does not shift when the first result arrives.
+        char = self.fontMetrics().averageCharWidth()
+        result_box.setMinimumWidth(21 * char)
+        tally_box.setMinimumWidth(58 * char)
         results = QHBoxLayout()
         results.addWidget(result_box)
         results.addWidget(tally_box)
