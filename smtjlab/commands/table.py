@@ -48,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
     parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=1,
+        help="runs per cell with seeds SEED, SEED+1, ...: the mean and spread are reported",
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("docs"), help="folder for the CSV, markdown and PNG"
     )
     parser.add_argument(
@@ -79,13 +85,16 @@ def run(args: argparse.Namespace) -> int:
         if levels not in sources:
             sources[levels] = open_bit_source(args.bits, list(levels))
         bits = sources[levels]
-        engine = ScEngine(checkpoint, length, bits=bits, seed=args.seed)
-        predictions = np.concatenate(
-            [
-                engine.forward(images[i : i + BATCH]).predictions
-                for i in range(0, len(images), BATCH)
-            ]
-        )
+        accuracies = []
+        for seed in range(args.seed, args.seed + args.repeats):
+            engine = ScEngine(checkpoint, length, bits=bits, seed=seed)
+            predictions = np.concatenate(
+                [
+                    engine.forward(images[i : i + BATCH]).predictions
+                    for i in range(0, len(images), BATCH)
+                ]
+            )
+            accuracies.append(100 * float((predictions == labels).mean()))
         rows.append(
             {
                 "model": model_name(*key),
@@ -93,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
                 "states": key[1],
                 "training": "with SC" if key[2] == "sc" else "without SC",
                 "length": length,
-                "accuracy": round(100 * float((predictions == labels).mean()), 2),
+                "accuracy": round(float(np.mean(accuracies)), 2),
+                "accuracy_std": round(float(np.std(accuracies, ddof=1)), 2)
+                if args.repeats > 1
+                else None,
             }
         )
     deterministic = {
@@ -123,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         "bits": args.bits,
         "pools": pools,
         "seed": args.seed,
+        "repeats": args.repeats,
         "seconds": round(time.perf_counter() - started, 1),
         "files": [str(path) for path in files],
     }
@@ -147,10 +160,15 @@ def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
     lengths = sorted({row["length"] for row in rows})
     by_cell = {(row["model"], row["length"]): row["accuracy"] for row in rows}
     header = "| hidden layers | states | training | " + " | ".join(f"L = {n}" for n in lengths)
+    runs = (
+        f"the mean of {args.repeats} runs (seeds {args.seed}–{args.seed + args.repeats - 1}; "
+        "each run draws new weight and input streams)"
+        if args.repeats > 1
+        else f"seed {args.seed}"
+    )
     lines = [
-        f"MNIST test accuracy (%) of the SC engine on {images} test images, "
-        f"{args.bits} bits, seed {args.seed}. The last column is the deterministic quantized "
-        "network (L = ∞).",
+        f"MNIST test accuracy (%) of the SC engine on {images} test images, {args.bits} bits, "
+        f"{runs}. The last column is the deterministic quantized network (L = ∞).",
         "",
         header + " | L = ∞ |",
         "|" + " --- |" * (4 + len(lengths)),
@@ -163,6 +181,19 @@ def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
             f"{'with SC' if key[2] == 'sc' else 'without SC'} | {cells} | "
             f"{deterministic[name]:.2f} |"
         )
+    spread = [row["accuracy_std"] for row in rows if row["accuracy_std"] is not None]
+    if spread:
+        lines += [
+            "",
+            f"Run-to-run standard deviation of a cell: {min(spread):.2f}–{max(spread):.2f} points.",
+        ]
+    first = lengths[0]
+    gaps = []
+    for depth in DEPTHS:
+        for states in STATES:
+            sc, plain = (by_cell[(model_name(depth, states, m), first)] for m in MODES)
+            gaps.append(f"{depth} hidden, {states} states: {sc - plain:+.2f}")
+    lines += ["", f"With SC minus without SC at L = {first}: " + "; ".join(gaps) + "."]
     return "\n".join(lines) + "\n"
 
 
