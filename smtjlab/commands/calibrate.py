@@ -21,7 +21,10 @@ from smtjlab.instruments.safety import load_limits
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "calibrate", help="find the bias of every probability level", description=__doc__
+        "calibrate",
+        help="find the bias of every probability level",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--mock", action="store_true", help="use the simulated bench")
