@@ -9,12 +9,11 @@ engine draws from (the `draw` protocol of smtjlab.inference.bitsource):
 
 A draw cuts `count` segments at random offsets, in rounds: each round takes a random phase
 φ < length and up to ⌊(n_bits − φ)/length⌋ distinct slots φ + k·length, so the segments of one
-round never overlap. The SC engine asks for a batch's streams image by image (row-major), so
-one image's streams fall in at most two neighbouring rounds whenever an image needs no more
-streams of a level than the pool has slots. `stats()` reports the overlap rate (segments that
-overlap one of the previous round: an upper bound on overlap within an image) and the reuse
-(bits drawn per bit acquired). Overlap at different offsets still keeps bits at equal clock
-positions independent.
+round never overlap. `groups` (segment counts in draw order, for example per image) are kept
+whole within a round, so one group's segments never overlap unless the group alone needs more
+than a round's slots; `stats()` counts the segments that overlap another of their own group
+(the overlap rate) and the reuse (bits drawn per bit acquired). Segments of different groups
+may share bits at different offsets, which keeps bits at equal clock positions independent.
 
 Bit-pool files (HDF5): file attributes `format = "smtjlab.bitpools"`, `version = 1`; group
 `levels` with one dataset per level named `p0.250000`, packed uint64 words (or uint8 0/1
@@ -26,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import h5py
@@ -117,8 +116,15 @@ class BitPool:
             return math.nan
         return float(np.unpackbits(words.view(np.uint8)).sum()) / (64 * len(words))
 
-    def draw(self, count: int, length: int, rng: np.random.Generator) -> np.ndarray:
-        """`count` segments of `length` bits at random offsets (module docstring)."""
+    def draw(
+        self,
+        count: int,
+        length: int,
+        rng: np.random.Generator,
+        groups: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """`count` segments of `length` bits at random offsets, disjoint within each group
+        (`groups`: segment counts in draw order, summing to `count`; default one group)."""
         if count < 0 or length < 1:
             raise BitPoolError(f"need count >= 0 and length >= 1, got {count} and {length}")
         with self._lock:
@@ -128,7 +134,7 @@ class BitPool:
                     f"the pool for p = {self.p_target:g} holds {available} bits, fewer than "
                     f"one stream of {length}"
                 )
-            offsets, overlapping = _offsets(available, count, length, rng)
+            offsets, overlapping = _offsets(available, count, length, rng, groups)
             segments = _cut_segments(self._words, offsets, length, tail_mask(length))
             self.drawn_segments += count
             self.drawn_bits += count * length
@@ -158,27 +164,43 @@ class BitPool:
         return np.concatenate([self._words[self._cursor : capacity], self._words[: self._cursor]])
 
 
-def _offsets(available: int, count: int, length: int, rng: np.random.Generator):
-    """Segment offsets in rounds of disjoint slots, and how many overlap the round before."""
-    offsets = []
-    overlapping = drawn = 0
-    previous = None
-    while drawn < count:
+def _offsets(available: int, count: int, length: int, rng: np.random.Generator, groups=None):
+    """Segment offsets, whole groups per round of disjoint slots; segments overlapping another
+    of their own group (only a group bigger than one round has any)."""
+    sizes = np.array([count] if groups is None else groups, dtype=np.int64)
+    if sizes.sum() != count or (sizes < 0).any():
+        raise BitPoolError(f"groups of {sizes.sum()} segments for a draw of {count}")
+    offsets = np.empty(count, dtype=np.int64)
+    overlapping = drawn = group = 0
+    split_from = None  # where the group being drawn over several rounds began
+    while group < len(sizes):
         phase = int(rng.integers(0, min(length, available - length + 1)))
         slots = (available - phase) // length
-        size = min(slots, count - drawn)
+        if sizes[group] > slots:  # an oversized group: one round's worth of it
+            split_from = drawn if split_from is None else split_from
+            size, sizes[group] = slots, sizes[group] - slots
+            fits = 0
+        else:  # as many whole (remaining) groups as the round has slots
+            fits = int(np.searchsorted(np.cumsum(sizes[group:]), slots, side="right"))
+            size = int(sizes[group : group + fits].sum())
+        offsets[drawn : drawn + size] = phase + length * rng.choice(slots, size, replace=False)
         drawn += size
-        chosen = phase + length * rng.choice(slots, size=size, replace=False)
-        if previous is not None:
-            # the nearest earlier start at or below each offset, and the one above it
-            above = np.searchsorted(previous, chosen)
-            below = previous[np.maximum(above - 1, 0)]
-            upper = previous[np.minimum(above, len(previous) - 1)]
-            near = (np.abs(chosen - below) < length) | (np.abs(upper - chosen) < length)
-            overlapping += int(near.sum())
-        offsets.append(chosen)
-        previous = np.sort(chosen)
-    return np.concatenate(offsets) if offsets else np.empty(0, np.int64), overlapping
+        if fits and split_from is not None:
+            end = split_from + (count if groups is None else int(groups[group]))
+            overlapping += _overlapping(offsets[split_from:end], length)
+            split_from = None
+        group += fits
+    return offsets, overlapping
+
+
+def _overlapping(offsets: np.ndarray, length: int) -> int:
+    """How many of these segments overlap another one."""
+    ordered = np.sort(offsets)
+    close = np.diff(ordered) < length
+    hit = np.zeros(len(ordered), dtype=bool)
+    hit[:-1] |= close
+    hit[1:] |= close
+    return int(hit.sum())
 
 
 @numba.njit(cache=True, nogil=True)
@@ -231,16 +253,24 @@ class BitBank:
             raise BitPoolError(f"no bit pool for p = {p:.6g} (pools: {have})")
         return found
 
-    def draw(self, p: float, count: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    def draw(
+        self,
+        p: float,
+        count: int,
+        length: int,
+        rng: np.random.Generator,
+        groups: Sequence[int] | None = None,
+    ) -> np.ndarray:
         """`count` independent `length`-bit streams with P(1) = p, packed into uint64 words:
-        shape (count, words_for(length)), trailing bits zero. p = 0 and 1 are constants."""
+        shape (count, words_for(length)), trailing bits zero. p = 0 and 1 are constants.
+        Streams of one group (for example one image's) never share bits when they fit the pool."""
         if p == 0 or p == 1:
             fill = np.uint64(0xFFFF_FFFF_FFFF_FFFF if p == 1 else 0)
             out = np.full((count, words_for(length)), fill, dtype=np.uint64)
             if count:
                 out[:, -1] &= tail_mask(length)
             return out
-        return self.pool(p).draw(count, length, rng)
+        return self.pool(p).draw(count, length, rng, groups)
 
     def stats(self) -> list[dict]:
         return [pool.stats() for pool in self._pools]

@@ -15,7 +15,7 @@ The engine only asks for 0 < p < 1; probabilities 0 and 1 are constant streams.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -34,7 +34,14 @@ class BitSourceError(SmtjlabError):
 
 
 class BitSource(Protocol):
-    def draw(self, p: float, count: int, length: int, rng: np.random.Generator) -> np.ndarray: ...
+    def draw(
+        self,
+        p: float,
+        count: int,
+        length: int,
+        rng: np.random.Generator,
+        groups: Sequence[int] | None = None,
+    ) -> np.ndarray: ...
 
 
 class IdealBits:
@@ -51,7 +58,14 @@ class IdealBits:
 
     name = "ideal"
 
-    def draw(self, p: float, count: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    def draw(
+        self,
+        p: float,
+        count: int,
+        length: int,
+        rng: np.random.Generator,
+        groups: Sequence[int] | None = None,  # every stream is fresh: no grouping needed
+    ) -> np.ndarray:
         threshold = round(float(p) * 2**IDEAL_PRECISION)
         if not 0 < threshold < 2**IDEAL_PRECISION:
             raise BitSourceError(f"ideal bits: p = {p} is not strictly between 0 and 1")

@@ -162,19 +162,30 @@ class ScEngine:
         out = np.zeros((flat.size, self.words), dtype=np.uint64)
         out[flat == denominator] = _ones(self.length)
         fractional = np.flatnonzero((flat > 0) & (flat < denominator))
-        self._fill(out, fractional, flat[fractional], denominator)
+        width = numerator.shape[-1] if numerator.ndim else 1
+        self._fill(out, fractional, flat[fractional], denominator, fractional // width)
         return out.reshape(*numerator.shape, self.words)
 
-    def _fill(self, out: np.ndarray, rows: np.ndarray, numerators, denominator: int) -> None:
-        """Draw out[rows] from the bit source, grouped by level (ascending), in row order."""
+    def _fill(
+        self, out: np.ndarray, rows: np.ndarray, numerators, denominator: int, owners
+    ) -> None:
+        """Draw out[rows] from the bit source, grouped by level (ascending), in row order.
+
+        `owners` (non-decreasing in row order) names the image, or the neuron, of each row:
+        the streams of one owner must not share bits.
+        """
         if len(rows) == 0:
             return
         order = np.argsort(numerators, kind="stable")
         values, starts = np.unique(numerators[order], return_index=True)
         ends = np.append(starts[1:], len(order))
         for value, start, end in zip(values, starts, ends, strict=True):
-            targets = rows[order[start:end]]
-            out[targets] = self.bits.draw(value / denominator, len(targets), self.length, self.rng)
+            chosen = order[start:end]
+            targets = rows[chosen]
+            _, groups = np.unique(owners[chosen], return_counts=True)
+            out[targets] = self.bits.draw(
+                value / denominator, len(targets), self.length, self.rng, groups
+            )
 
     def forward(self, images: np.ndarray, record: bool = False) -> Forward:
         """Classify a batch of uint8 images (B, 28, 28) or (B, 784)."""
@@ -239,7 +250,7 @@ class ScEngine:
         rows = np.where(fractional, np.cumsum(fractional), 0)
         x = np.empty((1 + int(fractional.sum()), self.words), dtype=np.uint64)
         x[0] = _ones(self.length)
-        self._fill(x, rows[fractional], values[fractional], denominator)
+        self._fill(x, rows[fractional], values[fractional], denominator, batch[fractional])
         return pointers, inputs.astype(np.int64), rows, x
 
     def predict(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:

@@ -1,4 +1,3 @@
-import itertools
 import threading
 
 import h5py
@@ -43,17 +42,30 @@ def test_one_draw_never_overlaps_when_the_pool_is_big_enough():
         assert offsets.min() >= 0 and offsets.max() <= 100_000 - 500
 
 
-def test_oversized_draws_come_in_disjoint_rounds_and_count_overlaps():
+def overlaps_within(offsets, length):
+    """Brute force: how many segments overlap another of the same list."""
+    near = np.abs(offsets[:, None] - offsets[None, :]) < length
+    np.fill_diagonal(near, False)
+    return int(near.any(axis=1).sum())
+
+
+def test_a_group_of_one_image_never_shares_bits_when_it_fits():
+    rng = np.random.default_rng(2)
+    groups = [30, 12, 39, 5, 25, 33]  # a 4096-bit pool has 39 or 40 slots of 100 bits
+    offsets, overlapping = _offsets(4096, sum(groups), 100, rng, groups)
+    assert overlapping == 0
+    for group in np.split(offsets, np.cumsum(groups)[:-1]):
+        assert overlaps_within(group, 100) == 0
+    assert offsets.min() >= 0 and offsets.max() <= 4096 - 100
+
+
+def test_an_oversized_group_spans_rounds_and_counts_its_overlaps():
     offsets, overlapping = _offsets(4096, 100, 100, np.random.default_rng(2))
     assert len(offsets) == 100
     # a round is one phase (offset mod length); consecutive rounds here have different ones
     rounds = np.split(offsets, np.flatnonzero(np.diff(offsets % 100)) + 1)
-    assert len(rounds) == 3 and all(np.diff(np.sort(r)).min() >= 100 for r in rounds)
-    recount = sum(
-        int((np.abs(now[:, None] - before[None, :]) < 100).any(axis=1).sum())
-        for before, now in itertools.pairwise(rounds)
-    )
-    assert overlapping == recount > 0
+    assert len(rounds) == 3 and all(overlaps_within(r, 100) == 0 for r in rounds)
+    assert overlapping == overlaps_within(offsets, 100) > 0
 
     pool = BitPool(0.5, 4096)
     pool.append(bernoulli(0.5, 4096))

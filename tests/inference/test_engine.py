@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from smtjlab.acquisition.packing import unpack_bits
+from smtjlab.inference.bitsource import PoolBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.engine import ScEngine
 from smtjlab.inference.quantize import level_values, pixel_levels
@@ -144,3 +145,23 @@ def test_sums_scatter_with_the_variance_training_assumes(encoding, length):
         for seed in range(4)
     ]
     assert 0.9 < np.mean(squares) / np.mean(variance) < 1.1
+
+
+def test_one_images_streams_never_share_pool_bits():
+    # a pool with a unique pattern per 64-bit word shows where every stream was cut
+    length = 128
+    pool_words = 1 << 12  # 2^18 bits: 2048 slots of 128 bits, ample for one image
+    rng = np.random.default_rng(5)
+    bits = (rng.random(64 * pool_words) < 0.5).astype(np.uint8)
+    bank = PoolBits({0.25: bits, 0.5: bits, 0.75: bits})
+    checkpoint = random_checkpoint(rng, 5, "sign-magnitude", [32], False)
+    engine = ScEngine(checkpoint, length, bits=bank, seed=3)
+    forward = engine.forward(random_images(rng, 200), record=True)
+    assert all(pool["overlap_rate"] == 0 for pool in bank.stats())
+    streams = forward.streams[0]  # (images, inputs, words)
+    levels = forward.levels[0]
+    for image in range(len(levels)):
+        for level in (1, 2, 3):
+            drawn = streams[image][levels[image] == level]
+            # equal streams of 128 random bits only come from the same offset
+            assert len(np.unique(drawn, axis=0)) == len(drawn)
