@@ -12,9 +12,10 @@ The logic needs one thing from the bench, a way to measure bits at a bias:
    point weighted by its binomial σ with the effective bit count n·(1−ρ)/(1+ρ) for lag-1
    correlation ρ; the covariance gives the uncertainties of V50 and w.
 3. **Levels.** V_k = V50 + w·logit(p_k) for each target p_k, then measured over
-   `verify_bits` (≥ 10⁴) bits and moved by Newton steps on the fitted slope until
-   |p − p_k| ≤ tolerance/2; a level is accepted when its last measurement is within
-   `tolerance` (default ±0.01), else `CalibrationError` names it.
+   `verify_bits` (≥ 10⁴) bits and moved by Newton steps until |p − p_k| ≤ tolerance/2, on the
+   fitted slope at first and then on the slope between the last two tries (secant), which
+   still converges when an odd sweep point has skewed the fit; a level is accepted when its
+   closest measurement is within `tolerance` (default ±0.01), else `CalibrationError` names it.
 
 `Calibration.save` stores it all as JSON with an ISO 8601 timestamp; `DriftMonitor` re-measures
 the levels, flags the ones that wandered out of tolerance and re-solves their bias.
@@ -261,6 +262,7 @@ def solve_level(
         float(np.clip(fit.bias_for(p_target) if start_v is None else start_v, low, high)), 6
     )
     best = Level(p_target, bias, math.nan, 0, 0)
+    previous: tuple[float, float] | None = None
     for iteration in range(1, max_iterations + 1):
         bits = np.asarray(measure(bias, n_bits), dtype=np.uint8)
         p = float(bits.mean())
@@ -270,6 +272,14 @@ def solve_level(
             return best
         # Newton step on the fitted sigmoid; its slope at a saturated p would be ~0.
         slope = max(abs(fit.slope(bias)), 0.05 / abs(fit.width)) * math.copysign(1, fit.width)
+        if previous is not None and previous[0] != bias and abs(p - previous[1]) >= tolerance:
+            # A fit widened by an odd sweep point has too shallow a slope, and its steps
+            # overshoot by more each time; the slope between the last two tries is the
+            # device's own, once their p differ by more than the bits' noise.
+            secant = (p - previous[1]) / (bias - previous[0])
+            if secant * slope > 0:
+                slope = secant
+        previous = (bias, p)
         bias = round(float(np.clip(bias + (p_target - p) / slope, low, high)), 6)
     if abs(best.p_measured - p_target) <= tolerance:
         return best

@@ -3,8 +3,10 @@
 How a trace is read:
 
 1. **Levels.** The trace is cut into up to 64 windows; a strided subsample of each is split in
-   two at Otsu's threshold, giving per-window low and high means. The level gap is the median
-   split over the windows that hold both states; the white-noise σ comes from the median
+   two at Otsu's threshold, giving per-window low and high means. A window holds both states
+   when the rarer has a 0.5 % share and the means are ≥ 3 within-class σ apart (noise of any
+   width splits at 2.65); when fewer than a tenth of the windows pass, each needs 4. The level
+   gap is the median split over those windows; the white-noise σ comes from the median
    absolute first difference. A window that holds one state only is put on the low or the high
    level, whichever keeps the baseline continuous with its neighbours.
 2. **Hysteresis.** One compiled pass classifies every sample with thresholds at
@@ -51,8 +53,18 @@ MAX_WINDOWS = 64
 MIN_WINDOW = 4096  # samples per level-estimation window, at least
 WINDOW_SUBSAMPLE = 512  # samples of each window the level estimate looks at
 HISTOGRAM_BINS = 256
-MIN_SEPARATION_SIGMAS = 2.2  # Otsu on one Gaussian splits its halves 1.6σ apart
-MIN_GAP_SIGMAS = 2.4  # after classification; a split of pure (1/f) noise gives 2.2-2.35
+# A window holds two levels when Otsu's class means are this many within-class σ apart.
+# Otsu splits one Gaussian, however wide (drift, coarse ADC codes), into halves 2.65 ± 0.09
+# of their own σ apart (512 samples); two levels 3σ apart already give ≥ 3.1.
+MIN_SEPARATION = 3.0
+# 1/f noise as strong as the gap wanders inside a window and lifts an odd one past 3,
+# seldom more than one: when under `FEW_WINDOWS` of them pass, each must clear `SURE_SEPARATION`
+# on its own (two levels 4σ apart give ≥ 3.85, a rare state at SNR 9 about 10).
+FEW_WINDOWS = 0.1
+SURE_SEPARATION = 4.0
+# After classification, a backstop to step 1: a split of pure (1/f) noise gives 2.2-2.35,
+# but up to 2.6 on coarse ADC codes, so this alone cannot tell noise from a telegraph.
+MIN_GAP_SIGMAS = 2.4
 MIN_MINORITY = 0.005  # a window holds both states if the rarer one has this share
 # Below this gap/σ the state error passes 1 % (docs/acquisition.md: 0.65 % at SNR 4, 2 % at 3),
 # so a warning at the specified SNR 5 would be a false alarm.
@@ -213,14 +225,20 @@ def estimate_levels(samples: np.ndarray, name: str = "trace") -> Levels:
     sigma = _white_sigma(samples)
     if np.issubdtype(samples.dtype, np.integer):
         sigma = max(sigma, 0.5)  # one code step bounds the resolution of integer samples
-    low, high, minority = _window_levels(sub, lo, hi)
+    low, high, minority, separation = _window_levels(sub, lo, hi)
     split = high - low
-    both = (minority >= MIN_MINORITY) & (split >= MIN_SEPARATION_SIGMAS * sigma)
+    # Scale-free on purpose: a split measured in the white σ lets through the noise of
+    # windows that are wider than white (1/f, drift) or whose σ the ADC's codes bias low,
+    # and where the rare state is rare those windows outnumber the real ones.
+    both = (minority >= MIN_MINORITY) & (separation >= MIN_SEPARATION)
+    if both.sum() < FEW_WINDOWS * windows:
+        both &= separation >= SURE_SEPARATION
     if not both.any():
-        widest = float(split.max() / sigma) if sigma > 0 else 0.0
         raise DigitizeError(
             f"trace {name!r}: no switching (one level; the best two-level split is "
-            f"{widest:.1f}σ apart, a telegraph signal needs {MIN_SEPARATION_SIGMAS}σ)"
+            f"{float(separation.max()):.1f}× its classes' σ, noise alone gives about 2.65, "
+            f"a telegraph signal needs {MIN_SEPARATION:g} in many windows or "
+            f"{SURE_SEPARATION:g} in a few)"
         )
     gap = float(np.median(split[both]))
     # A split far from the typical gap is noise inside a one-state window, not two levels.
@@ -289,11 +307,13 @@ def _baseline(low: np.ndarray, high: np.ndarray, both: np.ndarray, gap: float) -
 
 @numba.njit(cache=True, nogil=True)
 def _window_levels(sub: np.ndarray, lo: float, hi: float):
-    """Otsu split of each window's histogram: (low mean, high mean, minority share) each."""
+    """Otsu split of each window's histogram: (low mean, high mean, minority share, class
+    separation) each; the separation is the gap of the means over the within-class σ."""
     windows, m = sub.shape
     low = np.empty(windows)
     high = np.empty(windows)
     minority = np.empty(windows)
+    separation = np.empty(windows)
     scale = HISTOGRAM_BINS / (hi - lo) * (1 - 1e-9)
     hist = np.empty(HISTOGRAM_BINS)
     for w in range(windows):
@@ -316,19 +336,25 @@ def _window_levels(sub: np.ndarray, lo: float, hi: float):
             if between > best:
                 best, cut = between, b
         threshold = lo + (cut + 1) / scale
-        s0, n0, s1, n1 = 0.0, 0, 0.0, 0
+        s0, n0, s1, n1, squares = 0.0, 0, 0.0, 0, 0.0
         for j in range(m):
-            v = sub[w, j]
-            if v < threshold:
+            v = sub[w, j] - threshold  # centred, so the squares lose no precision
+            squares += v * v
+            if v < 0:
                 s0 += v
                 n0 += 1
             else:
                 s1 += v
                 n1 += 1
-        low[w] = s0 / n0 if n0 else threshold
-        high[w] = s1 / n1 if n1 else threshold
+        low[w] = threshold + (s0 / n0 if n0 else 0.0)
+        high[w] = threshold + (s1 / n1 if n1 else 0.0)
         minority[w] = min(n0, n1) / m
-    return low, high, minority
+        within = squares - (s0 * s0 / n0 if n0 else 0.0) - (s1 * s1 / n1 if n1 else 0.0)
+        split = high[w] - low[w]
+        separation[w] = (
+            split / math.sqrt(within / m) if within > 0 else (math.inf if split > 0 else 0.0)
+        )
+    return low, high, minority, separation
 
 
 def _spike_margin(levels: Levels) -> float:

@@ -7,7 +7,9 @@ from smtjlab.acquisition.calibration import (
     Calibration,
     CalibrationError,
     DriftMonitor,
+    SigmoidFit,
     calibrate,
+    solve_level,
     target_levels,
 )
 
@@ -127,3 +129,12 @@ def test_drift_monitor_flags_and_recalibrates_a_shifted_device():
         if check.drifted:
             assert check.new_bias_v == level.bias_v > check.bias_v
     assert result.timestamp != "2000-01-01T00:00:00+00:00" and stamp
+
+
+def test_a_level_converges_from_a_fit_too_wide():
+    # A sweep point off the sigmoid can widen the fit; Newton steps on its slope, 2.4× too
+    # shallow, overshoot further every time. The measured slope between tries does not.
+    device = FakeDevice(seed=4)
+    too_wide = SigmoidFit(v50=0.30, width=0.06)
+    level = solve_level(device.measure, too_wide, 0.25, RANGE, tolerance=0.01)
+    assert abs(level.p_measured - 0.25) <= 0.005  # converged, not merely the closest try

@@ -83,3 +83,23 @@ def test_mock_bit_bank_serves_the_engine_draw():
 def test_discover_finds_the_smu_and_the_scope_by_idn():
     with Bench.discover(rm=mock_resource_manager(), limits=FAST, points=10_000) as bench:
         assert bench.smu.idn.startswith("KEITHLEY") and "SO-X" in bench.scope.idn
+
+
+def test_a_record_that_barely_switches_keeps_its_real_levels():
+    # At 0.15 V the mock device is high 0.25 % of the time (in dwells 9σ above the low
+    # level), so most of the 64 level windows hold noise alone. Those were once taken for
+    # two levels ~2.3σ apart, and about a third of the records came out at p ≈ 0.39.
+    with Bench.mock(seed=3) as bench:
+        bench.set_bias(0.15)
+        found = [bench.digitize(bench.record()) for _ in range(12)]
+    assert all(f.p_high < 0.01 for f in found)
+    assert all(f.snr > 7 for f in found)  # the gap of the real levels, not of a noise split
+
+
+@pytest.mark.parametrize("seed", [3, 6, 11])  # the seeds whose 0.15 V point was split noise
+def test_mock_calibration_reaches_every_level(seed):
+    with Bench.mock(seed=seed) as bench:
+        result = bench.calibrate([0.25, 0.5, 0.75])
+    assert result.fit.width == pytest.approx(0.025, abs=0.001)  # the mock device's sigmoid
+    for level in result.levels:
+        assert abs(level.p_measured - level.p_target) <= 0.01
