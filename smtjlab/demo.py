@@ -68,6 +68,7 @@ def run_demo(
     length: int = DEFAULT_LENGTH,
     model: str = DEFAULT_MODEL,
     source: str = "replay",
+    recording: str | None = None,
     seed: int = 0,
     bits_per_level: int = BITS_PER_LEVEL,
     step: Step = lambda _: None,
@@ -76,7 +77,7 @@ def run_demo(
     checkpoint = load_checkpoint(model)
     levels = device_levels(checkpoint)
     step(f"connecting the mock bench ({source}) through PyVISA")
-    bench = Bench.mock(source=source, seed=seed)
+    bench = Bench.mock(source=source, seed=seed, recording=recording)
     simulated = bench.smu.resource.visalib.bench
     with bench:
         step(f"calibrating {len(levels)} device levels")

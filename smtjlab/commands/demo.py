@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="replay",
         help="mock bench source: the shipped synthetic recording, or the live device model",
     )
+    parser.add_argument(
+        "--recording", metavar="FILE", help="trace file to replay (default: the shipped one)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         length=args.length,
         model=args.model,
         source=args.source,
+        recording=args.recording,
         seed=args.seed,
         step=step,
     )

@@ -198,14 +198,15 @@ def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
 
 
 def _pool_note(pools: list[dict]) -> str:
-    """How hard the device pools were used: segments overlapping within a draw, and reuse."""
+    """How hard the device pools were used: overlap within one image's streams, and reuse."""
     if not pools:
         return ""
     return (
-        f"\nBit pools: {len(pools)} device levels of {pools[0]['n_bits']} bits each; "
-        f"segments overlapping another of the same draw: at most "
-        f"{max(pool['overlap_rate'] for pool in pools):.2%}; each pooled bit was read "
-        f"{max(pool['reuse'] for pool in pools):.0f} times at most over the whole table.\n"
+        f"\nBit pools: {len(pools)} device levels of {pools[0]['n_bits']} bits each; streams "
+        f"of one image overlapping another of its streams: at most "
+        f"{max(pool['overlap_rate'] for pool in pools):.2%}; streams of different images "
+        f"reuse the pools, each pooled bit read {max(pool['reuse'] for pool in pools):.0f} "
+        "times at most over the whole table.\n"
     )
 
 
