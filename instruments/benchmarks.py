@@ -9,40 +9,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.visa_library import SCOPE_RESOURCE, mock_resource_manager
 
+from smtjlab.benchmarking import best_seconds, result_row
+
 POINTS = 1_000_000
 FETCH_TARGET_MS = 50.0  # 20 frames/s, the live pipeline target
 FRAMES_TARGET = 20.0
 QUERY_TARGET = 1000.0  # well above what a GPIB round trip allows, so the mock never limits
-
-
-def _best(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
-def _row(name, value, unit, baseline, baseline_value, target, meets) -> dict:
-    return {
-        "name": name,
-        "value": float(f"{value:.4g}"),
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_value": float(f"{baseline_value:.4g}"),
-        "ratio": round(value / baseline_value, 3),
-        "target": target,
-        "meets_target": bool(meets),
-    }
 
 
 def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
@@ -55,7 +32,7 @@ def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
     scope.configure_record(POINTS, 100e6)
     scope.digitize(1)
 
-    fetch_s = _best(lambda: scope.fetch(1, points=POINTS), repeats)
+    fetch_s = best_seconds(lambda: scope.fetch(1, points=POINTS), repeats)
     preamble = scope.preamble()
     raw = scope.resource
     raw.write(":WAVeform:DATA?")
@@ -68,11 +45,11 @@ def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
             preamble.y_increment
         ) + np.float32(preamble.y_origin)
 
-    decode_s = _best(decode, repeats)
+    decode_s = best_seconds(decode, repeats)
     frame = decode()
-    copy_s = _best(lambda: np.copy(frame), repeats)
+    copy_s = best_seconds(lambda: np.copy(frame), repeats)
 
-    query_s = _best(lambda: [scope.query("*IDN?") for _ in range(queries)], 3) / queries
+    query_s = best_seconds(lambda: [scope.query("*IDN?") for _ in range(queries)], 3) / queries
     device = rm.visalib.device(SCOPE_RESOURCE)
 
     def direct() -> None:
@@ -80,13 +57,13 @@ def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
             device.write(b"*IDN?\n")
             device.read()
 
-    direct_s = _best(direct, 3) / queries
+    direct_s = best_seconds(direct, 3) / queries
     scope.close()
     rm.close()
 
     fetch_ms = fetch_s * 1e3
     return [
-        _row(
+        result_row(
             "scope fetch, 1 M-point WORD, driver + PyVISA + mock scope",
             fetch_ms,
             "ms",
@@ -95,7 +72,7 @@ def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
             f"<= {FETCH_TARGET_MS:g} ms",
             fetch_ms <= FETCH_TARGET_MS,
         ),
-        _row(
+        result_row(
             "*IDN? query rate, driver + PyVISA + mock scope",
             1 / query_s,
             "queries/s",
@@ -104,7 +81,7 @@ def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
             f">= {QUERY_TARGET:g} queries/s",
             1 / query_s >= QUERY_TARGET,
         ),
-        _row(
+        result_row(
             "live pipeline, scope fetch only, 1 M points (mock VISA)",
             1 / fetch_s,
             "frames/s",
