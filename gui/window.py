@@ -231,11 +231,13 @@ class LabWindow(QMainWindow):
         lv.stop_requested.connect(self._stop_live)
         lv.bias_requested.connect(self._set_bias)
         cal.run_requested.connect(self._calibrate)
-        cal.stop_requested.connect(bench.request_abort)  # thread-safe flag, no queue
+        # Thread-safe flags, called in the GUI thread: a queued call would wait behind the
+        # calibration (or stream) it is meant to stop.
+        cal.stop_requested.connect(bench.request_abort, Qt.ConnectionType.DirectConnection)
         iv.model_changed.connect(self._load_model)
         iv.classify_requested.connect(self._classify)
         iv.stream_requested.connect(self._stream)
-        iv.stop_requested.connect(infer.request_stop)  # thread-safe flag, no queue
+        iv.stop_requested.connect(infer.request_stop, Qt.ConnectionType.DirectConnection)
         iv.image_requested.connect(self._show_image)
         self.pools_view.refill_requested.connect(self._refill)
         self.stop_action.triggered.connect(self.stop_all)

@@ -1,10 +1,47 @@
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 # Before pytest-qt creates the QApplication: GUI tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items):
+    """Fail a GUI test on any Qt warning, such as "Timers cannot be stopped from another
+    thread": it is how a Qt object touched from the wrong thread shows, long before it crashes.
+    The offscreen platform's one harmless warning is ignored."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
+
+
+@pytest.fixture
+def in_gui_thread(qapp):
+    """`in_gui_thread(worker.state, object)`: a worker's signal, re-emitted in the GUI thread.
+
+    A worker's signal connected to a plain callable (a lambda, `list.append`, or what
+    `qtbot.waitSignal` connects) runs it in the worker's thread: there is no QObject to queue
+    to. `waitSignal` then stops and frees its GUI-thread QTimer from the worker thread, the
+    timer stays registered, and the GUI thread later fires it on freed memory (a segfault in
+    QTimerInfoList::activateTimers, tests later). The relay lives in the GUI thread, so the
+    connection to it is queued and everything connected to the returned signal runs there.
+    """
+    from PySide6.QtCore import QObject, Signal
+
+    relays = []
+
+    def relay(signal, *types):
+        relay = type("GuiThreadRelay", (QObject,), {"fired": Signal(*types)})()
+        signal.connect(relay.fired)
+        relays.append(relay)
+        return relay.fired
+
+    return relay
 
 
 def _tiny_checkpoint(encoding="sign-magnitude", states=5, hidden=12, seed=0):

@@ -1,5 +1,7 @@
 """The bench worker in its own thread against the mock bench, driven through queued signals."""
 
+from types import SimpleNamespace
+
 import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 from smtjlab.acquisition.tracefile import read_traces
@@ -21,7 +23,7 @@ class Driver(QObject):
 
 
 @pytest.fixture
-def bench(qtbot):
+def bench(qtbot, in_gui_thread):
     worker = BenchWorker(points=POINTS)
     thread = QThread()
     worker.moveToThread(thread)
@@ -33,27 +35,33 @@ def bench(qtbot):
     driver.stop_record.connect(worker.stop_recording)
     driver.safe_stop.connect(worker.safe_stop)
     driver.shutdown.connect(worker.shutdown)
+    # What the tests wait for, received in the GUI thread as the window receives it.
+    gui = SimpleNamespace(
+        state=in_gui_thread(worker.state, object),
+        bias_result=in_gui_thread(worker.bias_result, bool, str),
+        frame=in_gui_thread(worker.frame, object),
+    )
     frames = []
-    worker.frame.connect(lambda frame: (frames.append(frame), worker.frame_shown()))
+    gui.frame.connect(lambda frame: (frames.append(frame), worker.frame_shown()))
     thread.start()
-    yield worker, driver, frames
+    yield worker, driver, frames, gui
     driver.shutdown.emit()
     assert thread.wait(20_000)
 
 
-def connected(qtbot, worker, driver):
+def connected(qtbot, gui, driver):
     states = []
-    worker.state.connect(states.append)
-    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: s.connected):
+    gui.state.connect(states.append)
+    with qtbot.waitSignal(gui.state, timeout=20_000, check_params_cb=lambda s: s.connected):
         driver.connect_bench.emit("mock-model", "", "")
     return states
 
 
 def test_live_frames_follow_the_bias_and_stop_ramps_down(qtbot, bench):
-    worker, driver, frames = bench
-    connected(qtbot, worker, driver)
+    worker, driver, frames, gui = bench
+    connected(qtbot, gui, driver)
     smu_bench = worker._rm.visalib.bench
-    with qtbot.waitSignal(worker.bias_result, timeout=20_000) as result:
+    with qtbot.waitSignal(gui.bias_result, timeout=20_000) as result:
         driver.set_bias.emit(0.30)
     assert result.args[0] is True
     driver.start_live.emit()
@@ -62,22 +70,22 @@ def test_live_frames_follow_the_bias_and_stop_ramps_down(qtbot, bench):
     assert len(frame.volts) == POINTS
     assert 0.35 < frame.p_high < 0.65  # the device's p(0.30 V) is 0.5
     assert frame.low_v < frame.threshold_v < frame.high_v
-    with qtbot.waitSignal(worker.bias_result, timeout=20_000) as result:
+    with qtbot.waitSignal(gui.bias_result, timeout=20_000) as result:
         driver.set_bias.emit(0.35)
     assert result.args[0] is True
     qtbot.waitUntil(lambda: frames[-1].bias_v > 0.34 and frames[-1].p_high > 0.8, timeout=20_000)
-    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: not s.output_on):
+    with qtbot.waitSignal(gui.state, timeout=20_000, check_params_cb=lambda s: not s.output_on):
         driver.safe_stop.emit()
     assert smu_bench.source_voltage == 0.0 and not smu_bench.output_on
 
 
 def test_out_of_limit_bias_is_refused_and_nothing_changes(qtbot, bench):
-    worker, driver, _ = bench
-    connected(qtbot, worker, driver)
-    with qtbot.waitSignal(worker.bias_result, timeout=20_000):
+    worker, driver, _, gui = bench
+    connected(qtbot, gui, driver)
+    with qtbot.waitSignal(gui.bias_result, timeout=20_000):
         driver.set_bias.emit(0.2)
     written_before = len(worker._rm.visalib.written("GPIB0::24::INSTR"))
-    with qtbot.waitSignal(worker.bias_result, timeout=20_000) as result:
+    with qtbot.waitSignal(gui.bias_result, timeout=20_000) as result:
         driver.set_bias.emit(5.0)
     ok, message = result.args
     assert not ok and "refused" in message and "Nothing was sent" in message
@@ -86,17 +94,17 @@ def test_out_of_limit_bias_is_refused_and_nothing_changes(qtbot, bench):
 
 
 def test_recording_writes_a_valid_trace_file(qtbot, bench, tmp_path):
-    worker, driver, frames = bench
-    connected(qtbot, worker, driver)
-    with qtbot.waitSignal(worker.bias_result, timeout=20_000):
+    _, driver, frames, gui = bench
+    connected(qtbot, gui, driver)
+    with qtbot.waitSignal(gui.bias_result, timeout=20_000):
         driver.set_bias.emit(0.3)
     path = tmp_path / "live.h5"
-    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: s.recording):
+    with qtbot.waitSignal(gui.state, timeout=20_000, check_params_cb=lambda s: s.recording):
         driver.record.emit(str(path))
     count = len(frames)
     driver.start_live.emit()
     qtbot.waitUntil(lambda: len(frames) >= count + 3, timeout=20_000)
-    with qtbot.waitSignal(worker.state, timeout=20_000, check_params_cb=lambda s: not s.recording):
+    with qtbot.waitSignal(gui.state, timeout=20_000, check_params_cb=lambda s: not s.recording):
         driver.stop_record.emit()
     traces = read_traces(path)
     assert traces and traces[0].bias_voltage == pytest.approx(0.3)

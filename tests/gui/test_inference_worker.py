@@ -30,7 +30,7 @@ class Driver(QObject):
     shutdown = Signal()
 
 
-def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model):
+def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model, in_gui_thread):
     worker = InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model))
     thread = QThread()
     worker.moveToThread(thread)
@@ -41,12 +41,13 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model):
     driver.classify.connect(worker.classify)
     driver.shutdown.connect(worker.shutdown)
     tallies, steps, errors, infos = [], [], [], []
-    worker.tally.connect(tallies.append)
-    worker.step.connect(steps.append)
-    worker.error.connect(errors.append)
-    worker.model_info.connect(infos.append)
+    in_gui_thread(worker.tally, object).connect(tallies.append)
+    in_gui_thread(worker.step, object).connect(steps.append)
+    in_gui_thread(worker.error, str).connect(errors.append)
+    in_gui_thread(worker.model_info, str).connect(infos.append)
     energies = []
-    worker.energy.connect(energies.append)
+    in_gui_thread(worker.energy, str).connect(energies.append)
+    streaming = in_gui_thread(worker.streaming, bool)
     thread.start()
     try:
         rng = np.random.default_rng(0)
@@ -55,10 +56,10 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model):
         driver.source.emit(pools)
         qtbot.waitUntil(lambda: any("bit pools" in info for info in infos), timeout=30_000)
         assert energies and "quantized" in energies[-1] and "paper 9×" in energies[-1]
-        with qtbot.waitSignal(worker.streaming, timeout=30_000):
+        with qtbot.waitSignal(streaming, timeout=30_000):
             driver.stream.emit()
         qtbot.waitUntil(lambda: bool(tallies) and tallies[-1].images >= 20, timeout=30_000)
-        with qtbot.waitSignal(worker.streaming, timeout=30_000, check_params_cb=lambda on: not on):
+        with qtbot.waitSignal(streaming, timeout=30_000, check_params_cb=lambda on: not on):
             worker.request_stop()
         assert not errors
         final = [step for step in steps if step.final]

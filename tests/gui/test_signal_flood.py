@@ -31,16 +31,19 @@ class Emitter(QObject):
         self.done.emit()
 
 
-def test_thousands_of_cross_thread_emits(qtbot):
+def test_thousands_of_cross_thread_emits(qtbot, in_gui_thread):
     received = {"objects": 0, "ints": 0}
     thread = QThread()
     emitter = Emitter()
     emitter.moveToThread(thread)
-    emitter.payload.connect(lambda _: received.__setitem__("objects", received["objects"] + 1))
-    emitter.count.connect(lambda _: received.__setitem__("ints", received["ints"] + 1))
+    # Through GUI-thread relays, so every emit really crosses threads, as in the window.
+    payload = in_gui_thread(emitter.payload, object)
+    count = in_gui_thread(emitter.count, int)
+    payload.connect(lambda _: received.__setitem__("objects", received["objects"] + 1))
+    count.connect(lambda _: received.__setitem__("ints", received["ints"] + 1))
     thread.started.connect(emitter.run)
     try:
-        with qtbot.waitSignal(emitter.done, timeout=30_000):
+        with qtbot.waitSignal(in_gui_thread(emitter.done), timeout=30_000):
             thread.start()
         qtbot.waitUntil(lambda: received["ints"] == EMITS, timeout=30_000)
         assert received["objects"] == EMITS

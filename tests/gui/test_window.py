@@ -78,7 +78,7 @@ def test_connect_live_view_and_refused_bias(qtbot, window):
     assert simulated(window).output_on
 
 
-def test_calibration_twenty_inferences_stop_and_close(qtbot, window):
+def test_calibration_twenty_inferences_stop_and_close(qtbot, window, in_gui_thread):
     connect(qtbot, window)
     world = simulated(window)
     cal = window.calibration_view
@@ -96,7 +96,7 @@ def test_calibration_twenty_inferences_stop_and_close(qtbot, window):
     assert window.pools_view.rows and window.pools_view.rows[0]["fill"].value() > 0
     window.tabs.setCurrentWidget(infer)
     tallies = []
-    window.inference.tally.connect(tallies.append)
+    in_gui_thread(window.inference.tally, object).connect(tallies.append)
     qtbot.mouseClick(infer.stream_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(tallies) and tallies[-1].images >= 20, timeout=TIMEOUT)
     assert "(" in infer.accuracy_label.text()
@@ -148,9 +148,9 @@ def test_lost_scope_is_a_message_and_stop_still_ramps_down(qtbot, window):
     assert world.source_voltage == 0.0
 
 
-def test_closing_during_a_calibration_stops_it_and_ramps_down(qtbot, window):
+def test_closing_during_a_calibration_stops_it_and_ramps_down(qtbot, window, in_gui_thread):
     connect(qtbot, window)
-    with qtbot.waitSignal(window.bench.calibration_point, timeout=TIMEOUT):
+    with qtbot.waitSignal(in_gui_thread(window.bench.calibration_point, object), timeout=TIMEOUT):
         window.calibrate(5)
     world = simulated(window)
     assert world.output_on
@@ -185,13 +185,13 @@ def test_failed_calibration_gives_back_the_live_view(qtbot, tiny_model):
         window.close()
 
 
-def test_stop_during_a_calibration_while_live_leaves_everything_off(qtbot, window):
+def test_stop_during_a_calibration_while_live_leaves_everything_off(qtbot, window, in_gui_thread):
     connect(qtbot, window)
     window.show_tab("live")
     assert "Ramped" in ramp(qtbot, window, 0.3)
     window.start_live()
     qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
-    with qtbot.waitSignal(window.bench.calibration_point, timeout=TIMEOUT):
+    with qtbot.waitSignal(in_gui_thread(window.bench.calibration_point, object), timeout=TIMEOUT):
         window.calibrate(5)
     world = simulated(window)
     window.stop_action.trigger()
@@ -202,3 +202,14 @@ def test_stop_during_a_calibration_while_live_leaves_everything_off(qtbot, windo
     assert window.live_view.frames_shown == shown
     assert window.live_view.start_button.isEnabled()
     assert world.source_voltage == 0.0 and not world.output_on
+
+
+def test_the_calibration_views_stop_button_ends_a_running_calibration(qtbot, window, in_gui_thread):
+    connect(qtbot, window)
+    cal = window.calibration_view
+    with qtbot.waitSignal(in_gui_thread(window.bench.calibration_point, object), timeout=TIMEOUT):
+        window.calibrate(5)
+    # The bench thread is busy calibrating: the abort must not wait in its queue.
+    qtbot.mouseClick(cal.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: cal.run_button.isEnabled(), timeout=60_000)
+    assert "Stopped" in cal.status.text()
