@@ -182,7 +182,9 @@ class ScEngine:
         for value, start, end in zip(values, starts, ends, strict=True):
             chosen = order[start:end]
             targets = rows[chosen]
-            _, groups = np.unique(owners[chosen], return_counts=True)
+            # owners are non-decreasing here, so each owner's streams are one run
+            owned = owners[chosen]
+            groups = np.diff(np.flatnonzero(np.diff(owned, prepend=-1, append=-1)))
             out[targets] = self.bits.draw(
                 value / denominator, len(targets), self.length, self.rng, groups
             )
