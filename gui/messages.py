@@ -77,7 +77,7 @@ class PoolStatus:
     raster: np.ndarray  # (levels, n) uint8: the most recent bits of each pool
     lag1: list[float]
     monobit_p: list[float]  # p-value of the monobit (frequency) test against the level
-    overlap: list[float]  # fraction of drawn segments that overlapped another of their draw
+    overlap: list[float]  # fraction of drawn segments that overlapped another of the same image
     window_bits: int  # how many of the newest bits the raster's indicators looked at
 
 

@@ -114,7 +114,7 @@ class PoolsView(QWidget):
             f"{EXPECTED_LAG1:.3f}; red when more than 3σ above it. monobit: p-value of the "
             f"frequency test against the level's target, red below {MONOBIT_ALPHA}. overlap: "
             "share of the segments the network drew since the last update that overlapped "
-            "another segment of the same draw."
+            "another stream of the same image."
         )
 
     def show_filling(self, filling: bool) -> None:
