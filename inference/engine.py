@@ -157,37 +157,13 @@ class ScEngine:
         )
 
     def draw_levels(self, numerator: np.ndarray, denominator: int) -> np.ndarray:
-        """Streams (…, words) with P(1) = numerator/denominator: constants for 0 and 1."""
-        flat = numerator.ravel()
-        out = np.zeros((flat.size, self.words), dtype=np.uint64)
-        out[flat == denominator] = _ones(self.length)
-        fractional = np.flatnonzero((flat > 0) & (flat < denominator))
-        width = numerator.shape[-1] if numerator.ndim else 1
-        self._fill(out, fractional, flat[fractional], denominator, fractional // width)
-        return out.reshape(*numerator.shape, self.words)
+        """Streams (…, words) with P(1) = numerator/denominator: constants for 0 and 1.
 
-    def _fill(
-        self, out: np.ndarray, rows: np.ndarray, numerators, denominator: int, owners
-    ) -> None:
-        """Draw out[rows] from the bit source, grouped by level (ascending), in row order.
-
-        `owners` (non-decreasing in row order) names the image, or the neuron, of each row:
-        the streams of one owner must not share bits.
+        Each slice along the last axis (one neuron's weights) is one owner.
         """
-        if len(rows) == 0:
-            return
-        order = np.argsort(numerators, kind="stable")
-        values, starts = np.unique(numerators[order], return_index=True)
-        ends = np.append(starts[1:], len(order))
-        for value, start, end in zip(values, starts, ends, strict=True):
-            chosen = order[start:end]
-            targets = rows[chosen]
-            # owners are non-decreasing here, so each owner's streams are one run
-            owned = owners[chosen]
-            groups = np.diff(np.flatnonzero(np.diff(owned, prepend=-1, append=-1)))
-            out[targets] = self.bits.draw(
-                value / denominator, len(targets), self.length, self.rng, groups
-            )
+        levels = numerator.reshape(-1, numerator.shape[-1] if numerator.ndim else 1)
+        _, _, rows, x = self._input_streams(levels, denominator)
+        return _dense(levels, rows, x).reshape(*numerator.shape, self.words)
 
     def forward(self, images: np.ndarray, record: bool = False) -> Forward:
         """Classify a batch of uint8 images (B, 28, 28) or (B, 784)."""
@@ -228,9 +204,7 @@ class ScEngine:
             sums, out_levels = sums[:, : layer.n_out], out_levels[:, : layer.n_out]
             result.sums.append(sums)
             if record:
-                dense = np.zeros((*levels.shape, self.words), dtype=np.uint64)
-                dense[np.nonzero(levels)] = x[rows]
-                result.streams.append(dense)
+                result.streams.append(_dense(levels, rows, x))
             levels, denominator = out_levels, checkpoint.states - 1
         output = checkpoint.layers[-1]
         result.scores = output.scale * result.sums[-1] / self.length + output.bias
@@ -238,22 +212,27 @@ class ScEngine:
         return result
 
     def _input_streams(self, levels: np.ndarray, denominator: int):
-        """Each image's non-constant-0 inputs as a CSR list, and their streams.
+        """Each row's (image's) non-constant-0 inputs as a CSR list, and their streams.
 
         Returns pointers (B+1,), input index and stream row per entry, and the stream rows x:
         row 0 is the constant-1 stream that every input at level `denominator` shares, and
-        every fractional input gets a freshly drawn row of its own.
+        every fractional input gets a freshly drawn row of its own. Rows are level-major, so
+        the bit source writes each level's streams as one contiguous block, and each image's
+        streams of a level are one group.
         """
-        batch, inputs = np.nonzero(levels)
-        pointers = np.zeros(len(levels) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(batch, minlength=len(levels)), out=pointers[1:])
-        values = levels[batch, inputs].astype(np.int64)
-        fractional = values < denominator
-        rows = np.where(fractional, np.cumsum(fractional), 0)
-        x = np.empty((1 + int(fractional.sum()), self.words), dtype=np.uint64)
+        pointers, inputs, rows, starts, owned = _csr(levels, denominator)
+        x = np.empty((starts[-1], self.words), dtype=np.uint64)
         x[0] = _ones(self.length)
-        self._fill(x, rows[fractional], values[fractional], denominator, batch[fractional])
-        return pointers, inputs.astype(np.int64), rows, x
+        for level in np.flatnonzero(np.diff(starts)):
+            groups = owned[level]
+            x[starts[level] : starts[level + 1]] = self.bits.draw(
+                level / denominator,
+                int(starts[level + 1] - starts[level]),
+                self.length,
+                self.rng,
+                groups[groups > 0],
+            )
+        return pointers, inputs, rows, x
 
     def predict(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Predicted labels for any number of images, in batches."""
@@ -292,6 +271,52 @@ def _ones(length: int) -> np.ndarray:
     ones = np.full(words_for(length), np.uint64(0xFFFF_FFFF_FFFF_FFFF))
     ones[-1] = tail_mask(length)
     return ones
+
+
+def _dense(levels: np.ndarray, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Every stream of `levels` (…, words), constant-0 ones included, from the CSR rows."""
+    dense = np.zeros((*levels.shape, x.shape[1]), dtype=np.uint64)
+    dense[np.nonzero(levels)] = x[rows]
+    return dense
+
+
+@numba.njit(cache=True)
+def _csr(levels, denominator):
+    """The CSR lists of ScEngine._input_streams in two passes over `levels` (B, in).
+
+    Also returns starts (denominator+1,): level k's rows are starts[k]:starts[k+1] (empty
+    for k = 0), in row-major order within the level, and owned (denominator, B): how many
+    of row b's streams are at level k. Levels >= denominator share the constant-1 row 0.
+    """
+    batch, width = levels.shape
+    owned = np.zeros((denominator, batch), dtype=np.int64)
+    pointers = np.zeros(batch + 1, dtype=np.int64)
+    for b in range(batch):
+        entries = 0
+        for i in range(width):
+            level = levels[b, i]
+            if level > 0:
+                entries += 1
+                if level < denominator:
+                    owned[level, b] += 1
+        pointers[b + 1] = pointers[b] + entries
+    starts = np.ones(denominator + 1, dtype=np.int64)
+    for level in range(1, denominator):
+        starts[level + 1] = starts[level] + owned[level].sum()
+    following = starts.copy()  # the next free row of each level
+    inputs = np.empty(pointers[batch], dtype=np.int64)
+    rows = np.zeros(pointers[batch], dtype=np.int64)
+    k = 0
+    for b in range(batch):
+        for i in range(width):
+            level = levels[b, i]
+            if level > 0:
+                inputs[k] = i
+                if level < denominator:
+                    rows[k] = following[level]
+                    following[level] += 1
+                k += 1
+    return pointers, inputs, rows, starts, owned
 
 
 @numba.njit(parallel=True, cache=True)
