@@ -153,7 +153,12 @@ class ScEngine:
         if states is not None:
             theta[:n_out] = thresholds(layer, states, self.length, self._floor)
         return _Programmed(
-            n_out, streams, (levels > 0).astype(np.int64), popcounts, base.astype(np.int64), theta
+            n_out,
+            streams,
+            np.ascontiguousarray((levels > 0).T, dtype=np.int64),
+            popcounts,
+            base.astype(np.int64),
+            theta,
         )
 
     def draw_levels(self, numerator: np.ndarray, denominator: int) -> np.ndarray:
@@ -373,10 +378,10 @@ def _sign_magnitude_layer(
                 t1 += np.int64(a1)
                 t2 += np.int64(a2)
                 t3 += np.int64(a3)
-                p0 += np.int64(a0) * positive[j, i]
-                p1 += np.int64(a1) * positive[j + 1, i]
-                p2 += np.int64(a2) * positive[j + 2, i]
-                p3 += np.int64(a3) * positive[j + 3, i]
+                p0 += np.int64(a0) * positive[i, j]
+                p1 += np.int64(a1) * positive[i, j + 1]
+                p2 += np.int64(a2) * positive[i, j + 2]
+                p3 += np.int64(a3) * positive[i, j + 3]
             for q, d in enumerate((2 * p0 - t0, 2 * p1 - t1, 2 * p2 - t2, 2 * p3 - t3)):
                 sums[b, j + q] = d  # c+ - c-
                 out_levels[b, j + q] = _levels(d, theta, j + q)
