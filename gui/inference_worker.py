@@ -318,8 +318,7 @@ def energy_summary(checkpoint, length: int) -> str:
     from smtjlab.gui.style import si
     from smtjlab.inference import energy
 
-    widths = [784, *checkpoint.hidden, 10]
-    found = energy.compare(energy.EnergyParameters(), widths, checkpoint.states, length)
+    found = energy.compare(energy.EnergyParameters(), checkpoint.widths, checkpoint.states, length)
     whole, act, ratios = found["inference"], found["activation"], found["ratios"]
     rows = "".join(
         f"<tr><td>{title}</td><td>{si(whole[key]['energy'], 'J')}</td>"

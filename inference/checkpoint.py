@@ -64,6 +64,11 @@ class Checkpoint:
     def hidden(self) -> tuple[int, ...]:
         return tuple(layer.weights.shape[0] for layer in self.layers[:-1])
 
+    @property
+    def widths(self) -> list[int]:
+        """Every layer's width, inputs first and outputs last (784, hidden..., 10)."""
+        return [self.layers[0].weights.shape[1], *(layer.weights.shape[0] for layer in self.layers)]
+
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
     """Write `checkpoint` as a compressed .npz (the suffix is added if missing)."""

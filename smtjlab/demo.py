@@ -127,9 +127,8 @@ def run_demo(
 
 def _energy(checkpoint, length: int) -> dict[str, Any]:
     """The energy/latency model's analog-vs-quantized ratios for this network (energy.py)."""
-    widths = [checkpoint.layers[0].weights.shape[1], *checkpoint.hidden, 10]
-    result = compare(EnergyParameters(), widths, checkpoint.states, length)
-    return {"ratios": result["ratios"], "paper": result["paper"], "widths": widths}
+    result = compare(EnergyParameters(), checkpoint.widths, checkpoint.states, length)
+    return {"ratios": result["ratios"], "paper": result["paper"], "widths": checkpoint.widths}
 
 
 def write_report(result: DemoResult, path: str | Path) -> Path:
