@@ -167,9 +167,10 @@ class BitPool:
 def _offsets(available: int, count: int, length: int, rng: np.random.Generator, groups=None):
     """Segment offsets, whole groups per round of disjoint slots; segments overlapping another
     of their own group (only a group bigger than one round has any)."""
-    sizes = np.array([count] if groups is None else groups, dtype=np.int64)
-    if sizes.sum() != count or (sizes < 0).any():
-        raise BitPoolError(f"groups of {sizes.sum()} segments for a draw of {count}")
+    whole = np.array([count] if groups is None else groups, dtype=np.int64)
+    if whole.sum() != count or (whole < 0).any():
+        raise BitPoolError(f"groups of {whole.sum()} segments for a draw of {count}")
+    sizes = whole.copy()  # what is still to draw of each group
     offsets = np.empty(count, dtype=np.int64)
     overlapping = drawn = group = 0
     split_from = None  # where the group being drawn over several rounds began
@@ -186,7 +187,7 @@ def _offsets(available: int, count: int, length: int, rng: np.random.Generator, 
         offsets[drawn : drawn + size] = phase + length * rng.choice(slots, size, replace=False)
         drawn += size
         if fits and split_from is not None:
-            end = split_from + (count if groups is None else int(groups[group]))
+            end = split_from + int(whole[group])
             overlapping += _overlapping(offsets[split_from:end], length)
             split_from = None
         group += fits

@@ -88,12 +88,7 @@ def run(args: argparse.Namespace) -> int:
         accuracies = []
         for seed in range(args.seed, args.seed + args.repeats):
             engine = ScEngine(checkpoint, length, bits=bits, seed=seed)
-            predictions = np.concatenate(
-                [
-                    engine.forward(images[i : i + BATCH]).predictions
-                    for i in range(0, len(images), BATCH)
-                ]
-            )
+            predictions = engine.predict(images, batch_size=BATCH)
             accuracies.append(100 * float((predictions == labels).mean()))
         rows.append(
             {
