@@ -27,6 +27,7 @@ from smtjlab.acquisition.packing import words_for
 from smtjlab.acquisition.pool import tail_mask
 from smtjlab.inference.bitsource import BitSource, IdealBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
+from smtjlab.inference.lanes import AND, LANES, XOR, lanes_sum, lanes_zero, popcount_into
 from smtjlab.inference.quantize import activation_floor, half_range, level_values, pixel_levels
 
 _M1 = np.uint64(0x5555_5555_5555_5555)
@@ -67,7 +68,7 @@ class _Programmed:
 
     n_out: int  # real neurons; the arrays below have a multiple of GROUP rows
     streams: np.ndarray  # uint64 (out, in, words)
-    positive: np.ndarray  # int64 (out, in): 1 where w > 0
+    negate: np.ndarray  # int64 (in, out): -1 where w < 0, else 0
     popcounts: np.ndarray  # int64 (out, in): ones in each weight stream
     base: np.ndarray  # int64 (out,): bipolar count when every input is constant 0
     theta: np.ndarray  # int64 (out, N-1) comparator thresholds; (out, 0) for the output layer
@@ -155,7 +156,7 @@ class ScEngine:
         return _Programmed(
             n_out,
             streams,
-            np.ascontiguousarray((levels > 0).T, dtype=np.int64),
+            -np.ascontiguousarray((levels < 0).T, dtype=np.int64),
             popcounts,
             base.astype(np.int64),
             theta,
@@ -198,7 +199,7 @@ class ScEngine:
                 rows,
                 x,
                 layer.streams,
-                layer.positive,
+                layer.negate,
                 layer.popcounts,
                 layer.base,
                 layer.theta,
@@ -345,17 +346,29 @@ def _levels(d, theta, j):
     return level
 
 
+@numba.njit(inline="always")
+def _group_into(d0, d1, d2, d3, op, x, xo, streams, wo, stride, n, s0, s1, s2, s3):
+    """Products of n words of one input stream (flat offset xo) with the weight streams of
+    GROUP neurons (flat offsets wo + q·stride) into their accumulators; s_q = -1 negates."""
+    popcount_into(d0, op, x, xo, streams, wo, n, s0)
+    popcount_into(d1, op, x, xo, streams, wo + stride, n, s1)
+    popcount_into(d2, op, x, xo, streams, wo + 2 * stride, n, s2)
+    popcount_into(d3, op, x, xo, streams, wo + 3 * stride, n, s3)
+
+
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _sign_magnitude_layer(
-    pointers, inputs, rows, x, streams, positive, popcounts, base, theta, length, sums, out_levels
+    pointers, inputs, rows, x, streams, negate, popcounts, base, theta, length, sums, out_levels
 ):
-    """AND + popcount into two counters per (image, neuron), then the comparator bank.
+    """AND + popcount into D = c+ - c- per (image, neuron), then the comparator bank.
 
-    Branch-free: a zero weight is a constant-0 stream and simply counts nothing. The
-    counter c+ takes the products of positive weights; c- = (all products) - c+. A task is
-    GROUP neurons x BLOCK images; the GROUP neurons share each input word they load.
+    Branch-free: a zero weight is a constant-0 stream and simply counts nothing, and the
+    products of negative weights are subtracted (negate = -1). A task is GROUP neurons x
+    BLOCK images; the GROUP neurons share each input word they load.
     """
-    n_out, _, words = streams.shape
+    n_out, n_in, words = streams.shape
+    stride = n_in * words  # from one neuron's weight streams to the next one's
+    full = words - words % LANES
     batch = pointers.size - 1
     blocks = (batch + BLOCK - 1) // BLOCK
     groups = n_out // GROUP
@@ -363,33 +376,60 @@ def _sign_magnitude_layer(
         first = (task // groups) * BLOCK
         j = (task % groups) * GROUP
         for b in range(first, min(batch, first + BLOCK)):
-            t0 = t1 = t2 = t3 = p0 = p1 = p2 = p3 = 0
+            d0 = lanes_zero()
+            d1 = lanes_zero()
+            d2 = lanes_zero()
+            d3 = lanes_zero()
             for k in range(pointers[b], pointers[b + 1]):
                 i = inputs[k]
-                r = rows[k]
-                a0 = a1 = a2 = a3 = np.uint64(0)
-                for w in range(words):
-                    word = x[r, w]
-                    a0 += popcount64(word & streams[j, i, w])
-                    a1 += popcount64(word & streams[j + 1, i, w])
-                    a2 += popcount64(word & streams[j + 2, i, w])
-                    a3 += popcount64(word & streams[j + 3, i, w])
-                t0 += np.int64(a0)
-                t1 += np.int64(a1)
-                t2 += np.int64(a2)
-                t3 += np.int64(a3)
-                p0 += np.int64(a0) * positive[i, j]
-                p1 += np.int64(a1) * positive[i, j + 1]
-                p2 += np.int64(a2) * positive[i, j + 2]
-                p3 += np.int64(a3) * positive[i, j + 3]
-            for q, d in enumerate((2 * p0 - t0, 2 * p1 - t1, 2 * p2 - t2, 2 * p3 - t3)):
-                sums[b, j + q] = d  # c+ - c-
+                s0, s1, s2, s3 = negate[i, j], negate[i, j + 1], negate[i, j + 2], negate[i, j + 3]
+                xo = rows[k] * words  # flat offsets of the input stream and of w[j, i]
+                wo = (j * n_in + i) * words
+                for c in range(0, full, LANES):  # whole vectors: LLVM makes their loads plain
+                    _group_into(
+                        d0,
+                        d1,
+                        d2,
+                        d3,
+                        AND,
+                        x,
+                        xo + c,
+                        streams,
+                        wo + c,
+                        stride,
+                        LANES,
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                    )
+                if full < words:
+                    n = words - full
+                    _group_into(
+                        d0,
+                        d1,
+                        d2,
+                        d3,
+                        AND,
+                        x,
+                        xo + full,
+                        streams,
+                        wo + full,
+                        stride,
+                        n,
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                    )
+            for q, d in enumerate((lanes_sum(d0), lanes_sum(d1), lanes_sum(d2), lanes_sum(d3))):
+                sums[b, j + q] = d
                 out_levels[b, j + q] = _levels(d, theta, j + q)
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _bipolar_layer(
-    pointers, inputs, rows, x, streams, positive, popcounts, base, theta, length, sums, out_levels
+    pointers, inputs, rows, x, streams, negate, popcounts, base, theta, length, sums, out_levels
 ):
     """XNOR + popcount into one counter C per (image, neuron), then the comparator bank.
 
@@ -398,6 +438,8 @@ def _bipolar_layer(
     XNOR ones = L - popcount(x ^ w). D = 2C - n_in·L. Tasks as in _sign_magnitude_layer.
     """
     n_out, n_in, words = streams.shape
+    stride = n_in * words
+    full = words - words % LANES
     batch = pointers.size - 1
     blocks = (batch + BLOCK - 1) // BLOCK
     groups = n_out // GROUP
@@ -406,21 +448,31 @@ def _bipolar_layer(
         j = (task % groups) * GROUP
         for b in range(first, min(batch, first + BLOCK)):
             c0, c1, c2, c3 = base[j], base[j + 1], base[j + 2], base[j + 3]
+            x0, x1, x2, x3 = lanes_zero(), lanes_zero(), lanes_zero(), lanes_zero()
             for k in range(pointers[b], pointers[b + 1]):
                 i = inputs[k]
-                r = rows[k]
-                a0 = a1 = a2 = a3 = np.uint64(0)
-                for w in range(words):
-                    word = x[r, w]
-                    a0 += popcount64(word ^ streams[j, i, w])
-                    a1 += popcount64(word ^ streams[j + 1, i, w])
-                    a2 += popcount64(word ^ streams[j + 2, i, w])
-                    a3 += popcount64(word ^ streams[j + 3, i, w])
-                c0 += popcounts[j, i] - np.int64(a0)
-                c1 += popcounts[j + 1, i] - np.int64(a1)
-                c2 += popcounts[j + 2, i] - np.int64(a2)
-                c3 += popcounts[j + 3, i] - np.int64(a3)
-            for q, count in enumerate((c0, c1, c2, c3)):
+                xo = rows[k] * words
+                wo = (j * n_in + i) * words
+                for c in range(0, full, LANES):
+                    _group_into(
+                        x0, x1, x2, x3, XOR, x, xo + c, streams, wo + c, stride, LANES, 0, 0, 0, 0
+                    )
+                if full < words:
+                    n = words - full
+                    _group_into(
+                        x0, x1, x2, x3, XOR, x, xo + full, streams, wo + full, stride, n, 0, 0, 0, 0
+                    )
+                c0 += popcounts[j, i]
+                c1 += popcounts[j + 1, i]
+                c2 += popcounts[j + 2, i]
+                c3 += popcounts[j + 3, i]
+            counts = (
+                c0 - lanes_sum(x0),
+                c1 - lanes_sum(x1),
+                c2 - lanes_sum(x2),
+                c3 - lanes_sum(x3),
+            )
+            for q, count in enumerate(counts):
                 d = 2 * count - n_in * length
                 sums[b, j + q] = d
                 out_levels[b, j + q] = _levels(d, theta, j + q)
