@@ -347,13 +347,12 @@ def _levels(d, theta, j):
 
 
 @numba.njit(inline="always")
-def _group_into(d0, d1, d2, d3, op, x, xo, streams, wo, stride, n, s0, s1, s2, s3):
+def _group_into(acc, op, x, xo, streams, wo, stride, n, negate):
     """Products of n words of one input stream (flat offset xo) with the weight streams of
-    GROUP neurons (flat offsets wo + q·stride) into their accumulators; s_q = -1 negates."""
-    popcount_into(d0, op, x, xo, streams, wo, n, s0)
-    popcount_into(d1, op, x, xo, streams, wo + stride, n, s1)
-    popcount_into(d2, op, x, xo, streams, wo + 2 * stride, n, s2)
-    popcount_into(d3, op, x, xo, streams, wo + 3 * stride, n, s3)
+    GROUP neurons (flat offsets wo + q·stride) into their accumulators acc[q]; negate[q] = -1
+    subtracts them."""
+    for q in range(GROUP):
+        popcount_into(acc[q], op, x, xo, streams, wo + q * stride, n, negate[q])
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
@@ -376,53 +375,19 @@ def _sign_magnitude_layer(
         first = (task // groups) * BLOCK
         j = (task % groups) * GROUP
         for b in range(first, min(batch, first + BLOCK)):
-            d0 = lanes_zero()
-            d1 = lanes_zero()
-            d2 = lanes_zero()
-            d3 = lanes_zero()
+            acc = (lanes_zero(), lanes_zero(), lanes_zero(), lanes_zero())
             for k in range(pointers[b], pointers[b + 1]):
                 i = inputs[k]
-                s0, s1, s2, s3 = negate[i, j], negate[i, j + 1], negate[i, j + 2], negate[i, j + 3]
+                signs = (negate[i, j], negate[i, j + 1], negate[i, j + 2], negate[i, j + 3])
                 xo = rows[k] * words  # flat offsets of the input stream and of w[j, i]
                 wo = (j * n_in + i) * words
                 for c in range(0, full, LANES):  # whole vectors: LLVM makes their loads plain
-                    _group_into(
-                        d0,
-                        d1,
-                        d2,
-                        d3,
-                        AND,
-                        x,
-                        xo + c,
-                        streams,
-                        wo + c,
-                        stride,
-                        LANES,
-                        s0,
-                        s1,
-                        s2,
-                        s3,
-                    )
+                    _group_into(acc, AND, x, xo + c, streams, wo + c, stride, LANES, signs)
                 if full < words:
                     n = words - full
-                    _group_into(
-                        d0,
-                        d1,
-                        d2,
-                        d3,
-                        AND,
-                        x,
-                        xo + full,
-                        streams,
-                        wo + full,
-                        stride,
-                        n,
-                        s0,
-                        s1,
-                        s2,
-                        s3,
-                    )
-            for q, d in enumerate((lanes_sum(d0), lanes_sum(d1), lanes_sum(d2), lanes_sum(d3))):
+                    _group_into(acc, AND, x, xo + full, streams, wo + full, stride, n, signs)
+            for q in range(GROUP):
+                d = lanes_sum(acc[q])
                 sums[b, j + q] = d
                 out_levels[b, j + q] = _levels(d, theta, j + q)
 
@@ -443,36 +408,25 @@ def _bipolar_layer(
     batch = pointers.size - 1
     blocks = (batch + BLOCK - 1) // BLOCK
     groups = n_out // GROUP
+    add = (0, 0, 0, 0)
     for task in prange(blocks * groups):
         first = (task // groups) * BLOCK
         j = (task % groups) * GROUP
         for b in range(first, min(batch, first + BLOCK)):
-            c0, c1, c2, c3 = base[j], base[j + 1], base[j + 2], base[j + 3]
-            x0, x1, x2, x3 = lanes_zero(), lanes_zero(), lanes_zero(), lanes_zero()
+            acc = (lanes_zero(), lanes_zero(), lanes_zero(), lanes_zero())
             for k in range(pointers[b], pointers[b + 1]):
                 i = inputs[k]
                 xo = rows[k] * words
                 wo = (j * n_in + i) * words
                 for c in range(0, full, LANES):
-                    _group_into(
-                        x0, x1, x2, x3, XOR, x, xo + c, streams, wo + c, stride, LANES, 0, 0, 0, 0
-                    )
+                    _group_into(acc, XOR, x, xo + c, streams, wo + c, stride, LANES, add)
                 if full < words:
                     n = words - full
-                    _group_into(
-                        x0, x1, x2, x3, XOR, x, xo + full, streams, wo + full, stride, n, 0, 0, 0, 0
-                    )
-                c0 += popcounts[j, i]
-                c1 += popcounts[j + 1, i]
-                c2 += popcounts[j + 2, i]
-                c3 += popcounts[j + 3, i]
-            counts = (
-                c0 - lanes_sum(x0),
-                c1 - lanes_sum(x1),
-                c2 - lanes_sum(x2),
-                c3 - lanes_sum(x3),
-            )
-            for q, count in enumerate(counts):
-                d = 2 * count - n_in * length
+                    _group_into(acc, XOR, x, xo + full, streams, wo + full, stride, n, add)
+            for q in range(GROUP):
+                ones = base[j + q] - lanes_sum(acc[q])
+                for k in range(pointers[b], pointers[b + 1]):
+                    ones += popcounts[j + q, inputs[k]]
+                d = 2 * ones - n_in * length
                 sums[b, j + q] = d
                 out_levels[b, j + q] = _levels(d, theta, j + q)
