@@ -58,7 +58,7 @@ def thresholds(layer: Layer, states: int, length: int, floor: float) -> np.ndarr
     return np.clip(theta, -limit, limit).astype(np.int64)
 
 
-GROUP = 4  # neurons per kernel task: they share every input-stream word they load
+GROUP = 8  # neurons per kernel task: they share every input-stream word they load
 BLOCK = 32  # images per kernel task: their input streams stay in cache
 
 
@@ -68,7 +68,7 @@ class _Programmed:
 
     n_out: int  # real neurons; the arrays below have a multiple of GROUP rows
     streams: np.ndarray  # uint64 (out, in, words)
-    negate: np.ndarray  # int64 (in, out): -1 where w < 0, else 0
+    negate: np.ndarray  # int64 (in, out): -1 where a kernel subtracts the product, else 0
     popcounts: np.ndarray  # int64 (out, in): ones in each weight stream
     base: np.ndarray  # int64 (out,): bipolar count when every input is constant 0
     theta: np.ndarray  # int64 (out, N-1) comparator thresholds; (out, 0) for the output layer
@@ -156,7 +156,7 @@ class ScEngine:
         return _Programmed(
             n_out,
             streams,
-            -np.ascontiguousarray((levels < 0).T, dtype=np.int64),
+            -np.ascontiguousarray((levels < 0).T & (not self._bipolar), dtype=np.int64),
             popcounts,
             base.astype(np.int64),
             theta,
@@ -347,12 +347,27 @@ def _levels(d, theta, j):
 
 
 @numba.njit(inline="always")
-def _group_into(acc, op, x, xo, streams, wo, stride, n, negate):
-    """Products of n words of one input stream (flat offset xo) with the weight streams of
-    GROUP neurons (flat offsets wo + q·stride) into their accumulators acc[q]; negate[q] = -1
-    subtracts them."""
+def _fresh_accumulators():
+    """GROUP zeroed accumulators, one per neuron of a task."""
+    return (
+        lanes_zero(),
+        lanes_zero(),
+        lanes_zero(),
+        lanes_zero(),
+        lanes_zero(),
+        lanes_zero(),
+        lanes_zero(),
+        lanes_zero(),
+    )
+
+
+@numba.njit(inline="always")
+def _group_into(acc, op, x, xo, streams, wo, stride, n, negate, i, j):
+    """Products of n words of input i's stream (flat offset xo) with the weight streams of
+    neurons j … j+GROUP-1 (flat offsets wo + q·stride) into their accumulators acc[q];
+    negate[i, j+q] = -1 subtracts the product."""
     for q in range(GROUP):
-        popcount_into(acc[q], op, x, xo, streams, wo + q * stride, n, negate[q])
+        popcount_into(acc[q], op, x, xo, streams, wo + q * stride, n, negate[i, j + q])
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
@@ -375,17 +390,16 @@ def _sign_magnitude_layer(
         first = (task // groups) * BLOCK
         j = (task % groups) * GROUP
         for b in range(first, min(batch, first + BLOCK)):
-            acc = (lanes_zero(), lanes_zero(), lanes_zero(), lanes_zero())
+            acc = _fresh_accumulators()
             for k in range(pointers[b], pointers[b + 1]):
                 i = inputs[k]
-                signs = (negate[i, j], negate[i, j + 1], negate[i, j + 2], negate[i, j + 3])
                 xo = rows[k] * words  # flat offsets of the input stream and of w[j, i]
                 wo = (j * n_in + i) * words
                 for c in range(0, full, LANES):  # whole vectors: LLVM makes their loads plain
-                    _group_into(acc, AND, x, xo + c, streams, wo + c, stride, LANES, signs)
+                    _group_into(acc, AND, x, xo + c, streams, wo + c, stride, LANES, negate, i, j)
                 if full < words:
                     n = words - full
-                    _group_into(acc, AND, x, xo + full, streams, wo + full, stride, n, signs)
+                    _group_into(acc, AND, x, xo + full, streams, wo + full, stride, n, negate, i, j)
             for q in range(GROUP):
                 d = lanes_sum(acc[q])
                 sums[b, j + q] = d
@@ -408,21 +422,20 @@ def _bipolar_layer(
     batch = pointers.size - 1
     blocks = (batch + BLOCK - 1) // BLOCK
     groups = n_out // GROUP
-    add = (0, 0, 0, 0)
     for task in prange(blocks * groups):
         first = (task // groups) * BLOCK
         j = (task % groups) * GROUP
         for b in range(first, min(batch, first + BLOCK)):
-            acc = (lanes_zero(), lanes_zero(), lanes_zero(), lanes_zero())
+            acc = _fresh_accumulators()
             for k in range(pointers[b], pointers[b + 1]):
                 i = inputs[k]
                 xo = rows[k] * words
                 wo = (j * n_in + i) * words
                 for c in range(0, full, LANES):
-                    _group_into(acc, XOR, x, xo + c, streams, wo + c, stride, LANES, add)
+                    _group_into(acc, XOR, x, xo + c, streams, wo + c, stride, LANES, negate, i, j)
                 if full < words:
                     n = words - full
-                    _group_into(acc, XOR, x, xo + full, streams, wo + full, stride, n, add)
+                    _group_into(acc, XOR, x, xo + full, streams, wo + full, stride, n, negate, i, j)
             for q in range(GROUP):
                 ones = base[j + q] - lanes_sum(acc[q])
                 for k in range(pointers[b], pointers[b + 1]):
