@@ -133,9 +133,10 @@ class BitPerElement:
 def _roofline_seconds(total_words: int, images: int, words: int) -> float:
     """Best time of a tight AND+popcount loop over `total_words` word pairs.
 
-    The same volume as the engine's, laid out at its best: per image, one contiguous run of
-    `rows` streams against each of 128 neurons' contiguous weight runs (which stay in
-    cache), summed in one reduction per (image, neuron), so LLVM vectorizes it end to end.
+    The same volume as the engine's, laid out at its best: per image, one contiguous `run` of
+    words (a whole number of streams) against each of 128 neurons' contiguous weight runs
+    (which stay in cache), summed in one reduction per (image, neuron), so LLVM vectorizes
+    it end to end.
     """
     neurons = WIDTHS[1]
     run = max(1, round(total_words / (images * neurons * words))) * words
