@@ -13,11 +13,11 @@ from smtjlab.console import emit, progress
 
 # group -> "module:function"; imported only when the group runs (the GUI group needs Qt).
 GROUPS: dict[str, str] = {
-    "acquisition": "smtjlab.acquisition.benchmarks:acquisition_benchmarks",
-    "gui": "smtjlab.gui.benchmarks:gui_benchmarks",
-    "inference": "smtjlab.inference.benchmarks:engine_benchmarks",
-    "instruments": "smtjlab.instruments.benchmarks:bench_benchmarks",
-    "serial": "smtjlab.instruments.serial_digitizer:digitizer_benchmarks",
+    "acquisition": "smtjlab.benchmarks.acquisition:acquisition_benchmarks",
+    "gui": "smtjlab.benchmarks.gui:gui_benchmarks",
+    "inference": "smtjlab.benchmarks.inference:engine_benchmarks",
+    "instruments": "smtjlab.benchmarks.instruments:bench_benchmarks",
+    "serial": "smtjlab.benchmarks.serial:digitizer_benchmarks",
 }
 
 

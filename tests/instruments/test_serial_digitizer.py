@@ -14,7 +14,6 @@ from smtjlab.instruments.serial_digitizer import (
     SerialDigitizer,
     crc16,
     decode_bits,
-    digitizer_benchmarks,
     encode_bits,
     encode_frame,
 )
@@ -361,11 +360,3 @@ def test_a_dropped_connection_is_a_clear_error(bench):
     with pytest.raises(DigitizerError, match="disconnected"):
         digitizer.close()
     assert not digitizer.port.is_open
-
-
-def test_benchmark_rows_fit_smtjlab_bench():
-    (row,) = digitizer_benchmarks(seconds=0.05)
-    assert set(row) == {
-        "name", "value", "unit", "baseline", "baseline_value", "ratio", "target", "meets_target"
-    }  # fmt: skip
-    assert row["value"] > 0 and row["baseline_value"] > 0

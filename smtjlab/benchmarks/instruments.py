@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import numpy as np
+
+from smtjlab.benchmarks.timing import best_seconds, result_row
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.visa_library import SCOPE_RESOURCE, mock_resource_manager
-
-from smtjlab.benchmarking import best_seconds, result_row
 
 POINTS = 1_000_000
 FETCH_TARGET_MS = 50.0  # 20 frames/s, the live pipeline target

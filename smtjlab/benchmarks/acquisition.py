@@ -17,12 +17,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
 from smtjlab.acquisition.bitstream import choose_interval, decimate
 from smtjlab.acquisition.digitize import digitize, digitize_trace
 from smtjlab.acquisition.pool import BitPool
+from smtjlab.benchmarks.timing import best_seconds, result_row
 from smtjlab.mocks.smtj import ReadoutNoise, readout, telegraph_states
-
-from smtjlab.benchmarking import best_seconds, result_row
 
 DIGITIZE_TARGET = 0.25  # of np.copy
 PIPELINE_TARGET = 20.0  # records/s

@@ -1,7 +1,8 @@
 """Issue 4, "Done when" 1: every synthetic ground-truth case of the digitizer passes."""
 
 import pytest
-from smtjlab.acquisition.validation import (
+
+from smtjlab.validation import (
     CASES,
     MAX_DWELL_ERROR,
     MAX_P_ERROR,

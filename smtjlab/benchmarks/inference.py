@@ -19,12 +19,12 @@ import itertools
 import numba
 import numpy as np
 from numba import prange
+
+from smtjlab.benchmarks.timing import best_seconds, result_row
 from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.engine import ScEngine, popcount64
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.quantize import pixel_levels
-
-from smtjlab.benchmarking import best_seconds, result_row
 
 WIDTHS = (784, 128, 10)
 STATES = 5

@@ -1,4 +1,4 @@
-from smtjlab.benchmarking import best_seconds, result_row
+from smtjlab.benchmarks.timing import best_seconds, result_row
 
 
 def test_a_row_carries_the_ratio_to_its_baseline_and_the_verdict():

@@ -12,6 +12,7 @@ import os
 import time
 
 import numpy as np
+
 from smtjlab.mocks.smtj import SmtjDevice
 
 POINTS = 1_000_000
@@ -68,6 +69,7 @@ def measure_fps(fast: bool, span: str, frames: list, seconds: float = 2.0) -> fl
     """
     app = _application()
     from PySide6.QtCore import QEvent, QObject
+
     from smtjlab.gui.live_view import LiveView
 
     class PaintCounter(QObject):
