@@ -1,9 +1,10 @@
-"""Find instruments: list VISA resources, ask each *IDN?, pick the driver that matches.
+"""Find instruments: list VISA resources, ask each *IDN?, pick the registered driver that matches.
 
-    rm = pyvisa.ResourceManager()              # or mocks.visa_library.mock_resource_manager()
+    rm = pyvisa.ResourceManager()              # or pyvisa.ResourceManager("@smtjlab")
     for found in list_instruments(rm):
-        print(found.resource, found.idn, found.driver)
+        print(found.resource, found.idn, found.model, found.role)
     smu = open_instrument("GPIB0::24::INSTR", rm, limits=load_limits())
+    smu = open_instrument("GPIB0::24::INSTR", rm, model="keithley2400")   # checked against *IDN?
 
 A malformed resource string, an address nobody answers at, or an instrument no driver knows
 each raise `InstrumentError` with one line saying which and why.
@@ -12,14 +13,13 @@ each raise `InstrumentError` with one line saying which and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyvisa
 from pyvisa import errors, rname
-from smtjlab.instruments.infiniivision import InfiniiVision
-from smtjlab.instruments.keithley import Keithley2400
-from smtjlab.instruments.scpi import InstrumentError, ScpiInstrument
+from smtjlab.instruments import registry
+from smtjlab.instruments.scpi import InstrumentError
 
-DRIVERS: tuple[type[ScpiInstrument], ...] = (Keithley2400, InfiniiVision)
 IDN_TIMEOUT_MS = 2000
 
 
@@ -27,7 +27,8 @@ IDN_TIMEOUT_MS = 2000
 class Found:
     resource: str
     idn: str | None
-    driver: str | None
+    model: str | None
+    role: str | None = None
     problem: str | None = None
 
 
@@ -38,14 +39,6 @@ def check_resource_name(resource_name: str) -> str:
     except rname.InvalidResourceName as error:
         raise InstrumentError(f"malformed resource string {resource_name!r}: {error}") from None
     return resource_name
-
-
-def driver_for(idn: str, resource_name: str = "instrument") -> type[ScpiInstrument]:
-    for driver in DRIVERS:
-        if driver.matches(idn):
-            return driver
-    known = ", ".join(driver.__name__ for driver in DRIVERS)
-    raise InstrumentError(f"{resource_name}: unknown instrument {idn!r} (drivers: {known})")
 
 
 def identify(rm: pyvisa.ResourceManager, resource_name: str) -> str:
@@ -84,27 +77,38 @@ def list_instruments(rm: pyvisa.ResourceManager, query: str = "?*::INSTR") -> li
         try:
             idn = identify(rm, name)
         except InstrumentError as error:
-            found.append(Found(name, None, None, str(error)))
+            found.append(Found(name, None, None, None, str(error)))
             continue
         try:
-            driver = driver_for(idn, name).__name__
+            driver = registry.by_idn(idn, name)
         except InstrumentError as error:
-            found.append(Found(name, idn, None, str(error)))
+            found.append(Found(name, idn, None, None, str(error)))
             continue
-        found.append(Found(name, idn, driver))
+        found.append(Found(name, idn, driver.model, driver.role))
     return found
 
 
 def open_instrument(
-    resource_name: str, rm: pyvisa.ResourceManager | None = None, **driver_kwargs
-) -> ScpiInstrument:
-    """Open `resource_name` with the driver its *IDN? names; `driver_kwargs` go to the driver."""
+    resource_name: str,
+    rm: pyvisa.ResourceManager | None = None,
+    *,
+    model: str | None = None,
+    **driver_kwargs: Any,
+) -> Any:
+    """Open `resource_name` with the driver of `model` (checked against *IDN?) or of its *IDN?.
+
+    `driver_kwargs` go to the driver (for example `limits=` for a source).
+    """
     rm = rm if rm is not None else pyvisa.ResourceManager()
     idn = identify(rm, resource_name)
-    driver = driver_for(idn, resource_name)
+    if model is None:
+        driver = registry.by_idn(idn, resource_name)
+    else:
+        driver = registry.by_model(model)
+        registry.check_idn(driver, idn, resource_name)
     resource = rm.open_resource(resource_name)
     try:
-        return driver(resource, **driver_kwargs)
+        return driver.cls(resource, **driver_kwargs)
     except BaseException:
         resource.close()
         raise

@@ -18,11 +18,12 @@ Commands follow the InfiniiVision X-Series Programmer's Guides. A record is take
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pyvisa
 from pyvisa import util
+from smtjlab.instruments.registry import register
+from smtjlab.instruments.roles import Waveform
 from smtjlab.instruments.scpi import (
     Choice,
     Flag,
@@ -70,34 +71,6 @@ class Preamble:
         )
 
 
-@dataclass(frozen=True)
-class Waveform:
-    """One channel's record: volts, and the raw codes (BYTE/WORD) with their scale."""
-
-    channel: int
-    volts: np.ndarray
-    preamble: Preamble
-    codes: np.ndarray | None = None
-
-    @property
-    def sample_rate(self) -> float:
-        return 1.0 / self.preamble.x_increment
-
-    @cached_property
-    def times(self) -> np.ndarray:
-        p = self.preamble
-        return (np.arange(len(self.volts)) - p.x_reference) * p.x_increment + p.x_origin
-
-    def signed_codes(self) -> tuple[np.ndarray, float, float]:
-        """(codes − yreference as int8/int16, volts_per_code, offset_volts), for trace files."""
-        if self.codes is None:
-            raise InstrumentError(f"channel {self.channel}: an ASCii transfer has no ADC codes")
-        p = self.preamble
-        dtype = np.int8 if self.codes.itemsize == 1 else np.int16
-        signed = (self.codes.astype(np.int32) - int(p.y_reference)).astype(dtype)
-        return signed, p.y_increment, p.y_origin
-
-
 class Channel:
     """One analog input: `scope.channel(2).offset = 0.1`."""
 
@@ -122,6 +95,7 @@ class Channel:
         return self.scope.query(command, parse)
 
 
+@register("infiniivision", role="scope")
 class InfiniiVision(ScpiInstrument):
     """A Keysight/Agilent InfiniiVision scope: channels, timebase, acquisition, waveforms."""
 
@@ -156,6 +130,11 @@ class InfiniiVision(ScpiInstrument):
         if not 1 <= number <= self.CHANNELS:
             raise InstrumentError(f"{self.name}: no channel {number} (1 to {self.CHANNELS})")
         return Channel(self, number)
+
+    def set_vertical(self, channel: int, scale_v: float, offset_v: float) -> None:
+        frame = self.channel(channel)
+        frame.scale = scale_v
+        frame.offset = offset_v
 
     def configure_record(self, points: int, sample_rate: float) -> None:
         """Set the timebase so one record of `points` spans points/sample_rate seconds.
@@ -207,19 +186,31 @@ class InfiniiVision(ScpiInstrument):
                 f"{self.name}: asked for {format}, preamble says {preamble.format}"
             )
         if format == "ascii":
-            codes = None
             volts = self._fetch_ascii().astype(np.float32)
+            signed = None
         else:
             codes = self.query_block(":WAVeform:DATA?", "B" if format == "byte" else "H")
-            volts = (codes.astype(np.float32) - np.float32(preamble.y_reference)) * np.float32(
-                preamble.y_increment
-            ) + np.float32(preamble.y_origin)
+            # Codes less the reference code fit the signed type of the same width.
+            signed = (codes.astype(np.int32) - int(preamble.y_reference)).astype(
+                np.int8 if format == "byte" else np.int16
+            )
+            volts = signed.astype(np.float32) * np.float32(preamble.y_increment) + np.float32(
+                preamble.y_origin
+            )
         if len(volts) != preamble.points:
             raise InstrumentError(
                 f"{self.name}: channel {channel} sent {len(volts)} points, preamble says"
                 f" {preamble.points}"
             )
-        return Waveform(channel, volts, preamble, codes)
+        return Waveform(
+            channel,
+            volts,
+            sample_rate=1.0 / preamble.x_increment,
+            codes=signed,
+            volts_per_code=None if signed is None else preamble.y_increment,
+            offset_volts=None if signed is None else preamble.y_origin,
+            t0=preamble.x_origin - preamble.x_reference * preamble.x_increment,
+        )
 
     def fetch_channels(self, channels: list[int] | tuple[int, ...], **kwargs) -> list[Waveform]:
         return [self.fetch(channel, **kwargs) for channel in channels]

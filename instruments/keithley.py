@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyvisa
+from smtjlab.instruments.registry import register
 from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
 from smtjlab.instruments.scpi import (
     Choice,
@@ -60,6 +61,8 @@ class SourceMeter(SafeBias, ScpiInstrument):
     the compliance to the limit's.
     """
 
+    CHANNELS = 1
+
     _function = Setting(":SOURce:FUNCtion", "source function", Choice({"voltage": "VOLTage"}))
     _level = Setting(":SOURce:VOLTage:LEVel", "source voltage level in V", Number(-210, 210))
     _output_state = Setting(":OUTPut:STATe", "output relay", Flag())
@@ -86,6 +89,12 @@ class SourceMeter(SafeBias, ScpiInstrument):
             self._function = "voltage"
         self._write_compliance(self.limits.compliance_a)
 
+    def source(self, channel: int = 1) -> SourceMeter:
+        """The output channel `channel` (a single-channel SMU is its own only source)."""
+        if channel != 1:
+            raise InstrumentError(f"{self.name}: no source channel {channel} (it has 1)")
+        return self
+
     @property
     def compliance_a(self) -> float:
         """The current compliance the instrument holds, in A."""
@@ -109,6 +118,7 @@ class SourceMeter(SafeBias, ScpiInstrument):
         return self._level
 
 
+@register("keithley2400", role="source")
 class Keithley2400(SourceMeter):
     """Keithley 2400-series SourceMeter (2400, 2401, 2410, 2420, 2425, 2430, 2440) over SCPI."""
 

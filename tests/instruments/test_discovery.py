@@ -28,9 +28,9 @@ class Silent(ScpiDevice):
 
 def test_list_instruments_names_each_driver():
     found = list_instruments(mock_resource_manager())
-    assert [(f.resource, f.driver) for f in found] == [
-        (KEITHLEY_RESOURCE, "Keithley2400"),
-        (SCOPE_RESOURCE, "InfiniiVision"),
+    assert [(f.resource, f.model, f.role) for f in found] == [
+        (KEITHLEY_RESOURCE, "keithley2400", "source"),
+        (SCOPE_RESOURCE, "infiniivision", "scope"),
     ]
     assert found[0].idn.startswith("KEITHLEY INSTRUMENTS INC.,MODEL 2400")
 
@@ -41,6 +41,14 @@ def test_open_instrument_picks_the_driver_from_idn():
         assert isinstance(smu, Keithley2400)
     with open_instrument(SCOPE_RESOURCE, rm) as scope:
         assert isinstance(scope, InfiniiVision)
+
+
+def test_a_model_that_contradicts_the_idn_is_refused():
+    rm = mock_resource_manager()
+    with pytest.raises(InstrumentError, match="'infiniivision' does not match its \\*IDN\\?"):
+        open_instrument(KEITHLEY_RESOURCE, rm, model="infiniivision")
+    with open_instrument(KEITHLEY_RESOURCE, rm, model="keithley2400") as smu:
+        assert isinstance(smu, Keithley2400)
 
 
 def test_other_models_of_a_family_match_its_driver():
@@ -60,10 +68,10 @@ def test_a_malformed_resource_string_is_one_clear_error(name):
 
 def test_an_unknown_instrument_is_one_clear_error():
     rm = mock_resource_manager(devices={"TCPIP0::10.0.0.5::INSTR": Widget()})
-    with pytest.raises(InstrumentError, match="unknown instrument 'ACME INSTRUMENTS,WIDGET 9"):
+    with pytest.raises(InstrumentError, match="no driver knows 'ACME INSTRUMENTS,WIDGET 9"):
         open_instrument("TCPIP0::10.0.0.5::INSTR", rm)
     (found,) = list_instruments(rm)
-    assert found.driver is None and "unknown instrument" in found.problem
+    assert found.model is None and "no driver knows" in found.problem
 
 
 def test_an_empty_address_and_a_silent_instrument(monkeypatch):
@@ -77,8 +85,8 @@ def test_an_empty_address_and_a_silent_instrument(monkeypatch):
     with pytest.raises(InstrumentError, match="GPIB0::7::INSTR: cannot open"):
         open_instrument("GPIB0::7::INSTR", rm)
     silent, smu = list_instruments(rm)
-    assert silent.driver is None and "GPIB0::5::INSTR: no answer to *IDN?" in silent.problem
-    assert smu == Found("GPIB0::24::INSTR", MockKeithley2400.IDN, "Keithley2400")
+    assert silent.model is None and "GPIB0::5::INSTR: no answer to *IDN?" in silent.problem
+    assert smu == Found("GPIB0::24::INSTR", MockKeithley2400.IDN, "keithley2400", "source")
     assert list_instruments(rm, "ASRL?*") == []
 
 

@@ -122,7 +122,7 @@ def test_fetch_word_converts_codes_to_volts_and_times(expect):
     np.testing.assert_allclose(wave.volts, expected, rtol=1e-6)
     np.testing.assert_allclose(wave.times, -5e-4 + 1e-6 * np.arange(4))
     assert wave.sample_rate == pytest.approx(1e6)
-    signed, volts_per_code, offset = wave.signed_codes()
+    signed, volts_per_code, offset = wave.codes, wave.volts_per_code, wave.offset_volts
     assert signed.dtype == np.int16 and list(signed) == [0, 256, -512, 32767]
     assert (volts_per_code, offset) == (3.05175781e-05, 0.1)
 
@@ -141,7 +141,7 @@ def test_fetch_byte_asks_for_all_points_by_default(expect):
     )
     wave = instrument.fetch(1, format="byte")
     np.testing.assert_allclose(wave.volts, [-0.05, -1.33, 1.22], atol=1e-6)
-    assert wave.signed_codes()[0].dtype == np.int8
+    assert wave.codes.dtype == np.int8
 
 
 def test_fetch_ascii_reads_volts_from_an_eight_digit_block(expect):
@@ -157,9 +157,7 @@ def test_fetch_ascii_reads_volts_from_an_eight_digit_block(expect):
     )
     wave = instrument.fetch(1, format="ascii", points=100)
     np.testing.assert_allclose(wave.volts, [0.1, -0.025, 0.0])
-    assert wave.codes is None
-    with pytest.raises(InstrumentError, match="no ADC codes"):
-        wave.signed_codes()
+    assert wave.codes is None and wave.volts_per_code is None
 
 
 def test_fetch_rejects_a_block_that_disagrees_with_the_preamble(expect):

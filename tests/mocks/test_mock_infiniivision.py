@@ -97,7 +97,7 @@ def test_byte_word_and_ascii_give_the_same_volts(rm):
     ascii_ = scope.fetch(1, format="ascii", points=20_000)
     np.testing.assert_allclose(byte.volts, word.volts, atol=1e-6)
     np.testing.assert_allclose(ascii_.volts, word.volts, atol=1e-6)
-    assert word.preamble.x_increment == byte.preamble.x_increment
+    assert word.sample_rate == byte.sample_rate
 
 
 def test_msb_first_and_signed_words(raw, rm):
