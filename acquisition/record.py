@@ -21,8 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from smtjlab.acquisition.tracefile import TraceWriter
-from smtjlab.instruments.infiniivision import InfiniiVision
-from smtjlab.instruments.keithley import SourceMeter
+from smtjlab.instruments.roles import Scope, Source, Waveform
 from smtjlab.instruments.scpi import InstrumentError
 
 Progress = Callable[[Iterable, str, int], Iterable]
@@ -38,9 +37,16 @@ def trace_name(channel: int, bias_v: float) -> str:
     return f"ch{channel}_bias_{bias_v:+.4f}V"
 
 
+def raw_codes(wave: Waveform, scope_name: str) -> tuple:
+    """(codes, volts_per_code, offset_volts) of a binary transfer; ASCII volts have no codes."""
+    if wave.codes is None:
+        raise InstrumentError(f"{scope_name}: channel {wave.channel} came as volts, not ADC codes")
+    return wave.codes, wave.volts_per_code, wave.offset_volts
+
+
 def record(
-    smu: SourceMeter,
-    scope: InfiniiVision,
+    smu: Source,
+    scope: Scope,
     path: str | os.PathLike,
     biases: Sequence[float],
     duration_s: float,
@@ -81,7 +87,7 @@ def record(
                 for channel in channels:
                     name = trace_name(channel, bias)
                     wave = scope.fetch(channel, points=points)
-                    codes, volts_per_code, offset_volts = wave.signed_codes()
+                    codes, volts_per_code, offset_volts = raw_codes(wave, scope.name)
                     if name not in entries:
                         writer.create(
                             name,

@@ -86,9 +86,7 @@ def by_idn(idn: str, where: str = "instrument") -> Driver:
 def check_idn(driver: Driver, idn: str, where: str = "instrument") -> None:
     """Refuse a model that contradicts what the instrument says it is."""
     if not driver.matches(idn):
-        raise InstrumentError(
-            f"{where}: model {driver.model!r} does not match its *IDN? {idn!r}"
-        )
+        raise InstrumentError(f"{where}: model {driver.model!r} does not match its *IDN? {idn!r}")
 
 
 def role_of(instrument: Any) -> str | None:

@@ -100,7 +100,9 @@ class Scope(Protocol):
         """Take one record of `channels` (all at once) and wait until it is complete."""
         ...
 
-    def fetch(self, channel: int = 1, *, format: str = "word", points: int | None = None) -> Waveform:
+    def fetch(
+        self, channel: int = 1, *, format: str = "word", points: int | None = None
+    ) -> Waveform:
         """Transfer a channel of the last record: `format` "byte", "word" or "ascii"."""
         ...
 

@@ -76,13 +76,16 @@ class BiasLimits:
             raise BiasLimitError(f"{path}: cannot read limits file ({error.strerror})") from None
         except tomllib.TOMLDecodeError as error:
             raise BiasLimitError(f"{path}: not valid TOML ({error})") from None
+        return cls.from_table(table, f"{path}: [bias]")
+
+    @classmethod
+    def from_table(cls, table: dict, where: str) -> BiasLimits:
+        """Limits from a TOML table (a limits file's `[bias]`, a station's `[limits]`)."""
         known = {field.name for field in fields(cls)} - {"source"}
         unknown = set(table) - known
         if unknown:
-            raise BiasLimitError(
-                f"{path}: unknown keys {sorted(unknown)} in [bias]; use {sorted(known)}"
-            )
-        return cls(**table, source=str(path))
+            raise BiasLimitError(f"{where}: unknown keys {sorted(unknown)}; use {sorted(known)}")
+        return cls(**table, source=where)
 
     @property
     def step_delay_s(self) -> float:

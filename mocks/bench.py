@@ -1,10 +1,12 @@
 """The shared simulated world behind every mock instrument (DESIGN §5.4).
 
-One `SimulatedBench` holds one s-MTJ per scope channel and the SMU's output state. The mock
-Keithley writes `source_voltage` and `output_on`; the mock scope, the serial-digitizer mock, the
-GUI and calibration all read `sample(...)`, so the bias set on the SMU changes what they record.
+One `SimulatedBench` holds the s-MTJs (one per readout channel) and the state of every source
+output wired to them. `wiring[k]` names the output biasing junction k (`"smu:1"`: instrument
+`smu`, channel 1; a station's devices set it). A mock SMU channel writes its output with
+`set_output`; the mock scopes, the serial-digitizer mock and calibration read `sample(k, ...)`,
+so the bias set on an SMU changes what they record on the junctions it is wired to.
 
-Channels are 0-based here: scope CHANnel1 reads channel 0.
+Junctions are 0-based here: scope CHANnel1 of the default bench reads junction 0.
 
 Two sources feed `sample`:
 - `"model"`: the DESIGN §3 synthesizer (`mocks.smtj.SmtjDevice`), live and seeded.
@@ -27,6 +29,7 @@ from smtjlab.acquisition.tracefile import Trace, TraceFileError, read_traces
 from smtjlab.mocks.smtj import DeviceParams, ReadoutNoise, SmtjDevice
 
 SOURCES = ("model", "replay")
+DEFAULT_OUTPUT = "smu:1"  # the single SMU of the default bench
 
 
 def shipped_recording() -> Path:
@@ -69,6 +72,7 @@ class SimulatedBench:
         recording: str | os.PathLike | None = None,
         params: DeviceParams | None = None,
         noise: ReadoutNoise | None = None,
+        wiring: list[str] | None = None,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
@@ -84,8 +88,10 @@ class SimulatedBench:
             )
             for ch in range(channels)
         ]
-        self.source_voltage = 0.0
-        self.output_on = False
+        self.wiring = list(wiring) if wiring is not None else [DEFAULT_OUTPUT] * channels
+        if len(self.wiring) != channels:
+            raise ValueError(f"wiring names {len(self.wiring)} outputs for {channels} junctions")
+        self._outputs: dict[str, tuple[float, bool]] = dict.fromkeys(self.wiring, (0.0, False))
         self._lock = threading.RLock()
         self.recording: Path | None = None
         self._segments: list[list[_Segment]] = []
@@ -93,10 +99,43 @@ class SimulatedBench:
             self.recording = Path(recording) if recording is not None else shipped_recording()
             self._segments = _load_segments(self.recording, channels, seed)
 
+    # -- source outputs ------------------------------------------------------------------------
+
+    def set_output(self, output: str, volts: float, on: bool) -> None:
+        """What a mock SMU channel applies: its programmed level and its output relay."""
+        with self._lock:
+            self._outputs[output] = (float(volts), bool(on))
+
+    def output(self, output: str = DEFAULT_OUTPUT) -> tuple[float, bool]:
+        """(programmed level, output on) of one source output."""
+        return self._outputs.get(output, (0.0, False))
+
+    def bias_on(self, channel: int) -> float:
+        """The voltage across junction `channel`: its output's level, 0 while that is off."""
+        volts, on = self.output(self.wiring[channel])
+        return volts if on else 0.0
+
+    # The first junction's output, for the one-SMU bench (and scripts that poke the world).
+    @property
+    def source_voltage(self) -> float:
+        return self.output(self.wiring[0])[0]
+
+    @source_voltage.setter
+    def source_voltage(self, volts: float) -> None:
+        self.set_output(self.wiring[0], volts, self.output_on)
+
+    @property
+    def output_on(self) -> bool:
+        return self.output(self.wiring[0])[1]
+
+    @output_on.setter
+    def output_on(self, on: bool) -> None:
+        self.set_output(self.wiring[0], self.source_voltage, on)
+
     @property
     def bias_v(self) -> float:
-        """The voltage the SMU applies to the junctions: 0 while its output is off."""
-        return float(self.source_voltage) if self.output_on else 0.0
+        """The voltage across the first junction: 0 while its output is off."""
+        return self.bias_on(0)
 
     @property
     def r_load(self) -> float:
@@ -116,10 +155,10 @@ class SimulatedBench:
         if n_samples < 0 or sample_rate <= 0:
             raise ValueError("need n_samples >= 0 and a positive sample_rate")
         with self._lock:
-            bias = self.bias_v
+            bias = self.bias_on(channel)
             if self.source == "model":
                 return self.devices[channel].sample(bias, n_samples, sample_rate)
-            if not self.output_on:
+            if not self.output(self.wiring[channel])[1]:
                 # No bias, no current through the divider: a recording has nothing to say.
                 return np.zeros(n_samples, np.float32), np.zeros(n_samples, np.uint8)
             segment = self._nearest(channel, bias)
@@ -132,7 +171,7 @@ class SimulatedBench:
         Model: the device sigmoid. Replay: the nearest trace's mean state, NaN without states.
         """
         self._check_channel(channel)
-        bias = self.bias_v if bias_v is None else bias_v
+        bias = self.bias_on(channel) if bias_v is None else bias_v
         if self.source == "model":
             return self.devices[channel].p_high(bias)
         segment = self._nearest(channel, bias)
@@ -145,12 +184,18 @@ class SimulatedBench:
         self._check_channel(channel)
         return [segment.bias_v for segment in self._segments[channel]]
 
-    def current_a(self, integration_s: float, n_samples: int = 256) -> float:
-        """The current the SMU measures through junction 0 and the load, averaged over a window.
+    def current_a(
+        self, integration_s: float, n_samples: int = 256, output: str = DEFAULT_OUTPUT
+    ) -> float:
+        """The current an output drives through its first junction and the load, averaged.
 
-        The load resistor carries the whole divider current, so I = mean(readout volts)/R_load.
+        The load resistor carries the whole divider current, so I = mean(readout volts)/R_load;
+        an output wired to no junction drives none.
         """
-        volts, _ = self.sample(0, n_samples, n_samples / max(integration_s, 1e-9))
+        if output not in self.wiring:
+            return 0.0
+        channel = self.wiring.index(output)
+        volts, _ = self.sample(channel, n_samples, n_samples / max(integration_s, 1e-9))
         return float(volts.mean()) / self.r_load
 
     def _nearest(self, channel: int, bias: float) -> _Segment:

@@ -59,9 +59,14 @@ class MockInfiniiVision(ScpiDevice):
     NO_ERROR = '+0,"No error"'
     NUMBER_FORMAT = "{:+.8E}"
 
-    def __init__(self, bench: SimulatedBench) -> None:
+    def __init__(self, bench: SimulatedBench, junctions: dict[int, int] | None = None) -> None:
         super().__init__()
         self.bench = bench
+        # Which junction of the bench each analog input reads: CHANnel n -> junction n−1 unless
+        # a station wires it otherwise; an input wired to none reads 0 V.
+        self.junctions = (
+            junctions if junctions is not None else {n: n - 1 for n in range(1, bench.channels + 1)}
+        )
         self.reset()
         ch = ":CHANnel#"
         self.command(f"{ch}:SCALe", self._set_scale, lambda p, s: self._fmt(self._ch(s)["scale"]))
@@ -221,10 +226,11 @@ class MockInfiniiVision(ScpiDevice):
         repeats = self.average_count if self.acquire_type == "AVER" else 1
         self.records = {}
         for n in sources:
-            if n - 1 < self.bench.channels:
-                volts = self.bench.sample(n - 1, points, rate)[0]
+            junction = self.junctions.get(n)
+            if junction is not None:
+                volts = self.bench.sample(junction, points, rate)[0]
                 for _ in range(repeats - 1):
-                    volts = volts + self.bench.sample(n - 1, points, rate)[0]
+                    volts = volts + self.bench.sample(junction, points, rate)[0]
                 if repeats > 1:
                     volts = volts / np.float32(repeats)
             else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 
-from smtjlab.mocks.bench import SimulatedBench
+from smtjlab.mocks.bench import DEFAULT_OUTPUT, SimulatedBench
 from smtjlab.mocks.scpi_parser import ScpiDevice, ScpiError, boolean, choice, number, one, string
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)
@@ -38,13 +38,14 @@ STATUS_COMPLIANCE = 1 << 3
 
 
 class MockKeithley2400(ScpiDevice):
-    """The 2400 on the bench: its source drives `bench.source_voltage` and `bench.output_on`."""
+    """The 2400 on the bench: its source drives the bench output named `output`."""
 
     IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,4120001,C32   Oct  4 2010 14:20:11/A02  /S/K"
 
-    def __init__(self, bench: SimulatedBench) -> None:
+    def __init__(self, bench: SimulatedBench, output: str = DEFAULT_OUTPUT) -> None:
         super().__init__()
         self.bench = bench
+        self.bench_output = output
         self.reset()
         src = ":SOURce#"
         sense = "[:SENSe#]"
@@ -109,8 +110,7 @@ class MockKeithley2400(ScpiDevice):
             # A current source: the divider's resistance at the parallel state decides the voltage.
             params = self.bench.devices[0].params
             applied = self.current * (params.r_parallel + params.r_load)
-        self.bench.source_voltage = applied
-        self.bench.output_on = self.output_on
+        self.bench.set_output(self.bench_output, applied, self.output_on)
 
     # -- source --------------------------------------------------------------------------------
 
@@ -284,11 +284,11 @@ class MockKeithley2400(ScpiDevice):
             raise ScpiError(803, "Output disabled")
         readings = []
         for _ in range(self.trigger_count):
-            current = self.bench.current_a(self.nplc / 60.0)
+            current = self.bench.current_a(self.nplc / 60.0, output=self.bench_output)
             self.tripped = abs(current) >= self.compliance
             if self.tripped:
                 current = self.compliance if current >= 0 else -self.compliance
-            voltage = self.bench.source_voltage
+            voltage = self.bench.output(self.bench_output)[0]
             values = {
                 "VOLT": voltage,
                 "CURR": current if "CURR:DC" in self.sense else NAN_READING,

@@ -1,5 +1,13 @@
 """A PyVISA backend (`VisaLibraryBase` subclass) hosting the mock instruments (DESIGN §5.4).
 
+By name, through the `pyvisa_smtjlab` shim, like any PyVISA backend:
+
+    pyvisa.ResourceManager("@smtjlab")                 # the built-in mock station
+    pyvisa.ResourceManager("lab/station.toml@smtjlab") # the instruments a station file declares
+
+Each library path is its own simulated world (PyVISA keeps one library per path), shared by the
+instruments of that station. `mock_resource_manager` builds one in code, for tests.
+
 Drivers talk to the mocks through the real PyVISA message stack: `Resource.write`, `read`,
 `query_binary_values`, terminations, timeouts and device clear all run PyVISA's own code; only
 the bottom layer (viOpen, viRead, viWrite, ...) is simulated here.
@@ -31,12 +39,14 @@ from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.faults import FaultInjector, garble, shorten_block
 from smtjlab.mocks.scpi_parser import ScpiError
 
-KEITHLEY_RESOURCE = "GPIB0::24::INSTR"
-SCOPE_RESOURCE = "USB0::0x2A8D::0x1796::MY00000001::INSTR"
+from smtjlab.station import MOCK_SCOPE_RESOURCE as SCOPE_RESOURCE
+from smtjlab.station import MOCK_SMU_RESOURCE as KEITHLEY_RESOURCE
 
 Attr = constants.ResourceAttribute
 StatusCode = constants.StatusCode
 _libraries = itertools.count()
+DEFAULT_STATION = "default-station"  # the library path PyVISA gives "@smtjlab"
+_PROGRAMMATIC = "smtjlab-mock-"
 
 
 class MessageDevice(Protocol):
@@ -74,17 +84,25 @@ class MockVisaLibrary(highlevel.VisaLibraryBase):
 
     @staticmethod
     def get_library_paths() -> tuple[highlevel.LibraryPath, ...]:
-        return (highlevel.LibraryPath("smtjlab-mock"),)
+        return (highlevel.LibraryPath(DEFAULT_STATION),)
 
     @staticmethod
     def get_debug_info() -> list[str]:
-        return ["smtjlab mock VISA library: simulated Keithley 2400 and InfiniiVision scope"]
+        return ["smtjlab mock VISA library: the simulated instruments of a station (DESIGN §5.5)"]
 
     def _init(self) -> None:
         self.links: dict[str, _Link] = {}
         self.sessions: dict[int, _Session | None] = {}
         self.bench: SimulatedBench | None = None
         self._handles = itertools.count(1000)
+        station = _station_at(str(self.library_path))
+        if station is not None:
+            from smtjlab.mocks.station import build_world
+
+            self.bench, devices = build_world(station)
+            seed = station.simulation.seed if station.simulation else 0
+            for index, (name, device) in enumerate(devices.items()):
+                self.add_device(name, device, seed=seed + index)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -261,6 +279,17 @@ class MockVisaLibrary(highlevel.VisaLibraryBase):
         raise errors.VisaIOError(StatusCode.error_timeout)
 
 
+def _station_at(library_path: str):
+    """The station a library path names: the built-in one, an in-memory one, or a file."""
+    from smtjlab.station import Station, hosted_station
+
+    if library_path.startswith(_PROGRAMMATIC):
+        return None  # mock_resource_manager adds its own instruments
+    if library_path == DEFAULT_STATION:
+        return Station.mock()
+    return hosted_station(library_path) or Station.load(library_path)
+
+
 def _canonical(resource_name: str) -> str:
     return str(rname.parse_resource_name(resource_name)).upper()
 
@@ -282,7 +311,7 @@ def mock_resource_manager(
     from smtjlab.mocks.mock_infiniivision import MockInfiniiVision
     from smtjlab.mocks.mock_keithley import MockKeithley2400
 
-    library = MockVisaLibrary(f"smtjlab-mock-{next(_libraries)}")
+    library = MockVisaLibrary(f"{_PROGRAMMATIC}{next(_libraries)}")
     if devices is None:
         bench = bench if bench is not None else SimulatedBench()
         devices = {
