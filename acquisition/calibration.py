@@ -36,6 +36,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 from scipy.special import expit, logit
 from smtjlab.acquisition.bitstream import autocorrelation
+from smtjlab.acquisition.digitize import NoSwitching
 
 from smtjlab.errors import SmtjlabError
 
@@ -196,13 +197,17 @@ def calibrate(
 def sweep(
     measure: MeasureBits, biases: Iterable[float], n_bits: int, progress: Progress | None = None
 ) -> list[SweepPoint]:
-    """Measure p_high at each bias; biases where the measurement fails are skipped."""
+    """Measure p_high at each bias; biases where the device does not switch are skipped.
+
+    Anything else (an instrument error, a pulled cable) ends the sweep: it must not read as
+    "no transition to fit".
+    """
     biases = list(biases)
     points = []
     for bias in progress(biases, "sweep", len(biases)) if progress else biases:
         try:
             bits = np.asarray(measure(float(bias), n_bits), dtype=np.uint8)
-        except SmtjlabError as error:
+        except NoSwitching as error:
             log.info("sweep: skipping %.4f V (%s)", bias, error)
             continue
         points.append(SweepPoint(float(bias), float(bits.mean()), len(bits), _lag1(bits)))

@@ -77,6 +77,10 @@ class DigitizeError(SmtjlabError):
     """A trace that cannot be digitized: NaNs, a flat trace, no switching, too short."""
 
 
+class NoSwitching(DigitizeError):
+    """The trace holds one level: the device sits in one state at this bias (p near 0 or 1)."""
+
+
 @dataclass
 class Digitized:
     """The states of one trace and what they say about the device.
@@ -141,7 +145,7 @@ def digitize(
     baseline = _hysteresis_pass(samples, padded, levels, hysteresis, track_samples)
     levels, baseline, sigma = _refine(samples, padded[:n], baseline, levels)
     if levels.gap < MIN_GAP_SIGMAS * sigma:
-        raise DigitizeError(
+        raise NoSwitching(
             f"trace {name!r}: no switching (the two levels found are {levels.gap / sigma:.1f}σ "
             f"apart; noise alone splits about 2.3σ apart, a telegraph needs {MIN_GAP_SIGMAS}σ)"
         )
@@ -221,7 +225,7 @@ def estimate_levels(samples: np.ndarray, name: str = "trace") -> Levels:
     sub = _subsample(samples, windows, width, per_window, stride)
     lo, hi = float(sub.min()), float(sub.max())
     if hi <= lo:
-        raise DigitizeError(f"trace {name!r}: flat (every sample is {lo:.6g})")
+        raise NoSwitching(f"trace {name!r}: flat (every sample is {lo:.6g})")
     sigma = _white_sigma(samples)
     if np.issubdtype(samples.dtype, np.integer):
         sigma = max(sigma, 0.5)  # one code step bounds the resolution of integer samples
@@ -234,7 +238,7 @@ def estimate_levels(samples: np.ndarray, name: str = "trace") -> Levels:
     if both.sum() < FEW_WINDOWS * windows:
         both &= separation >= SURE_SEPARATION
     if not both.any():
-        raise DigitizeError(
+        raise NoSwitching(
             f"trace {name!r}: no switching (one level; the best two-level split is "
             f"{float(separation.max()):.1f}× its classes' σ, noise alone gives about 2.65, "
             f"a telegraph signal needs {MIN_SEPARATION:g} in many windows or "

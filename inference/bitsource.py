@@ -16,7 +16,6 @@ The engine only asks for 0 < p < 1; probabilities 0 and 1 are constant streams.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Protocol
 
 import numba
@@ -143,19 +142,3 @@ def PoolBits(pools: Mapping[float, np.ndarray], name: str = "pool") -> BitBank:
         pool.append(bits)
         bank.add(pool)
     return bank
-
-
-def open_bit_source(spec: str, levels: list[float]) -> BitSource:
-    """The bit source named on a command line: "ideal", "mock" or a bit-pool file.
-
-    `levels` are the device levels the model needs; the mock bench fills one pool per level.
-    """
-    if spec == "ideal":
-        return IdealBits()
-    if spec == "mock":
-        from smtjlab.bench import mock_bit_bank  # lazy: it loads the whole mock bench
-
-        return mock_bit_bank(levels)
-    if not Path(spec).is_file():
-        raise BitSourceError(f"{spec}: no such bit-pool file (or use --bits ideal|mock)")
-    return BitBank.load(spec)

@@ -95,6 +95,10 @@ class SourceMeter(SafeBias, ScpiInstrument):
             raise InstrumentError(f"{self.name}: no source channel {channel} (it has 1)")
         return self
 
+    def read_back(self) -> tuple[float, bool]:
+        """(programmed level in V, output on) as the instrument reports them."""
+        return self._level, self._output_state
+
     @property
     def compliance_a(self) -> float:
         """The current compliance the instrument holds, in A."""

@@ -218,3 +218,12 @@ class SafeBias:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def final_state_line(label: str, source) -> str:
+    """`smu: 0.000 V, output off`, from the state read back from the instrument itself."""
+    try:
+        volts, on = source.read_back()
+    except SmtjlabError as error:
+        return f"{label}: state could not be read back ({error}); the output may still be ON"
+    return f"{label}: {volts:.3f} V, output {'ON' if on else 'off'}"

@@ -1,13 +1,20 @@
-"""The Bench: a source-measure unit and a scope, real or mock, wired to the acquisition layer.
+"""The Bench: the one door to the instruments (DESIGN §1, §5.5), and the workflows run through it.
 
-    with Bench.mock(source="model") as bench:          # or Bench.connect(smu_visa, scope_visa)
+    with Bench.open(Station.load("lab.toml")) as bench:   # or Station.mock(), from_resources()
         bench.set_bias(0.30)                            # through the limits, ramped
         record = bench.record()                         # one scope record as a Trace
         found = bench.digitize(record)                  # states, levels, p_high, dwells, τc
         bits = bench.measure_bits(0.30, 50_000)         # at least 50 000 bits at 0.30 V
         cal = bench.calibrate([0.25, 0.5, 0.75])        # sweep, fit, solve every level
         bank = bench.fill_bank(cal, bits_per_level=1 << 20)
-    # leaving the block ramps the bias to 0 V and turns the output off, whatever happened
+        bench.record_to_file("run.h5", [0.28, 0.30], duration_s=2)
+    # leaving the block ramps every source to 0 V and turns its output off, whatever happened
+
+`Bench.open` opens every instrument of the station with the driver its `model` (checked against
+`*IDN?`) or its `*IDN?` names, and refuses a role the driver cannot play. The workflows act on
+one device of the station at a time (`bench.device`, chosen with `select`): its source channel
+biases it, its readout channel records it. Nothing here names a driver class: sources and scopes
+are the protocols of `smtjlab.instruments.roles`.
 
 Bits come from each record on its own: its states are decimated at Δt = 2τc (τc measured on
 that record), so no bit straddles the dead time between records. `fill` runs acquisition and
@@ -20,8 +27,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyvisa
@@ -30,27 +39,35 @@ from smtjlab.acquisition.bitstream import choose_interval, decimate
 from smtjlab.acquisition.calibration import Calibration, Progress, calibrate
 from smtjlab.acquisition.digitize import Digitized, digitize_trace
 from smtjlab.acquisition.pool import BitBank, BitPool
+from smtjlab.acquisition.record import RecordSummary, raw_codes, record
 from smtjlab.acquisition.ring import RingBuffer, RingClosed
 from smtjlab.acquisition.tracefile import Trace
 from smtjlab.errors import SmtjlabError
-from smtjlab.instruments.discovery import DRIVERS, driver_for, identify, list_instruments
-from smtjlab.instruments.infiniivision import InfiniiVision
-from smtjlab.instruments.keithley import Keithley2400, SourceMeter
-from smtjlab.instruments.safety import BiasLimits, load_limits
-from smtjlab.instruments.scpi import InstrumentError
+from smtjlab.inference.bitsource import BitSource, BitSourceError, IdealBits
+from smtjlab.instruments import registry
+from smtjlab.instruments.discovery import identify, list_instruments
+from smtjlab.instruments.roles import Scope, Source
+from smtjlab.instruments.safety import BiasLimits, final_state_line
+from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError, hosted
 
 log = logging.getLogger(__name__)
 
 RECORD_POINTS = 1_000_000
-SAMPLE_RATE = 10e6  # 10 samples per τc of the default mock device (1 µs)
-# The vertical setup `smtjlab acquire` uses: 25 mV/div about 0.15 V holds both readout levels
-# of the divider over the whole safe bias range.
-SCOPE_SCALE_V = 0.025
-SCOPE_OFFSET_V = 0.15
 SWEEP_RANGE = (0.15, 0.45)  # V; the mock device's sigmoid sits at 0.30 V, 25 mV wide
 
+# Final-state lines of the benches this process closed, for the command line to print.
+_closed_states: list[str] = []
 
-_DRIVERS = {driver.__name__: driver for driver in DRIVERS}
+
+def take_final_states() -> list[str]:
+    """The `smu: 0.000 V, output off` lines of every bench closed since the last call."""
+    lines = list(_closed_states)
+    _closed_states.clear()
+    return lines
+
+
+class CalibrationStopped(SmtjlabError):
+    """The user stopped a calibration (`stop` was set); the bench is left as it was."""
 
 
 @dataclass(frozen=True)
@@ -66,137 +83,125 @@ class FillReport:
 
 
 class Bench:
-    """One SMU (bias) and one scope channel (readout); closing it makes the device safe."""
+    """A station's opened instruments; closing it makes every source safe."""
 
     def __init__(
         self,
-        smu: SourceMeter,
-        scope: InfiniiVision,
+        station: Station,
+        instruments: dict[str, Any],
         *,
-        channel: int = 1,
+        device: str | None = None,
         points: int = RECORD_POINTS,
-        sample_rate: float = SAMPLE_RATE,
-        source: str = "measured",
         invert: bool = False,
     ) -> None:
-        self.smu = smu
-        self.scope = scope
-        self.channel = channel
+        self.station = station
+        self.instruments = instruments
         self.points = points
-        self.source = source
         self.invert = invert
-        scope.channel(channel).scale = SCOPE_SCALE_V
-        scope.channel(channel).offset = SCOPE_OFFSET_V
-        scope.configure_record(points, sample_rate)
+        self.origin = "synthetic" if station.is_mock else "measured"
+        self.final_state: list[str] = []
+        for spec in station.devices:
+            readout = instruments[spec.readout]
+            readout.set_vertical(spec.readout_channel, spec.scale_v, spec.offset_v)
+        self.select(device or station.devices[0].name)
+
+    # -- opening --------------------------------------------------------------------------------
 
     @classmethod
-    def mock(
-        cls,
-        source: str = "model",
-        seed: int = 0,
-        *,
-        recording: str | None = None,
-        limits: BiasLimits | None = None,
-        **options,
-    ) -> Bench:
-        """The simulated bench through the mock VISA library (DESIGN §5.4)."""
-        from smtjlab.mocks.bench import SimulatedBench
-        from smtjlab.mocks.visa_library import (
-            KEITHLEY_RESOURCE,
-            SCOPE_RESOURCE,
-            mock_resource_manager,
-        )
-
-        rm = mock_resource_manager(SimulatedBench(source, seed=seed, recording=recording))
-        smu = Keithley2400(rm.open_resource(KEITHLEY_RESOURCE), limits or load_limits())
+    def open(cls, station: Station, **options: Any) -> Bench:
+        """Open every instrument of `station` (DESIGN §5.5); a mock station gets a fresh world."""
+        rm = resource_manager(station)
+        opened: dict[str, Any] = {}
         try:
-            scope = InfiniiVision(rm.open_resource(SCOPE_RESOURCE))
-            return cls(smu, scope, source="synthetic", **options)
+            specs = []
+            for spec in station.instruments:
+                instrument, role = _open_instrument(rm, spec, station)
+                opened[spec.name] = instrument
+                specs.append(replace(spec, role=role))
+            station = _complete(replace(station, instruments=tuple(specs)), opened)
+            return cls(station, opened, **options)
         except BaseException:
-            smu.close()
+            _close_all(station, opened)
             raise
 
-    @classmethod
-    def connect(
-        cls,
-        smu_resource: str,
-        scope_resource: str,
-        *,
-        limits: BiasLimits | None = None,
-        rm: pyvisa.ResourceManager | None = None,
-        **options,
-    ) -> Bench:
-        """Real instruments, told apart by their *IDN? replies."""
-        rm = rm or pyvisa.ResourceManager()
-        smu_driver = driver_for(identify(rm, smu_resource), smu_resource)
-        scope_driver = driver_for(identify(rm, scope_resource), scope_resource)
-        if not issubclass(smu_driver, SourceMeter):
-            raise InstrumentError(f"{smu_resource}: not a source-measure unit")
-        if not issubclass(scope_driver, InfiniiVision):
-            raise InstrumentError(f"{scope_resource}: not an oscilloscope")
-        smu = smu_driver(rm.open_resource(smu_resource), limits or load_limits())
-        try:
-            return cls(smu, scope_driver(rm.open_resource(scope_resource)), **options)
-        except BaseException:
-            smu.close()
-            raise
+    def select(self, device: str) -> None:
+        """Act on `device` (a `[[device]]` name) from now on."""
+        for spec in self.station.devices:
+            if spec.name == device:
+                break
+        else:
+            raise StationError(f"{self.station.where}: no [[device]] named {device!r}")
+        self.device: DeviceSpec = spec
+        self.source: Source = self.instruments[spec.source].source(spec.source_channel)
+        self.readout: Scope = self.instruments[spec.readout]
+        self.readout.configure_record(self.points, spec.sample_rate)
 
-    @classmethod
-    def discover(cls, *, rm: pyvisa.ResourceManager | None = None, **options) -> Bench:
-        """Real instruments found on VISA: the first source-measure unit and scope that answer."""
-        rm = rm or pyvisa.ResourceManager()
-        found = [item for item in list_instruments(rm) if item.driver]
-
-        def first(kind: type) -> str | None:
-            matching = (item.resource for item in found if issubclass(_DRIVERS[item.driver], kind))
-            return next(matching, None)
-
-        smu, scope = first(SourceMeter), first(InfiniiVision)
-        if smu is None or scope is None:
-            missing = "source-measure unit" if smu is None else "oscilloscope"
-            raise InstrumentError(
-                f"no {missing} found on VISA; name them with --resource or use --mock"
+    @property
+    def sources(self) -> dict[str, Source]:
+        """Every source channel that biases a device, by its label (`smu`, `smu ch2`)."""
+        found: dict[str, Source] = {}
+        for spec in self.station.devices:
+            instrument = self.instruments[spec.source]
+            label = (
+                spec.source
+                if instrument.CHANNELS == 1
+                else f"{spec.source} ch{spec.source_channel}"
             )
-        return cls.connect(smu, scope, rm=rm, **options)
+            found.setdefault(label, instrument.source(spec.source_channel))
+        return found
 
-    # -- bias ---------------------------------------------------------------------------------
+    # -- bias -----------------------------------------------------------------------------------
 
     @property
     def bias_v(self) -> float:
-        return self.smu.bias_v
+        return self.source.bias_v
 
     @property
     def limits(self) -> BiasLimits:
-        return self.smu.limits
+        return self.source.limits
 
     def set_bias(self, volts: float) -> None:
-        """Ramp to `volts` through the SMU's limits (a refused request changes nothing)."""
-        self.smu.set_bias(volts)
+        """Ramp the device's source to `volts` through its limits (a refusal changes nothing)."""
+        self.source.set_bias(volts)
 
-    # -- records, states and bits -------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Ramp every source to 0 V and turn its output off; the bench stays open."""
+        errors = []
+        for source in self.sources.values():
+            try:
+                source.shutdown()
+            except SmtjlabError as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    # -- records, states and bits ---------------------------------------------------------------
 
     def record(self) -> Trace:
-        """Acquire and transfer one scope record of the channel, as raw codes with their scale."""
-        self.scope.digitize(self.channel)
-        wave = self.scope.fetch(self.channel, format="byte", points=self.points)
-        codes, volts_per_code, offset_volts = wave.signed_codes()
+        """Acquire and transfer one record of the device's readout: raw codes and their scale."""
+        channel = self.device.readout_channel
+        self.readout.digitize(channel)
+        wave = self.readout.fetch(channel, format="byte", points=self.points)
+        codes, volts_per_code, offset_volts = raw_codes(wave, self.readout.name)
         return Trace(
-            name=f"ch{self.channel} at {self.bias_v:+.4f} V",
+            name=f"{self.device.name} at {self.bias_v:+.4f} V",
             data=codes,
             sample_rate=wave.sample_rate,
             bias_voltage=self.bias_v,
             volts_per_code=volts_per_code,
             offset_volts=offset_volts,
-            attrs={"source": self.source},
+            attrs={"source": self.origin, "device": self.device.name, "channel": channel},
         )
 
     def digitize(self, record: Trace) -> Digitized:
         return digitize_trace(record, invert=self.invert)
 
-    def bits(self, record: Trace) -> np.ndarray:
-        """The record's states decimated at 2τc (τc measured on the record)."""
-        found = self.digitize(record)
+    def bits_of(self, found: Digitized) -> np.ndarray:
+        """A digitized record's states decimated at 2τc (τc measured on the record)."""
         return decimate(found.states, choose_interval(found.tau_c_samples)).bits
+
+    def bits(self, record: Trace) -> np.ndarray:
+        return self.bits_of(self.digitize(record))
 
     def measure_bits(self, bias_v: float, n_bits: int) -> np.ndarray:
         """At least `n_bits` bits at `bias_v`: the calibration's view of the bench."""
@@ -208,20 +213,46 @@ class Bench:
             total += len(chunk)
         return np.concatenate(chunks)
 
-    # -- calibration and pools ----------------------------------------------------------------
+    # -- calibration and pools ------------------------------------------------------------------
 
     def calibrate(
         self,
         levels: Sequence[float],
         bias_range: tuple[float, float] = SWEEP_RANGE,
         progress: Progress | None = None,
-        **options,
+        *,
+        on_point: Callable[[str, float, np.ndarray], None] | None = None,
+        stop: threading.Event | None = None,
+        **options: Any,
     ) -> Calibration:
-        """Sweep, fit and solve `levels` (smtjlab.acquisition.calibration.calibrate)."""
+        """Sweep, fit and solve `levels` (smtjlab.acquisition.calibration.calibrate).
+
+        `on_point(phase, bias_v, bits)` sees every measurement ("sweep" or "levels"); setting
+        `stop` ends the calibration at the next one with `CalibrationStopped`.
+        """
         for bias in bias_range:
             self.limits.check_bias(bias)  # refuse a range outside the limits up front
-        result = calibrate(self.measure_bits, levels, bias_range, progress=progress, **options)
-        result.meta.update(source=self.source, scope=self.scope.idn, smu=self.smu.idn)
+        phase = ["sweep"]
+
+        def measure(bias_v: float, n_bits: int) -> np.ndarray:
+            if stop is not None and stop.is_set():
+                raise CalibrationStopped("calibration stopped by the user")
+            bits = self.measure_bits(bias_v, n_bits)
+            if on_point is not None:
+                on_point(phase[0], bias_v, bits)
+            return bits
+
+        def track(items, description, total):
+            phase[0] = description
+            return progress(items, description, total) if progress else items
+
+        result = calibrate(measure, levels, bias_range, progress=track, **options)
+        result.meta.update(
+            source=self.origin,
+            device=self.device.name,
+            scope=self.readout.idn,
+            smu=self.instruments[self.device.source].idn,
+        )
         return result
 
     def fill(self, pool: BitPool, n_bits: int, ring_capacity: int = 4) -> FillReport:
@@ -247,8 +278,8 @@ class Bench:
         producer.start()
         records = added = 0
         try:
-            for record in ring:
-                bits = self.bits(record)
+            for trace in ring:
+                bits = self.bits(trace)
                 pool.append(bits)
                 records += 1
                 added += len(bits)
@@ -285,20 +316,158 @@ class Bench:
             bank.add(pool)
         return bank
 
-    # -- safety -------------------------------------------------------------------------------
+    # -- recording ------------------------------------------------------------------------------
+
+    def record_to_file(
+        self,
+        path: str,
+        biases: Sequence[float],
+        duration_s: float,
+        *,
+        channels: Sequence[int] | None = None,
+        sample_rate: float | None = None,
+        settle_s: float = 0.0,
+        progress: Progress | None = None,
+    ) -> RecordSummary:
+        """Record `duration_s` per bias of the device's readout channels into a new trace file."""
+        try:
+            return record(
+                self.source,
+                self.readout,
+                path,
+                biases,
+                duration_s,
+                channels=channels or [self.device.readout_channel],
+                sample_rate=sample_rate or self.device.sample_rate,
+                record_points=self.points,
+                settle_s=settle_s,
+                source=self.origin,
+                progress=progress,
+            )
+        finally:
+            self.readout.configure_record(self.points, self.device.sample_rate)
+
+    # -- safety ---------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Ramp to 0 V, output off, then release both instruments."""
+        """Ramp every source to 0 V, output off, read the state back, release every instrument."""
         try:
-            self.smu.close()
+            self.shutdown()
         finally:
-            self.scope.close()
+            self.final_state = [
+                final_state_line(label, source) for label, source in self.sources.items()
+            ]
+            _closed_states.extend(self.final_state)
+            _close_all(self.station, self.instruments)
 
     def __enter__(self) -> Bench:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# -- opening instruments --------------------------------------------------------------------------
+
+
+def resource_manager(station: Station) -> pyvisa.ResourceManager:
+    """The station's VISA library: a fresh mock world for `@smtjlab`, else the spec it names."""
+    try:
+        if station.is_mock:
+            # Model-less instruments (`--resource` on @smtjlab) address the default mock station.
+            known = all(spec.model for spec in station.instruments)
+            return pyvisa.ResourceManager(hosted(station if known else Station.mock()))
+        try:
+            return pyvisa.ResourceManager(station.visa_library)
+        except (OSError, ValueError):
+            if station.visa_library:
+                raise
+            return pyvisa.ResourceManager("@py")  # no vendor VISA: the pure-Python backend
+    except (OSError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise StationError(
+            f"{station.where}: key 'visa_library': cannot load {station.visa_library!r} ({reason})"
+        ) from None
+
+
+def _open_instrument(
+    rm: pyvisa.ResourceManager, spec: InstrumentSpec, station: Station
+) -> tuple[Any, str]:
+    where = f"{station.where}: [[instrument]] {spec.name!r}"
+    try:
+        idn = identify(rm, spec.resource)
+    except SmtjlabError as error:
+        raise StationError(f"{where}: key 'resource': {error}") from None
+    try:
+        if spec.model is None:
+            driver = registry.by_idn(idn, spec.resource)
+        else:
+            driver = registry.by_model(spec.model)
+            registry.check_idn(driver, idn, spec.resource)
+    except SmtjlabError as error:
+        raise StationError(f"{where}: key 'model': {error}") from None
+    if spec.role is not None and driver.role != spec.role:
+        raise StationError(
+            f"{where}: key 'role': {spec.resource} is a {driver.model} ({driver.role}),"
+            f" it cannot be a {spec.role}"
+        )
+    resource = rm.open_resource(spec.resource)
+    try:
+        if driver.role == "source":
+            return driver.cls(resource, station.limits), driver.role
+        return driver.cls(resource), driver.role
+    except BaseException:
+        resource.close()
+        raise
+
+
+def _complete(station: Station, opened: dict[str, Any]) -> Station:
+    """A station without `[[device]]` tables (`--resource`): its first source and scope."""
+    for spec in station.devices:
+        for key, channel in (("source", spec.source_channel), ("readout", spec.readout_channel)):
+            instrument = opened[getattr(spec, key)]
+            if channel > instrument.CHANNELS:
+                raise StationError(
+                    f"{station.where}: [[device]] {spec.name!r}: key '{key}_channel':"
+                    f" {getattr(spec, key)!r} has no channel {channel}"
+                )
+    if station.devices:
+        return station
+    names = [spec.resource for spec in station.instruments]
+    source = next((s.name for s in station.instruments if s.role == "source"), None)
+    scope = next((s.name for s in station.instruments if s.role == "scope"), None)
+    if source is None or scope is None:
+        missing = "a source-measure unit" if source is None else "an oscilloscope"
+        raise StationError(f"none of {names} is {missing}")
+    return replace(station, devices=(DeviceSpec("device", source, scope),))
+
+
+def _close_all(station: Station, instruments: dict[str, Any]) -> None:
+    """Close every instrument, sources first (each ramps its outputs down as it closes)."""
+    roles = {spec.name: spec.role for spec in station.instruments}
+    ordered = sorted(instruments, key=lambda name: roles.get(name) != "source")
+    failure: BaseException | None = None
+    for name in ordered:
+        try:
+            instruments[name].close()
+        except BaseException as error:  # the others are still closed; the first one is raised
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
+def discover_station(limits: BiasLimits | None = None) -> Station:
+    """The first source-measure unit and scope that answer on the system's VISA."""
+    probe = Station.from_resources([], limits=limits)
+    found = [item for item in list_instruments(resource_manager(probe)) if item.model]
+    smu = next((item.resource for item in found if item.role == "source"), None)
+    scope = next((item.resource for item in found if item.role == "scope"), None)
+    if smu is None or scope is None:
+        missing = "source-measure unit" if smu is None else "oscilloscope"
+        raise StationError(
+            f"no {missing} found on VISA; name them with --resource or --station, or use --mock"
+        )
+    return Station.from_resources([smu, scope], limits=limits)
 
 
 def mock_bit_bank(
@@ -313,6 +482,20 @@ def mock_bit_bank(
     levels = sorted(set(levels))
     if not levels:
         raise SmtjlabError("mock bit bank: no levels asked for")
-    with Bench.mock(source=source, seed=seed) as bench:
+    with Bench.open(Station.mock(source, seed)) as bench:
         calibration = bench.calibrate(levels, progress=progress)
         return bench.fill_bank(calibration, bits_per_level, progress)
+
+
+def open_bit_source(spec: str, levels: list[float]) -> BitSource:
+    """The bit source named on a command line: "ideal", "mock" or a bit-pool file.
+
+    `levels` are the device levels the model needs; the mock bench fills one pool per level.
+    """
+    if spec == "ideal":
+        return IdealBits()
+    if spec == "mock":
+        return mock_bit_bank(levels)
+    if not Path(spec).is_file():
+        raise BitSourceError(f"{spec}: no such bit-pool file (or use --bits ideal|mock)")
+    return BitBank.load(spec)

@@ -9,7 +9,6 @@ import numpy as np
 
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
-from smtjlab.inference.bitsource import open_bit_source
 from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
 from smtjlab.inference.engine import ScEngine, device_levels
 from smtjlab.inference.mnist import load_mnist
@@ -37,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smtjlab.bench import open_bit_source  # lazy: it reaches the mock bench
+
     path = resolve_model(args.model)
     checkpoint = load_checkpoint(path)
     images, labels = load_mnist("test")

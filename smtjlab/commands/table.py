@@ -16,7 +16,6 @@ import numpy as np
 
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
-from smtjlab.inference.bitsource import open_bit_source
 from smtjlab.inference.checkpoint import load_checkpoint
 from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
 from smtjlab.inference.mnist import load_mnist
@@ -70,6 +69,8 @@ def model_name(depth: int, states: int, mode: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smtjlab.bench import open_bit_source  # lazy: it reaches the mock bench
+
     started = time.perf_counter()
     images, labels = load_mnist("test")
     images, labels = images[: args.images], labels[: args.images]

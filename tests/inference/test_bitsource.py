@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 from smtjlab.acquisition.packing import unpack_bits, words_for
-from smtjlab.inference.bitsource import BitSourceError, IdealBits, PoolBits, open_bit_source
+from smtjlab.inference.bitsource import BitSourceError, IdealBits, PoolBits
 
 
 @settings(max_examples=25, deadline=None)
@@ -49,14 +49,3 @@ def test_pool_segments_are_windows_of_the_pool(seed, length, count):
     windows = sliding_window_view(bits[: len(bits) // 64 * 64], length)
     for segment in unpack_bits(drawn, length):
         assert (windows == segment).all(axis=1).any()
-
-
-def test_bit_pool_files_open_through_the_acquisition_layer(tmp_path):
-    rng = np.random.default_rng(2)
-    pools = {p: (rng.random(768) < p).astype(np.uint8) for p in (0.25, 0.5, 0.75)}
-    path = PoolBits(pools).save(tmp_path / "pools.h5")
-    bank = open_bit_source(str(path), [0.25, 0.5, 0.75])
-    assert bank.levels == [0.25, 0.5, 0.75]
-    assert np.array_equal(unpack_bits(bank.draw(0.5, 1, 768, rng), 768)[0], pools[0.5])
-    with pytest.raises(BitSourceError, match="no such bit-pool file"):
-        open_bit_source(str(tmp_path / "absent.h5"), [0.5])

@@ -1,22 +1,28 @@
 import numpy as np
 import pytest
+from smtjlab.acquisition.packing import unpack_bits
 from smtjlab.acquisition.pool import BitPool
+from smtjlab.inference.bitsource import BitSourceError, PoolBits
 from smtjlab.instruments.safety import BiasLimitError, BiasLimits
-from smtjlab.instruments.scpi import InstrumentError
-from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
+from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE
 
-from smtjlab.bench import Bench, mock_bit_bank
+from smtjlab.bench import Bench, mock_bit_bank, open_bit_source, take_final_states
+from smtjlab.station import Station
 
 FAST = BiasLimits(ramp_step_v=0.05, ramp_rate_v_per_s=1e6)
 
 
+def mock_bench(seed: int = 0, limits: BiasLimits | None = None, **options) -> Bench:
+    return Bench.open(Station.mock(seed=seed, limits=limits), **options)
+
+
 def world(bench: Bench):
     """The SimulatedBench behind the mock cables."""
-    return bench.smu.resource.visalib.bench
+    return bench.source.resource.visalib.bench
 
 
 def test_a_record_becomes_states_and_bits():
-    with Bench.mock(points=200_000, limits=FAST) as bench:
+    with mock_bench(limits=FAST, points=200_000) as bench:
         bench.set_bias(0.30)
         record = bench.record()
         assert record.data.dtype == np.int8 and record.volts_per_code > 0
@@ -32,7 +38,7 @@ def test_a_record_becomes_states_and_bits():
 
 
 def test_a_bias_beyond_the_limits_is_refused_and_nothing_moves():
-    with Bench.mock(limits=FAST, points=10_000) as bench:
+    with mock_bench(limits=FAST, points=10_000) as bench:
         bench.set_bias(0.30)
         with pytest.raises(BiasLimitError, match="refused"):
             bench.set_bias(0.8)
@@ -43,7 +49,7 @@ def test_a_bias_beyond_the_limits_is_refused_and_nothing_moves():
 
 
 def test_leaving_the_block_ramps_to_zero_and_turns_the_output_off_even_after_an_error():
-    bench = Bench.mock(limits=FAST, points=10_000)
+    bench = mock_bench(limits=FAST, points=10_000)
     simulated = world(bench)
     with pytest.raises(RuntimeError), bench:
         bench.set_bias(0.35)
@@ -54,7 +60,7 @@ def test_leaving_the_block_ramps_to_zero_and_turns_the_output_off_even_after_an_
 
 def test_fill_streams_records_through_the_ring_into_a_pool():
     pool = BitPool(0.5, 1 << 16)
-    with Bench.mock(limits=FAST, points=100_000) as bench:
+    with mock_bench(limits=FAST, points=100_000) as bench:
         bench.set_bias(0.30)
         report = bench.fill(pool, 20_000)
     assert report.bits >= 20_000 and report.records >= 4 and report.dropped == 0
@@ -62,12 +68,21 @@ def test_fill_streams_records_through_the_ring_into_a_pool():
     assert pool.p_measured == pytest.approx(0.5, abs=0.03)
 
 
-def test_instruments_are_told_apart_by_their_idn():
-    rm = mock_resource_manager()
-    with pytest.raises(InstrumentError, match="not a source-measure unit"):
-        Bench.connect(SCOPE_RESOURCE, KEITHLEY_RESOURCE, rm=rm)
-    with Bench.connect(KEITHLEY_RESOURCE, SCOPE_RESOURCE, rm=rm, limits=FAST) as bench:
-        assert bench.source == "measured"  # a real bench's traces are measurements
+def test_a_resource_station_tells_the_instruments_apart_by_their_idn():
+    # The scope named first: *IDN? decides which is the source and which the readout.
+    station = Station.from_resources([SCOPE_RESOURCE, KEITHLEY_RESOURCE], limits=FAST)
+    station = Station(station.instruments, limits=FAST, visa_library="@smtjlab")
+    with Bench.open(station, points=10_000) as bench:
+        assert bench.source.idn.startswith("KEITHLEY") and "SO-X" in bench.readout.idn
+        assert bench.origin == "synthetic"
+
+
+def test_closing_reports_each_source_read_back():
+    take_final_states()
+    with mock_bench(limits=FAST, points=10_000) as bench:
+        bench.set_bias(0.3)
+    assert bench.final_state == ["smu: 0.000 V, output off"]
+    assert take_final_states() == ["smu: 0.000 V, output off"]
 
 
 def test_mock_bit_bank_serves_the_engine_draw():
@@ -80,16 +95,11 @@ def test_mock_bit_bank_serves_the_engine_draw():
     assert streams.shape == (10, 2) and streams.dtype == np.uint64
 
 
-def test_discover_finds_the_smu_and_the_scope_by_idn():
-    with Bench.discover(rm=mock_resource_manager(), limits=FAST, points=10_000) as bench:
-        assert bench.smu.idn.startswith("KEITHLEY") and "SO-X" in bench.scope.idn
-
-
 def test_a_record_that_barely_switches_keeps_its_real_levels():
     # At 0.15 V the mock device is high 0.25 % of the time (in dwells 9σ above the low
     # level), so most of the 64 level windows hold noise alone. Those were once taken for
     # two levels ~2.3σ apart, and about a third of the records came out at p ≈ 0.39.
-    with Bench.mock(seed=3) as bench:
+    with mock_bench(seed=3) as bench:
         bench.set_bias(0.15)
         found = [bench.digitize(bench.record()) for _ in range(12)]
     assert all(f.p_high < 0.01 for f in found)
@@ -98,8 +108,19 @@ def test_a_record_that_barely_switches_keeps_its_real_levels():
 
 @pytest.mark.parametrize("seed", [3, 6, 11])  # the seeds whose 0.15 V point was split noise
 def test_mock_calibration_reaches_every_level(seed):
-    with Bench.mock(seed=seed) as bench:
+    with mock_bench(seed=seed) as bench:
         result = bench.calibrate([0.25, 0.5, 0.75])
     assert result.fit.width == pytest.approx(0.025, abs=0.001)  # the mock device's sigmoid
     for level in result.levels:
         assert abs(level.p_measured - level.p_target) <= 0.01
+
+
+def test_bit_pool_files_open_through_the_acquisition_layer(tmp_path):
+    rng = np.random.default_rng(2)
+    pools = {p: (rng.random(768) < p).astype(np.uint8) for p in (0.25, 0.5, 0.75)}
+    path = PoolBits(pools).save(tmp_path / "pools.h5")
+    bank = open_bit_source(str(path), [0.25, 0.5, 0.75])
+    assert bank.levels == [0.25, 0.5, 0.75]
+    assert np.array_equal(unpack_bits(bank.draw(0.5, 1, 768, rng), 768)[0], pools[0.5])
+    with pytest.raises(BitSourceError, match="no such bit-pool file"):
+        open_bit_source(str(tmp_path / "absent.h5"), [0.5])
