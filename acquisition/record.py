@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from smtjlab.acquisition.tracefile import TraceWriter
+from smtjlab.acquisition.tracefile import Trace, TraceWriter
 from smtjlab.instruments.roles import Scope, Source, Waveform
 from smtjlab.instruments.scpi import InstrumentError
 
@@ -118,3 +118,45 @@ def record(
     finally:
         smu.shutdown()
     return summary
+
+
+class LiveRecording:
+    """Live records appended to a new trace file as they come: one trace per visit to a bias.
+
+    A bias visited again gets a numbered trace (`ch1_bias_+0.3000V_2`), so the trace file never
+    splices two visits into one trace.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, instrument: str = "") -> None:
+        self.path = Path(path)
+        self.instrument = instrument
+        self._writer = TraceWriter(path)
+        self._names: list[str] = []
+        self._name = ""
+        self._bias = math.nan
+
+    def add(self, trace: Trace) -> None:
+        """Append one record (a `Trace` of raw codes, as `Bench.record` makes them)."""
+        if self._bias != trace.bias_voltage:
+            self._bias = trace.bias_voltage
+            channel = int(trace.attrs.get("channel", 1))
+            name = trace_name(channel, trace.bias_voltage)
+            visits = sum(1 for taken in self._names if taken.startswith(name))
+            self._name = name if not visits else f"{name}_{visits + 1}"
+            self._names.append(self._name)
+            self._writer.create(
+                self._name,
+                sample_rate=trace.sample_rate,
+                bias_voltage=trace.bias_voltage,
+                dtype=trace.data.dtype,
+                volts_per_code=trace.volts_per_code,
+                offset_volts=trace.offset_volts,
+                source=trace.source,
+                instrument=self.instrument,
+                channel=channel,
+                started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            )
+        self._writer.append(self._name, trace.data)
+
+    def close(self) -> None:
+        self._writer.close()

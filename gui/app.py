@@ -47,6 +47,8 @@ def run(
     screenshot: Path | None = None,
     run_seconds: float = 10.0,
     tab: str = "inference",
+    station=None,
+    limits=None,
 ) -> int:
     """Show the window until it is closed, or run `run_seconds` and save screenshot(s)."""
     if screenshot is not None and run_seconds <= 0:
@@ -54,11 +56,12 @@ def run(
     app = _application()
     from PySide6.QtCore import QTimer
     from smtjlab.gui.autopilot import Autopilot
+    from smtjlab.gui.bench_worker import STATION_KEY
     from smtjlab.gui.window import TABS, LabWindow
 
     if tab != "all" and tab not in TABS:
         raise SmtjlabError(f"unknown tab {tab!r}; choose one of {', '.join(TABS)} or all")
-    window = LabWindow(mock=mock)
+    window = LabWindow(mock=mock, station=station, limits=limits)
     window.show()
 
     # Ctrl-C in the terminal closes the window the safe way. Qt's loop never returns to Python
@@ -70,7 +73,7 @@ def run(
 
     result: dict[str, SmtjlabError | None] = {"error": None}
     if screenshot is not None:
-        pilot = Autopilot(window)
+        pilot = Autopilot(window, source=STATION_KEY if station is not None else "mock-model")
         pilot.start()
 
         pending = list(screenshot_paths(screenshot, tab).items())

@@ -1,5 +1,9 @@
 """Every instrument call of the window, in one worker thread, through `smtjlab.bench.Bench`.
 
+The worker holds threading and messages only: the bench is opened from a station (the mock
+station, a station file, or two VISA resources) and every workflow (calibration, states to bits,
+trace recording) is the Bench's or the acquisition layer's own.
+
 `BenchWorker` lives in the bench QThread. The window talks to it only through queued signals,
 so a slow instrument, a ramp or a timeout never freezes the GUI. Live acquisition is a chain
 of timer ticks (one scope record each), so requests such as a bias change or Stop are served
@@ -23,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
-from smtjlab.acquisition.bitstream import autocorrelation, choose_interval, decimate
-from smtjlab.acquisition.calibration import Calibration, calibrate, target_levels
+from smtjlab.acquisition.bitstream import autocorrelation
+from smtjlab.acquisition.calibration import Calibration, target_levels
 from smtjlab.acquisition.digitize import DigitizeError
 from smtjlab.acquisition.pool import BitBank, BitPool
 from smtjlab.acquisition.randomness import monobit
-from smtjlab.acquisition.record import trace_name
+from smtjlab.acquisition.record import LiveRecording
 from smtjlab.gui.messages import (
     BenchState,
     CalibrationPoint,
@@ -44,21 +48,14 @@ from smtjlab.errors import SmtjlabError
 log = logging.getLogger("smtjlab.gui.bench")
 
 HISTOGRAM_BINS = 120
-ROLES = {"Keithley2400": "smu", "InfiniiVision": "scope"}
+ROLE_LABELS = {"source": "smu", "scope": "scope", "digitizer": "digitizer"}
 MOCK_SOURCES = {"mock-model": "model", "mock-replay": "replay"}
+STATION_KEY = "station"  # the source key of the station file given with `gui --station`
 POOL_BITS = 1 << 20  # per level; the pools keep refilling live, replacing their oldest bits
 RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
 RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
 RASTER_BITS = 400
 POOL_STATUS_EVERY = 4  # records between pool-status updates
-
-
-class Aborted(Exception):
-    """The user pressed Stop during a calibration.
-
-    Not an SmtjlabError: the sweep skips a bias whose measurement fails with one, and would go
-    on to the next.
-    """
 
 
 class BenchWorker(QObject):
@@ -84,8 +81,12 @@ class BenchWorker(QObject):
         points: int | None = None,
         calibration_options: dict | None = None,
         ready_bits: int = POOL_BITS,
+        station=None,
+        limits=None,
     ) -> None:
         super().__init__()
+        self.station = station  # from `gui --station`: offered as the "station" source key
+        self.limits_override = limits  # from `gui --limits`: replaces every station's limits
         self.points = points  # scope record length; None: the Bench default (1 M)
         # Every pool holds this many bits before the network may program its weights from it.
         self.ready_bits = ready_bits
@@ -93,7 +94,6 @@ class BenchWorker(QObject):
         self._abort = threading.Event()
         self._display_free = threading.Event()
         self._display_free.set()
-        self._rm = None
         self._source_key = ""
         self._bench = None
         self._description = ""
@@ -106,12 +106,9 @@ class BenchWorker(QObject):
         self._level_index = 0
         self._visit = 0
         self._announced = False
-        self._writer = None
+        self._writer: LiveRecording | None = None
         self._recording = ""
-        self._record_name = ""
-        self._record_names: list[str] = []
-        self._record_bias = math.nan
-        self._scope_idn = ""
+        self._replay_path = ""
 
     # -- thread-safe, called from the GUI thread ----------------------------------------------
 
@@ -124,27 +121,43 @@ class BenchWorker(QObject):
 
     # -- connection ---------------------------------------------------------------------------
 
+    def _station(self, source_key: str, resources: tuple[str, ...] = ()):
+        """The station a source key names: the mock ones, the `--station` file, or VISA."""
+        from smtjlab.instruments.safety import load_limits
+
+        from smtjlab.station import Station
+
+        if source_key in MOCK_SOURCES:
+            station = Station.mock(MOCK_SOURCES[source_key])
+        elif source_key.startswith("replay"):
+            station = Station.mock("replay", recording=self._replay_path)
+        elif source_key == STATION_KEY and self.station is not None:
+            station = self.station
+        else:
+            station = Station.from_resources(list(resources), limits=load_limits())
+        return station.with_limits(self.limits_override) if self.limits_override else station
+
     @Slot(str)
     def discover(self, source_key: str) -> None:
-        """List the instruments of a bench: the mock one, or what VISA finds."""
+        """List the instruments of a bench: a mock or station one, or what VISA finds."""
         from smtjlab.instruments.discovery import list_instruments
+
+        from smtjlab.bench import resource_manager
 
         if self._bench is not None:
             return
         try:
-            self._rm = self._resource_manager(source_key)
-            self._source_key = source_key
-            found = list_instruments(self._rm)
+            found = list_instruments(resource_manager(self._station(source_key)))
         except (SmtjlabError, OSError, ValueError) as error:
-            self._rm = None
             self.resources.emit([])
             self.error.emit(f"discovery failed: {error}")
             return
+        self._source_key = source_key
         listed = [
             Resource(
                 item.resource,
                 item.idn or (item.problem or "no answer"),
-                ROLES.get(item.driver or "", "unknown"),
+                ROLE_LABELS.get(item.role or "", "unknown"),
             )
             for item in found
         ]
@@ -154,44 +167,26 @@ class BenchWorker(QObject):
 
     @Slot(str, str, str)
     def connect_bench(self, source_key: str, smu_name: str, scope_name: str) -> None:
-        from smtjlab.instruments.discovery import open_instrument
-        from smtjlab.instruments.safety import load_limits
-        from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE
-
         from smtjlab.bench import Bench
 
         if self._bench is not None:
             self.error.emit("already connected; disconnect first")
             return
-        smu = scope = None
         try:
-            if self._rm is None or source_key != self._source_key:
-                self.discover(source_key)
-            if self._rm is None:
-                return
-            mock = source_key in MOCK_SOURCES or source_key.startswith("replay")
-            if mock:
-                smu_name = smu_name or KEITHLEY_RESOURCE
-                scope_name = scope_name or SCOPE_RESOURCE
-            if not smu_name or not scope_name:
+            real = source_key not in MOCK_SOURCES and not source_key.startswith("replay")
+            if real and source_key != STATION_KEY and not (smu_name and scope_name):
                 raise SmtjlabError("pick a source-measure unit and a scope to connect")
-            limits = load_limits()
-            smu = open_instrument(smu_name, self._rm, limits=limits)
-            scope = open_instrument(scope_name, self._rm)
+            station = self._station(source_key, (smu_name, scope_name))
             options = {"points": self.points} if self.points else {}
-            # The mock bench synthesizes or replays; only real instruments measure.
-            source = "synthetic" if mock else "measured"
-            self._bench = Bench(smu, scope, source=source, **options)
-            self._scope_idn = scope.idn
+            self._bench = Bench.open(station, **options)
         except SmtjlabError as error:
-            for instrument in (smu, scope):
-                if instrument is not None:
-                    instrument.close()  # the SMU ramps to 0 V and turns its output off
-            self._bench = None
+            self._bench = None  # Bench.open closed what it had opened, sources at 0 V
             self.error.emit(f"connect failed: {error}")
             self._emit_state()
             return
-        self._description = f"{smu.name} + {scope.name}"
+        self._source_key = source_key
+        bench = self._bench
+        self._description = f"{bench.source.name} + {bench.readout.name}"
         self._emit_limits()
         log.info("connected: %s (%s)", self._description, source_key)
         self._emit_state()
@@ -200,7 +195,11 @@ class BenchWorker(QObject):
         from smtjlab.instruments.safety import load_limits
 
         try:
-            limits = self._bench.limits if self._bench is not None else load_limits()
+            limits = (
+                self._bench.limits
+                if self._bench is not None
+                else self.limits_override or load_limits()
+            )
         except SmtjlabError as error:
             self.error.emit(str(error))
             return
@@ -224,30 +223,9 @@ class BenchWorker(QObject):
     @Slot(str)
     def replay(self, path: str) -> None:
         """Reconnect to a mock bench that replays the trace file at `path`."""
-        from smtjlab.mocks.bench import SimulatedBench
-        from smtjlab.mocks.visa_library import mock_resource_manager
-
         self.disconnect_bench()
-        try:
-            self._rm = mock_resource_manager(SimulatedBench(source="replay", recording=path))
-        except (SmtjlabError, OSError, ValueError) as error:
-            self.error.emit(f"cannot replay {path}: {error}")
-            return
-        self._source_key = f"replay {Path(path).name}"
-        self.connect_bench(self._source_key, "", "")
-
-    def _resource_manager(self, source_key: str):
-        if source_key in MOCK_SOURCES:
-            from smtjlab.mocks.bench import SimulatedBench
-            from smtjlab.mocks.visa_library import mock_resource_manager
-
-            return mock_resource_manager(SimulatedBench(source=MOCK_SOURCES[source_key]))
-        import pyvisa
-
-        try:
-            return pyvisa.ResourceManager()
-        except (OSError, ValueError):
-            return pyvisa.ResourceManager("@py")  # no vendor VISA: the pure-Python backend
+        self._replay_path = path
+        self.connect_bench(f"replay {Path(path).name}", "", "")
 
     def _close_bench(self) -> None:
         if self._bench is None:
@@ -286,7 +264,7 @@ class BenchWorker(QObject):
         self._stop_filling()
         if self._bench is not None:
             try:
-                self._bench.smu.shutdown()
+                self._bench.shutdown()
                 log.warning("stopped: bias ramped to 0 V, output off")
             except SmtjlabError as error:
                 self.error.emit(f"STOP: {error}")
@@ -315,7 +293,7 @@ class BenchWorker(QObject):
         Blocks this thread for the calibration (seconds on the mock); Stop interrupts it at
         the next measurement through `request_abort`.
         """
-        from smtjlab.bench import SWEEP_RANGE
+        from smtjlab.bench import SWEEP_RANGE, CalibrationStopped
 
         if self._bench is None:
             self.calibration_stopped.emit("Not connected: connect a bench first.")
@@ -325,31 +303,20 @@ class BenchWorker(QObject):
         self._stop_filling()
         self._abort.clear()
         self.calibration_started.emit(*SWEEP_RANGE)
-        phase = {"name": ""}
 
-        def measure(bias_v: float, n_bits: int) -> np.ndarray:
-            if self._abort.is_set():
-                raise Aborted("calibration stopped by the user")
-            bits = self._bench.measure_bits(bias_v, n_bits)
-            if phase["name"] == "sweep":
+        def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
+            if phase == "sweep":
                 self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean())))
             self._emit_state()
-            return bits
-
-        def progress(items, description, total):
-            phase["name"] = description
-            return items
 
         levels = target_levels(states)
         log.info("calibrating %d levels for %d states", len(levels), states)
         try:
-            for bias in SWEEP_RANGE:
-                self._bench.limits.check_bias(bias)
-            result = calibrate(
-                measure, levels, SWEEP_RANGE, progress=progress, **self.calibration_options
+            result = self._bench.calibrate(
+                levels, SWEEP_RANGE, on_point=on_point, stop=self._abort, **self.calibration_options
             )
-        except (Aborted, SmtjlabError) as error:
-            if isinstance(error, Aborted):
+        except SmtjlabError as error:
+            if isinstance(error, CalibrationStopped):
                 self._abort.clear()
                 self.calibration_stopped.emit(f"Stopped: {error}.")
             else:
@@ -479,7 +446,7 @@ class BenchWorker(QObject):
     def _pool_bits(self, level, found) -> None:
         pool = self._bank.pool(level.p_target)
         try:
-            pool.append(decimate(found.states, choose_interval(found.tau_c_samples)).bits)
+            pool.append(self._bench.bits_of(found))
         except SmtjlabError as error:
             log.info("record at %.4f V gave no bits: %s", level.bias_v, error)
             return
@@ -545,17 +512,14 @@ class BenchWorker(QObject):
 
     @Slot(str)
     def start_recording(self, path: str) -> None:
-        from smtjlab.acquisition.tracefile import TraceWriter
-
         self.stop_recording()
+        instrument = self._bench.readout.idn if self._bench is not None else ""
         try:
-            self._writer = TraceWriter(path)
+            self._writer = LiveRecording(path, instrument=instrument)
         except SmtjlabError as error:
             self.error.emit(f"cannot record to {path}: {error}")
             return
         self._recording = path
-        self._record_names = []
-        self._record_bias = math.nan
         log.info("recording every live record to %s", path)
         self._emit_state()
 
@@ -575,25 +539,7 @@ class BenchWorker(QObject):
         if self._writer is None:
             return
         try:
-            if self._record_bias != record.bias_voltage:
-                # One trace per visit to a bias; a bias visited again gets a numbered name.
-                self._record_bias = record.bias_voltage
-                name = trace_name(1, record.bias_voltage)
-                visits = sum(1 for taken in self._record_names if taken.startswith(name))
-                self._record_name = name if not visits else f"{name}_{visits + 1}"
-                self._record_names.append(self._record_name)
-                self._writer.create(
-                    self._record_name,
-                    sample_rate=record.sample_rate,
-                    bias_voltage=record.bias_voltage,
-                    dtype=record.data.dtype,
-                    volts_per_code=record.volts_per_code,
-                    offset_volts=record.offset_volts,
-                    source=record.source,
-                    instrument=self._scope_idn,
-                    channel=1,
-                )
-            self._writer.append(self._record_name, record.data)
+            self._writer.add(record)
         except SmtjlabError as error:
             self.error.emit(f"recording stopped: {error}")
             self.stop_recording()
@@ -601,7 +547,7 @@ class BenchWorker(QObject):
     # -- state --------------------------------------------------------------------------------
 
     def _emit_state(self) -> None:
-        smu = self._bench.smu if self._bench is not None else None
+        smu = self._bench.source if self._bench is not None else None
         self.state.emit(
             BenchState(
                 connected=smu is not None,

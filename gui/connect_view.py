@@ -35,8 +35,9 @@ class ConnectView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.sources = dict(SOURCES)
         self.source = QComboBox()
-        self.source.addItems(list(SOURCES))
+        self.source.addItems(list(self.sources))
         self.discover_button = QPushButton("Discover")
         self.connect_button = QPushButton("Connect")
         self.disconnect_button = QPushButton("Disconnect")
@@ -105,12 +106,17 @@ class ConnectView(QWidget):
         self.disconnect_button.clicked.connect(self.disconnect_requested.emit)
 
     def source_key(self) -> str:
-        return SOURCES[self.source.currentText()]
+        return self.sources[self.source.currentText()]
+
+    def add_source(self, text: str, key: str) -> None:
+        """Offer one more bench, e.g. the station file given on the command line."""
+        self.sources[text] = key
+        self.source.addItem(text)
 
     def select_source(self, key: str) -> None:
         """Show `key` as the chosen bench without asking for a discovery (the caller does)."""
         self.source.blockSignals(True)
-        for text, value in SOURCES.items():
+        for text, value in self.sources.items():
             if value == key:
                 self.source.setCurrentText(text)
         self.source.blockSignals(False)

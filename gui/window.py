@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QToolBar,
     QToolButton,
 )
-from smtjlab.gui.bench_worker import BenchWorker
+from smtjlab.gui.bench_worker import STATION_KEY, BenchWorker
 from smtjlab.gui.calibration_view import CalibrationView
 from smtjlab.gui.connect_view import ConnectView
 from smtjlab.gui.inference_view import InferenceView
@@ -75,6 +75,8 @@ class LabWindow(QMainWindow):
         mock: bool = True,
         bench: BenchWorker | None = None,
         inference: InferenceWorker | None = None,
+        station=None,
+        limits=None,
     ) -> None:
         super().__init__()
         apply_style(QApplication.instance())
@@ -109,7 +111,9 @@ class LabWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
 
-        self.bench = bench or BenchWorker()
+        self.bench = bench or BenchWorker(station=station, limits=limits)
+        if station is not None:
+            self.connect_view.add_source(f"Station — {station.where}", STATION_KEY)
         self.inference = inference or InferenceWorker()
         self.bench_thread = QThread(self)
         self.bench_thread.setObjectName("bench")
@@ -131,7 +135,8 @@ class LabWindow(QMainWindow):
         self._frame_clock.start(1000)
         self._closed = False
 
-        self.connect_view.select_source("mock-model" if mock else "visa")
+        first = STATION_KEY if station is not None else "mock-model" if mock else "visa"
+        self.connect_view.select_source(first)
         self._discover.emit(self.connect_view.source_key())
         self._load_model.emit(self.inference_view.choice())
         self._show_image.emit(0)
@@ -280,7 +285,7 @@ class LabWindow(QMainWindow):
         self._safe_stop.emit()
 
     def connect_mock(self, source: str = "mock-model") -> None:
-        """Connect the simulated bench, as if picked and clicked on the Connect view."""
+        """Connect a bench that needs no choice of resources (a mock, the station file)."""
         self.connect_view.select_source(source)
         self._connect.emit(source, "", "")
 

@@ -61,6 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     debug = args.debug or bool(os.environ.get("SMTJLAB_DEBUG"))
     try:
+        return _run(args, debug)
+    finally:
+        _print_final_states()
+
+
+def _print_final_states() -> None:
+    """One line per source of every bench the command opened: its state, read back (§5.2)."""
+    bench = sys.modules.get("smtjlab.bench")  # loaded only by commands that open a bench
+    if bench is not None:
+        for line in bench.take_final_states():
+            print(line, file=sys.stderr)
+
+
+def _run(args: argparse.Namespace, debug: bool) -> int:
+    try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print(f"smtjlab {args.command}: interrupted", file=sys.stderr)

@@ -1,7 +1,7 @@
-"""The main job, end to end on the mock bench (`smtjlab demo`).
+"""The main job, end to end (`smtjlab demo`): the mock station by default, or any station.
 
-Connect the mock instruments through the real PyVISA stack, calibrate the device levels the
-model needs, fill one bit pool per level from the telegraph noise, then classify MNIST test
+Connect the station's instruments through the real PyVISA stack, calibrate the device levels
+the model needs, fill one bit pool per level from the telegraph noise, then classify MNIST test
 images with the shipped model on those bits. The device ends at 0 V with the output off.
 """
 
@@ -22,6 +22,7 @@ from smtjlab.inference.checkpoint import load_checkpoint
 from smtjlab.inference.energy import EnergyParameters, compare
 from smtjlab.inference.engine import ScEngine, device_levels
 from smtjlab.inference.mnist import load_mnist
+from smtjlab.station import Station
 
 DEFAULT_MODEL = "mlp3-s11-sc"
 DEFAULT_LENGTH = 100
@@ -43,7 +44,7 @@ class DemoResult:
     calibration: Calibration
     pools: list[dict]
     accuracy_by_length: dict[int, float]
-    smu_final: dict[str, Any]
+    smu_final: list[str]
     energy: dict[str, Any]
     examples: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
 
@@ -67,24 +68,23 @@ def run_demo(
     images: int = 1000,
     length: int = DEFAULT_LENGTH,
     model: str = DEFAULT_MODEL,
-    source: str = "replay",
-    recording: str | None = None,
+    station: Station | None = None,
     seed: int = 0,
     bits_per_level: int = BITS_PER_LEVEL,
     step: Step = lambda _: None,
 ) -> DemoResult:
-    """Calibrate, fill pools and classify `images` test images on the mock bench."""
+    """Calibrate, fill pools and classify `images` test images on `station` (default: mock)."""
     checkpoint = load_checkpoint(model)
     levels = device_levels(checkpoint)
-    step(f"connecting the mock bench ({source}) through PyVISA")
-    bench = Bench.mock(source=source, seed=seed, recording=recording)
-    simulated = bench.smu.resource.visalib.bench
-    with bench:
+    station = station or Station.mock("replay", seed)
+    kind = f"mock bench ({station.simulation.source})" if station.simulation else station.where
+    step(f"connecting the {kind} through PyVISA")
+    with Bench.open(station) as bench:
         step(f"calibrating {len(levels)} device levels")
         calibration = bench.calibrate(levels)
         step(f"filling {len(levels)} bit pools from the telegraph noise")
         bank = bench.fill_bank(calibration, bits_per_level)
-    smu_final = {"bias_v": simulated.bias_v, "output_on": simulated.output_on}
+    smu_final = bench.final_state
 
     test_images, test_labels = load_mnist("test")
     order = np.random.default_rng(seed).permutation(len(test_images))[:images]

@@ -223,9 +223,11 @@ def parse(table: dict[str, Any], path: Path) -> Station:
                     problems.add(
                         where, f"key 'role': a {model} is a {driver.role}, it cannot be a {role}"
                     )
+                    role = ""  # reported here; devices wired to it are not blamed again
         elif visa_library.endswith(MOCK_LIBRARY):
             problems.add(where, "key 'model' is required on the mock bench (@smtjlab)")
         if None not in (name, resource, role):
+            role = role or None
             if any(spec.name == name for spec in instruments):
                 problems.add(where, f"key 'name': {name!r} names two instruments")
             instruments.append(InstrumentSpec(name, resource, role, model))
@@ -259,7 +261,7 @@ def parse(table: dict[str, Any], path: Path) -> Station:
             spec = by_name.get(named)
             if spec is None:
                 problems.add(where, f"key {key!r}: no [[instrument]] is named {named!r}")
-            elif spec.role not in wanted:
+            elif spec.role and spec.role not in wanted:
                 problems.add(where, f"key {key!r}: {named!r} is a {spec.role}, not a {wanted[0]}")
             else:
                 _check_channel(problems, where, spec, values[f"{key}_channel"], f"{key}_channel")
@@ -380,9 +382,7 @@ def _mock(problems: _Problems, path: Path, table: Any, visa_library: str) -> Moc
     source = _typed(problems, "[mock]", table, "source", str, "model")
     if source not in MOCK_SOURCES:
         problems.add("[mock]", f"key 'source': {source!r} is not one of {', '.join(MOCK_SOURCES)}")
-    recording = _typed(problems, "[mock]", table, "recording", str, "")
-    if recording and source != "replay":
-        problems.add("[mock]", "key 'recording' is for source = 'replay' only")
+    recording = _typed(problems, "[mock]", table, "recording", str, "")  # used by replay only
     seed = table.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problems.add("[mock]", f"key 'seed' must be a whole number >= 0, not {seed!r}")

@@ -1,115 +1,65 @@
 """`smtjlab acquire`: record telegraph noise at a list of biases into a trace file.
 
-Real instruments: `--resource GPIB0::24::INSTR USB0::0x2A8D::0x1796::MY00000001::INSTR` (the
-SMU and the scope, told apart by *IDN?). Mock bench: `--mock [--source model|replay]`.
+The bench is a station file (`--station lab.toml`), two VISA resources
+(`--resource GPIB0::24::INSTR USB0::0x2A8D::0x1796::MY00000001::INSTR`, told apart by *IDN?), or
+the mock station (`--mock [--source model|replay]`). The station's first device (or `--device`)
+is biased; its readout channel is recorded, or the scope channels `--channel` names.
 """
 
 from __future__ import annotations
 
 import argparse
-from contextlib import ExitStack
 
-import pyvisa
-
-from smtjlab.acquisition.record import record
+from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit, progress
-from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
-from smtjlab.instruments.infiniivision import InfiniiVision
-from smtjlab.instruments.keithley import Keithley2400, SourceMeter
-from smtjlab.instruments.safety import BiasLimits, load_limits
-from smtjlab.instruments.scpi import InstrumentError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "acquire", help="record s-MTJ telegraph noise at given biases", description=__doc__
     )
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument(
-        "--resource", nargs="+", metavar="VISA", help="VISA resources of the SMU and the scope"
-    )
-    where.add_argument("--mock", action="store_true", help="use the simulated bench")
-    parser.add_argument(
-        "--source", choices=("model", "replay"), default="model", help="mock bench source"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="mock bench seed")
+    add_bench_options(parser, default="discover")
+    parser.add_argument("--device", help="the station's [[device]] to bias (default: first)")
     parser.add_argument("--bias", nargs="+", type=float, required=True, metavar="V")
     parser.add_argument("--duration", type=float, required=True, metavar="S", help="per bias")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.h5")
     parser.add_argument("--sample-rate", type=float, default=1e6, metavar="HZ")
     parser.add_argument("--points", type=int, default=1_000_000, help="points per scope record")
-    parser.add_argument("--channel", nargs="+", type=int, default=[1], help="scope channels")
-    parser.add_argument("--scale", type=float, default=0.025, help="scope V/div")
-    parser.add_argument("--offset", type=float, default=0.15, help="scope V at screen centre")
-    parser.add_argument("--settle", type=float, default=0.0, metavar="S", help="wait after bias")
     parser.add_argument(
-        "--limits", metavar="FILE", help="bias limits TOML (see docs/instruments.md)"
+        "--channel", nargs="+", type=int, help="scope channels (default: the device's readout)"
     )
+    parser.add_argument("--scale", type=float, help="scope V/div (default: the station's)")
+    parser.add_argument("--offset", type=float, help="scope V at screen centre (the station's)")
+    parser.add_argument("--settle", type=float, default=0.0, metavar="S", help="wait after bias")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    limits = load_limits(args.limits)
+    from smtjlab.bench import Bench
+
+    station = station_from(args, channels=max(args.channel or [1]))
     for bias in args.bias:
-        limits.check_bias(bias)  # refuse before any instrument is touched
-    with ExitStack() as stack:
-        if args.mock:
-            smu, scope = _open_mock(args, limits)
-            source = "synthetic"
-        else:
-            smu, scope = _open_real(args.resource, limits)
-            source = "measured"
-        stack.callback(scope.close)
-        stack.enter_context(smu)
-        for channel in args.channel:
-            scope.channel(channel).scale = args.scale
-            scope.channel(channel).offset = args.offset
-        summary = record(
-            smu,
-            scope,
+        station.limits.check_bias(bias)  # refuse before any instrument is touched
+    with Bench.open(station, device=args.device, points=args.points) as bench:
+        channels = args.channel or [bench.device.readout_channel]
+        scale = bench.device.scale_v if args.scale is None else args.scale
+        offset = bench.device.offset_v if args.offset is None else args.offset
+        for channel in channels:
+            bench.readout.set_vertical(channel, scale, offset)
+        summary = bench.record_to_file(
             args.output,
             args.bias,
             args.duration,
-            channels=args.channel,
+            channels=channels,
             sample_rate=args.sample_rate,
-            record_points=args.points,
             settle_s=args.settle,
-            source=source,
             progress=progress,
         )
+    source = bench.origin
     result = {"path": str(summary.path), "source": source, "traces": summary.traces}
     text = "\n".join(
         f"{t['name']}: {t['samples']} samples at {t['sample_rate']:g} Sa/s" for t in summary.traces
     )
     emit(result, args.json, f"wrote {summary.path}\n{text}")
     return 0
-
-
-def _open_mock(args: argparse.Namespace, limits: BiasLimits) -> tuple[SourceMeter, InfiniiVision]:
-    from smtjlab.mocks.bench import SimulatedBench
-    from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
-
-    bench = SimulatedBench(args.source, channels=max(args.channel), seed=args.seed)
-    rm = mock_resource_manager(bench)
-    smu = Keithley2400(rm.open_resource(KEITHLEY_RESOURCE), limits)
-    return smu, InfiniiVision(rm.open_resource(SCOPE_RESOURCE))
-
-
-def _open_real(resources: list[str], limits: BiasLimits) -> tuple[SourceMeter, InfiniiVision]:
-    for name in resources:
-        check_resource_name(name)
-    rm = pyvisa.ResourceManager()
-    smu = scope = None
-    for name in resources:
-        driver = driver_for(identify(rm, name), name)
-        if issubclass(driver, SourceMeter) and smu is None:
-            smu = driver(rm.open_resource(name), limits)
-        elif issubclass(driver, InfiniiVision) and scope is None:
-            scope = driver(rm.open_resource(name))
-    if smu is None or scope is None:
-        if smu is not None:
-            smu.close()
-        missing = "a source-measure unit" if smu is None else "an oscilloscope"
-        raise InstrumentError(f"acquire: none of {resources} is {missing}")
-    return smu, scope

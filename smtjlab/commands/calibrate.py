@@ -5,6 +5,7 @@ until |p − p_k| ≤ 0.01 over at least 10⁴ bits. However it ends, the SMU ra
 output turns off.
 
     smtjlab calibrate --mock --source model --levels 11 --json
+    smtjlab calibrate --station lab.toml --levels 5
     smtjlab calibrate --resource GPIB0::24::INSTR USB0::0x2A8D::0x1796::MY00000001::INSTR
     smtjlab calibrate            # real instruments: the first SMU and scope VISA finds
 """
@@ -15,8 +16,8 @@ import argparse
 
 from smtjlab.acquisition.calibration import target_levels
 from smtjlab.bench import SWEEP_RANGE, Bench
+from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit, progress
-from smtjlab.instruments.safety import load_limits
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,19 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--mock", action="store_true", help="use the simulated bench")
-    where.add_argument(
-        "--resource",
-        nargs=2,
-        metavar=("SMU", "SCOPE"),
-        help="VISA resources of real instruments (default: the first ones VISA finds)",
-    )
-    parser.add_argument(
-        "--source", choices=("model", "replay"), default="model", help="mock bench source"
-    )
-    parser.add_argument("--recording", metavar="FILE", help="trace file for --source replay")
-    parser.add_argument("--seed", type=int, default=0, help="mock bench seed")
+    add_bench_options(parser, default="discover")
+    parser.add_argument("--device", help="the station's [[device]] to calibrate (default: first)")
     parser.add_argument("--levels", type=int, default=5, metavar="N", help="network states N")
     parser.add_argument(
         "--range",
@@ -48,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("LOW", "HIGH"),
         help="bias sweep range in V (default %(default)s)",
     )
-    parser.add_argument("--limits", metavar="FILE", help="bias limits TOML (docs/instruments.md)")
     parser.add_argument("-o", "--output", metavar="CAL.json", help="store the calibration here")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -56,18 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     levels = target_levels(args.levels)
-    limits = load_limits(args.limits)
+    station = station_from(args)
     for bias in args.range:
-        limits.check_bias(bias)  # refuse before any instrument is touched
-    if args.mock:
-        bench = Bench.mock(args.source, args.seed, recording=args.recording, limits=limits)
-    elif args.resource:
-        bench = Bench.connect(*args.resource, limits=limits)
-    else:
-        bench = Bench.discover(limits=limits)
-    with bench:
+        station.limits.check_bias(bias)  # refuse before any instrument is touched
+    with Bench.open(station, device=args.device) as bench:
         calibration = bench.calibrate(levels, tuple(args.range), progress=progress)
-    calibration.meta.update(levels=args.levels, source=args.source if args.mock else "measured")
+    calibration.meta.update(levels=args.levels)
     saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""
     fit = calibration.fit
     text = "\n".join(

@@ -7,6 +7,7 @@ import sys
 
 from smtjlab import demo
 from smtjlab.commands.train import positive_int
+from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit
 
 
@@ -21,16 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--length", type=positive_int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
     )
     parser.add_argument("--model", default=demo.DEFAULT_MODEL, help="shipped name or .npz path")
-    parser.add_argument(
-        "--source",
-        choices=("replay", "model"),
-        default="replay",
-        help="mock bench source: the shipped synthetic recording, or the live device model",
-    )
-    parser.add_argument(
-        "--recording", metavar="FILE", help="trace file to replay (default: the shipped one)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
+    add_bench_options(parser, default="replay")
     parser.add_argument(
         "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
     )
@@ -48,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
         images=args.images,
         length=args.length,
         model=args.model,
-        source=args.source,
-        recording=args.recording,
+        station=station_from(args),
         seed=args.seed,
         step=step,
     )
@@ -65,7 +56,6 @@ def _text(summary: dict) -> str:
         f"{lv['p_target']:.2f}→{lv['p_measured']:.3f}@{lv['bias_v']:.4f}V" for lv in cal["levels"]
     )
     sweep = ", ".join(f"L={k}: {100 * v:.1f}%" for k, v in summary["accuracy_by_length"].items())
-    final = summary["smu_final"]
     ratios, paper = summary["energy"]["ratios"], summary["energy"]["paper"]
     return "\n".join(
         [
@@ -80,8 +70,7 @@ def _text(summary: dict) -> str:
             f"(paper {paper['activation_latency']:g}x), "
             f"activation energy {ratios['activation_energy']:.2f}x (paper {paper['energy']:g}x), "
             f"whole inference {ratios['inference_energy']:.2f}x energy",
-            f"SMU after the run: {final['bias_v']:.3f} V, "
-            f"output {'on' if final['output_on'] else 'off'}",
+            *(f"after the run, {line}" for line in summary["smu_final"]),
             f"report figure: {summary['report']}",
         ]
     )

@@ -18,6 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--mock", action="store_true", help="preselect the simulated bench (no hardware needed)"
     )
+    parser.add_argument("--station", metavar="FILE", help="offer (and preselect) a station file")
+    parser.add_argument(
+        "--limits", metavar="FILE", help="bias limits TOML, replacing every bench's limits"
+    )
     parser.add_argument(
         "--screenshot",
         type=Path,
@@ -43,8 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Qt is imported only here, so the rest of the CLI starts fast and runs without a display.
     from smtjlab.gui.app import run as run_gui
+    from smtjlab.instruments.safety import load_limits
+    from smtjlab.station import Station
 
+    # Both are checked before a window opens: a typo is one line, not a dialog.
+    station = Station.load(args.station) if args.station else None
+    limits = load_limits(args.limits) if args.limits else None
     return run_gui(
+        station=station,
+        limits=limits,
         mock=args.mock or args.screenshot is not None,
         screenshot=args.screenshot,
         run_seconds=args.run_seconds,

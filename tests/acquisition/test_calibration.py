@@ -10,10 +10,11 @@ from smtjlab.acquisition.calibration import (
     SigmoidFit,
     calibrate,
     solve_level,
+    sweep,
     target_levels,
 )
-
-from smtjlab.errors import SmtjlabError
+from smtjlab.acquisition.digitize import NoSwitching
+from smtjlab.instruments.scpi import InstrumentError
 
 RANGE = (0.15, 0.45)
 
@@ -33,8 +34,16 @@ class FakeDevice:
         self.calls.append((bias, n_bits))
         p = self.p(bias)
         if not 1e-4 < p < 1 - 1e-4:
-            raise SmtjlabError(f"no switching at {bias:.3f} V")
+            raise NoSwitching(f"no switching at {bias:.3f} V")
         return (self.rng.random(n_bits) < p).astype(np.uint8)
+
+
+def test_an_instrument_error_ends_the_sweep_instead_of_being_skipped():
+    def pulled_cable(bias, n_bits):
+        raise InstrumentError("connection lost while sending ':READ?'")
+
+    with pytest.raises(InstrumentError, match="connection lost"):
+        sweep(pulled_cable, [0.2, 0.3], 1000)
 
 
 def test_target_levels():

@@ -39,7 +39,7 @@ def test_acquire_replay_source_and_limits_file(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--resource", "FOO::bar"], "malformed resource string 'FOO::bar'"),
+        (["--resource", "FOO::bar", "GPIB0::24::INSTR"], "malformed VISA resource 'FOO::bar'"),
         (["--mock", "--bias", "nan"], "bias nan V refused"),
         (["--mock", "--limits", "/no/such.toml"], "cannot read limits file"),
     ],

@@ -17,7 +17,7 @@ def test_demo_classifies_on_device_bits_and_leaves_the_smu_off(capsys, monkeypat
 
     assert result["images"] == 200 and result["model"] == "mlp1-s5-sc"
     assert result["accuracy"] >= 0.9
-    assert result["smu_final"] == {"bias_v": 0.0, "output_on": False}
+    assert result["smu_final"] == ["smu: 0.000 V, output off"]
     levels = result["calibration"]["levels"]
     assert [level["p_target"] for level in levels] == [0.25, 0.5, 0.75]
     assert all(abs(level["p_measured"] - level["p_target"]) <= 0.01 for level in levels)
