@@ -9,6 +9,7 @@ Everything runs on the CPU with 2 threads and fixed seeds, so a run is reproduci
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +22,6 @@ from smtjlab.inference.quantize import (
     level_values,
     pixel_levels,
 )
-
-from smtjlab.console import progress
 
 THREADS = 2
 
@@ -49,7 +48,10 @@ def input_values(images: np.ndarray, config: TrainConfig) -> torch.Tensor:
 
 
 def train_model(
-    config: TrainConfig, images: np.ndarray, labels: np.ndarray, show_progress: bool = True
+    config: TrainConfig,
+    images: np.ndarray,
+    labels: np.ndarray,
+    progress: Callable[[Iterable, str, int], Iterable] | None = None,
 ) -> ScMlp:
     """Train an ScMlp on uint8 images (n, 28, 28) and labels (n,) with Adam and a cosine lr."""
     torch.set_num_threads(THREADS)
@@ -67,8 +69,8 @@ def train_model(
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     epochs = range(config.epochs)
-    if show_progress:
-        epochs = progress(epochs, "train", total=config.epochs)
+    if progress is not None:
+        epochs = progress(epochs, "train", config.epochs)
     for _ in epochs:
         order = torch.randperm(len(x_all), generator=generator)
         for start in range(0, len(order), config.batch_size):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from smtjlab.benchmarks.timing import best_seconds, result_row
-from smtjlab.instruments.infiniivision import InfiniiVision
+from smtjlab.instruments.discovery import open_instrument
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.visa_library import SCOPE_RESOURCE, mock_resource_manager
 
@@ -25,25 +25,19 @@ QUERY_TARGET = 1000.0  # well above what a GPIB round trip allows, so the mock n
 def bench_benchmarks(repeats: int = 10, queries: int = 2000) -> list[dict]:
     bench = SimulatedBench(seed=0)
     rm = mock_resource_manager(bench)
-    scope = InfiniiVision(rm.open_resource(SCOPE_RESOURCE))
+    scope = open_instrument(SCOPE_RESOURCE, rm)
     bench.source_voltage, bench.output_on = 0.3, True
-    scope.channel(1).scale = 0.025
-    scope.channel(1).offset = 0.15
+    scope.set_vertical(1, 0.025, 0.15)
     scope.configure_record(POINTS, 100e6)
     scope.digitize(1)
 
     fetch_s = best_seconds(lambda: scope.fetch(1, points=POINTS), repeats)
-    preamble = scope.preamble()
-    raw = scope.resource
-    raw.write(":WAVeform:DATA?")
-    with raw.read_termination_context(None):
-        block = bytes(raw.read_raw())
+    wave = scope.fetch(1, points=POINTS)
+    block = wave.codes.tobytes()  # the 2 MB of 16-bit codes the transfer carried
+    scale, offset = np.float32(wave.volts_per_code), np.float32(wave.offset_volts)
 
     def decode() -> np.ndarray:
-        codes = np.frombuffer(block, "<u2", POINTS, offset=10)
-        return (codes.astype(np.float32) - np.float32(preamble.y_reference)) * np.float32(
-            preamble.y_increment
-        ) + np.float32(preamble.y_origin)
+        return np.frombuffer(block, wave.codes.dtype).astype(np.float32) * scale + offset
 
     decode_s = best_seconds(decode, repeats)
     frame = decode()

@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from smtjlab.console import emit
+from smtjlab.console import emit, progress
 from smtjlab.inference.checkpoint import save_checkpoint
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.mnist import load_mnist
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     train_images, train_labels = load_mnist("train")
     test_images, test_labels = load_mnist("test")
     started = time.perf_counter()
-    model = train_model(config, train_images, train_labels)
+    model = train_model(config, train_images, train_labels, progress)
     seconds = time.perf_counter() - started
     checkpoint = to_checkpoint(model, config, float("nan"), command_line(config, args.output))
     accuracy = float(

@@ -60,7 +60,7 @@ def connected(qtbot, gui, driver):
 def test_live_frames_follow_the_bias_and_stop_ramps_down(qtbot, bench):
     worker, driver, frames, gui = bench
     connected(qtbot, gui, driver)
-    smu_bench = worker._rm.visalib.bench
+    smu_bench = worker._bench.source.resource.visalib.bench
     with qtbot.waitSignal(gui.bias_result, timeout=20_000) as result:
         driver.set_bias.emit(0.30)
     assert result.args[0] is True
@@ -84,13 +84,13 @@ def test_out_of_limit_bias_is_refused_and_nothing_changes(qtbot, bench):
     connected(qtbot, gui, driver)
     with qtbot.waitSignal(gui.bias_result, timeout=20_000):
         driver.set_bias.emit(0.2)
-    written_before = len(worker._rm.visalib.written("GPIB0::24::INSTR"))
+    written_before = len(worker._bench.source.resource.visalib.written("GPIB0::24::INSTR"))
     with qtbot.waitSignal(gui.bias_result, timeout=20_000) as result:
         driver.set_bias.emit(5.0)
     ok, message = result.args
     assert not ok and "refused" in message and "Nothing was sent" in message
-    assert len(worker._rm.visalib.written("GPIB0::24::INSTR")) == written_before
-    assert worker._rm.visalib.bench.source_voltage == pytest.approx(0.2)
+    assert len(worker._bench.source.resource.visalib.written("GPIB0::24::INSTR")) == written_before
+    assert worker._bench.source.resource.visalib.bench.source_voltage == pytest.approx(0.2)
 
 
 def test_recording_writes_a_valid_trace_file(qtbot, bench, tmp_path):

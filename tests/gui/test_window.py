@@ -34,7 +34,7 @@ def window(qtbot, tiny_model):
 
 def simulated(window):
     """The simulated world behind the mock instruments (what the SMU really outputs)."""
-    return window.bench._rm.visalib.bench
+    return window.bench._bench.source.resource.visalib.bench
 
 
 def connect(qtbot, window):
@@ -67,13 +67,15 @@ def test_connect_live_view_and_refused_bias(qtbot, window):
     assert live.p_high_label.text() not in ("", "–")
     assert float(live.p_high_label.text()) > 0.6  # p(0.32 V) = 0.69 on the mock device
     assert live.trace_curve.getData()[0] is not None
-    sent = len(window.bench._rm.visalib.written(KEITHLEY_RESOURCE))
+    sent = len(window.bench._bench.source.resource.visalib.written(KEITHLEY_RESOURCE))
 
     message = ramp(qtbot, window, 2.0)
     assert "refused" in message and "0.5 V" in message and "Nothing was sent" in message
     assert "b00020" in live.bias_message.styleSheet()  # shown in red
     assert live.bias_message.isVisible()
-    assert len(window.bench._rm.visalib.written(KEITHLEY_RESOURCE)) == sent  # nothing sent
+    assert (
+        len(window.bench._bench.source.resource.visalib.written(KEITHLEY_RESOURCE)) == sent
+    )  # nothing sent
     assert simulated(window).source_voltage == pytest.approx(0.32)
     assert simulated(window).output_on
 
@@ -136,7 +138,7 @@ def test_lost_scope_is_a_message_and_stop_still_ramps_down(qtbot, window):
     assert "Ramped" in ramp(qtbot, window, 0.3)
     window.start_live()
     qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
-    window.bench._rm.visalib.faults(SCOPE_RESOURCE).inject("disconnect")
+    window.bench._bench.source.resource.visalib.faults(SCOPE_RESOURCE).inject("disconnect")
     qtbot.waitUntil(
         lambda: "live acquisition stopped" in window.status_error.text(), timeout=TIMEOUT
     )
