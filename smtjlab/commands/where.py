@@ -40,14 +40,15 @@ def station_from(args: argparse.Namespace, **mock_options):
     from smtjlab.instruments.safety import load_limits
     from smtjlab.station import Station, StationError
 
-    if not args.mock and (args.source or args.recording):
+    mock = args.mock or (args.bench_default == "replay" and not (args.resource or args.station))
+    if not mock and (args.source or args.recording):
         raise StationError("--source and --recording are options of the mock station (--mock)")
     explicit = args.limits is not None
     limits = load_limits(args.limits)
     if args.station:
         station = Station.load(args.station)
         return station.with_limits(limits) if explicit else station
-    if args.mock or (args.bench_default in ("mock", "replay") and not args.resource):
+    if mock:
         source = args.source or ("replay" if args.bench_default == "replay" else "model")
         return Station.mock(
             source, args.seed, recording=args.recording, limits=limits, **mock_options
