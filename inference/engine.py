@@ -27,8 +27,9 @@ from smtjlab.acquisition.packing import words_for
 from smtjlab.acquisition.pool import tail_mask
 from smtjlab.inference.bitsource import BitSource, IdealBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.lanes import AND, LANES, XOR, lanes_sum, lanes_zero, popcount_into
-from smtjlab.inference.quantize import activation_floor, half_range, level_values, pixel_levels
+from smtjlab.inference.quantize import half_range, pixel_levels
 
 _M1 = np.uint64(0x5555_5555_5555_5555)
 _M2 = np.uint64(0x3333_3333_3333_3333)
@@ -113,8 +114,7 @@ class ScEngine:
         self.rng = np.random.default_rng(seed)
         self.words = words_for(self.length)
         states = checkpoint.states
-        self._floor = activation_floor(checkpoint.encoding)
-        self._bipolar = checkpoint.encoding == "bipolar"
+        self._kernel = _KERNELS[checkpoint.encoding]
         last = len(checkpoint.layers) - 1
         self._layers = [
             self._program(layer, None if index == last else states)
@@ -145,18 +145,17 @@ class ScEngine:
         padded = -(-n_out // GROUP) * GROUP
         levels = np.zeros((padded, layer.weights.shape[1]), dtype=np.int64)
         levels[:n_out] = layer.weights
-        # P(1) = |w| (sign-magnitude) or (w+1)/2 (bipolar), both on the grid k/(2h)
-        numerator = levels + h if self._bipolar else 2 * np.abs(levels)
-        streams = self.draw_levels(numerator, 2 * h)
+        encoding = self.checkpoint.encoding
+        streams = self.draw_levels(encoding.weight_numerators(levels, h), 2 * h)
         popcounts = _popcounts(streams)
-        base = (self.length - popcounts).sum(axis=1) if self._bipolar else np.zeros(padded)
+        base = (self.length - popcounts).sum(axis=1)  # only the bipolar kernel uses it
         theta = np.zeros((padded, 0 if states is None else states - 1), dtype=np.int64)
         if states is not None:
-            theta[:n_out] = thresholds(layer, states, self.length, self._floor)
+            theta[:n_out] = thresholds(layer, states, self.length, encoding.floor)
         return _Programmed(
             n_out,
             streams,
-            -np.ascontiguousarray((levels < 0).T & (not self._bipolar), dtype=np.int64),
+            -np.ascontiguousarray((levels < 0).T & encoding.signed_counters, dtype=np.int64),
             popcounts,
             base.astype(np.int64),
             theta,
@@ -192,8 +191,7 @@ class ScEngine:
             padded = len(layer.streams)
             sums = np.empty((len(levels), padded), dtype=np.int64)
             out_levels = np.empty((len(levels), padded), dtype=np.int16)
-            kernel = _bipolar_layer if self._bipolar else _sign_magnitude_layer
-            kernel(
+            self._kernel(
                 pointers,
                 inputs,
                 rows,
@@ -260,10 +258,10 @@ def device_levels(checkpoint: Checkpoint) -> list[float]:
 def deterministic_scores(checkpoint: Checkpoint, images: np.ndarray) -> np.ndarray:
     """Output scores of the quantized network without SC noise (the L -> infinity limit)."""
     levels, denominator = pixel_levels(images, None if checkpoint.input_8bit else checkpoint.states)
-    floor = activation_floor(checkpoint.encoding)
+    floor = checkpoint.encoding.floor
     h = half_range(checkpoint.states)
     steps = checkpoint.states - 1
-    x = level_values(levels, denominator, checkpoint.encoding)
+    x = checkpoint.encoding.values(levels, denominator)
     for layer in checkpoint.layers[:-1]:
         z = layer.scale * (x @ (layer.weights.T / h)) + layer.bias
         # level = #{t : z >= c_t}, the same comparisons the engine makes on D/L
@@ -443,3 +441,7 @@ def _bipolar_layer(
                 d = 2 * ones - n_in * length
                 sums[b, j + q] = d
                 out_levels[b, j + q] = _levels(d, theta, j + q)
+
+
+# The layer kernel of each encoding: every member has one.
+_KERNELS = {Encoding.SIGN_MAGNITUDE: _sign_magnitude_layer, Encoding.BIPOLAR: _bipolar_layer}

@@ -6,10 +6,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 from smtjlab.gui.inference_view import ModelChoice
 from smtjlab.gui.inference_worker import InferenceWorker, counter_trajectory
 from smtjlab.inference.bitsource import IdealBits, PoolBits
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.engine import ScEngine
 
 
-@pytest.mark.parametrize("encoding", ["sign-magnitude", "bipolar"])
+@pytest.mark.parametrize("encoding", list(Encoding))
 def test_counter_replay_ends_at_the_engine_counters(encoding, tiny_checkpoint):
     checkpoint = tiny_checkpoint(encoding)
     engine = ScEngine(checkpoint, 100, bits=IdealBits(), seed=3)
