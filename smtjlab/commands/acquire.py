@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import argparse
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
-import pyvisa
-
-from smtjlab.acquisition.record import record
 from smtjlab.console import emit, progress
-from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
-from smtjlab.instruments.infiniivision import InfiniiVision
-from smtjlab.instruments.keithley import Keithley2400, SourceMeter
-from smtjlab.instruments.safety import BiasLimits, load_limits
-from smtjlab.instruments.scpi import InstrumentError
+
+if TYPE_CHECKING:
+    from smtjlab.instruments.infiniivision import InfiniiVision
+    from smtjlab.instruments.keithley import SourceMeter
+    from smtjlab.instruments.safety import BiasLimits
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # heavy imports (pyvisa, h5py, numba) load when the command runs, not to build the parser
+    from smtjlab.acquisition.record import record
+    from smtjlab.instruments.safety import load_limits
+
     limits = load_limits(args.limits)
     for bias in args.bias:
         limits.check_bias(bias)  # refuse before any instrument is touched
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_mock(args: argparse.Namespace, limits: BiasLimits) -> tuple[SourceMeter, InfiniiVision]:
+    from smtjlab.instruments.infiniivision import InfiniiVision
+    from smtjlab.instruments.keithley import Keithley2400
     from smtjlab.mocks.bench import SimulatedBench
     from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
 
@@ -97,6 +101,13 @@ def _open_mock(args: argparse.Namespace, limits: BiasLimits) -> tuple[SourceMete
 
 
 def _open_real(resources: list[str], limits: BiasLimits) -> tuple[SourceMeter, InfiniiVision]:
+    import pyvisa
+
+    from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
+    from smtjlab.instruments.infiniivision import InfiniiVision
+    from smtjlab.instruments.keithley import SourceMeter
+    from smtjlab.instruments.scpi import InstrumentError
+
     for name in resources:
         check_resource_name(name)
     rm = pyvisa.ResourceManager()

@@ -18,6 +18,7 @@ GROUPS: dict[str, str] = {
     "inference": "smtjlab.benchmarks.inference:engine_benchmarks",
     "instruments": "smtjlab.benchmarks.instruments:bench_benchmarks",
     "serial": "smtjlab.benchmarks.serial:digitizer_benchmarks",
+    "startup": "smtjlab.benchmarks.startup:startup_benchmarks",
 }
 
 

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from smtjlab.acquisition.calibration import target_levels
-from smtjlab.bench import SWEEP_RANGE, Bench
 from smtjlab.console import emit, progress
-from smtjlab.instruments.safety import load_limits
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,9 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--range",
         type=float,
         nargs=2,
-        default=SWEEP_RANGE,
         metavar=("LOW", "HIGH"),
-        help="bias sweep range in V (default %(default)s)",
+        help="bias sweep range in V (default: the bench's sweep range, smtjlab.bench.SWEEP_RANGE)",
     )
     parser.add_argument("--limits", metavar="FILE", help="bias limits TOML (docs/instruments.md)")
     parser.add_argument("-o", "--output", metavar="CAL.json", help="store the calibration here")
@@ -55,9 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab.acquisition.calibration import target_levels
+    from smtjlab.bench import SWEEP_RANGE, Bench
+    from smtjlab.instruments.safety import load_limits
+
     levels = target_levels(args.levels)
     limits = load_limits(args.limits)
-    for bias in args.range:
+    bias_range = tuple(args.range or SWEEP_RANGE)
+    for bias in bias_range:
         limits.check_bias(bias)  # refuse before any instrument is touched
     if args.mock:
         bench = Bench.mock(args.source, args.seed, recording=args.recording, limits=limits)
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         bench = Bench.discover(limits=limits)
     with bench:
-        calibration = bench.calibrate(levels, tuple(args.range), progress=progress)
+        calibration = bench.calibrate(levels, bias_range, progress=progress)
     calibration.meta.update(levels=args.levels, source=args.source if args.mock else "measured")
     saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""
     fit = calibration.fit

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smtjlab import demo
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit
 
@@ -18,9 +17,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--images", type=_image_count, default=1000, help="MNIST test images (1000)"
     )
     parser.add_argument(
-        "--length", type=positive_int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
+        "--length",
+        type=positive_int,
+        help="bitstream length L (default: smtjlab.demo.DEFAULT_LENGTH)",
     )
-    parser.add_argument("--model", default=demo.DEFAULT_MODEL, help="shipped name or .npz path")
+    parser.add_argument(
+        "--model", help="shipped name or .npz path (default: smtjlab.demo.DEFAULT_MODEL)"
+    )
     parser.add_argument(
         "--source",
         choices=("replay", "model"),
@@ -39,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab import demo
+
     steps = iter(range(1, 10))
 
     def step(message: str) -> None:
@@ -46,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = demo.run_demo(
         images=args.images,
-        length=args.length,
-        model=args.model,
+        length=args.length or demo.DEFAULT_LENGTH,
+        model=args.model or demo.DEFAULT_MODEL,
         source=args.source,
         recording=args.recording,
         seed=args.seed,

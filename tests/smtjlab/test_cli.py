@@ -31,3 +31,18 @@ def test_errors_are_one_line_on_stderr_with_stdout_clean(capsys, monkeypatch, tm
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "no MNIST train files" in captured.err
+
+
+def test_building_the_parser_imports_no_heavy_library():
+    """Start-up stays fast (DESIGN §6): torch, Qt, h5py and numba load only in a command's run."""
+    heavy = ("torch", "PySide6", "h5py", "numba")
+    script = (
+        "import sys\n"
+        "from smtjlab.cli import build_parser\n"
+        "build_parser()\n"
+        f"print(' '.join(name for name in {heavy!r} if name in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []
