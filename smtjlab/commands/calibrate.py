@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         nargs=2,
         metavar=("LOW", "HIGH"),
-        help="bias sweep range in V (default: the bench's sweep range, smtjlab.bench.SWEEP_RANGE)",
+        help="bias sweep range in V (default 0.15 0.45)",
     )
     parser.add_argument("--limits", metavar="FILE", help="bias limits TOML (docs/instruments.md)")
     parser.add_argument("-o", "--output", metavar="CAL.json", help="store the calibration here")

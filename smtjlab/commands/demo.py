@@ -19,11 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--length",
         type=positive_int,
-        help="bitstream length L (default: smtjlab.demo.DEFAULT_LENGTH)",
+        help="bitstream length L (default 100)",
     )
-    parser.add_argument(
-        "--model", help="shipped name or .npz path (default: smtjlab.demo.DEFAULT_MODEL)"
-    )
+    parser.add_argument("--model", help="shipped name or .npz path (default mlp3-s11-sc)")
     parser.add_argument(
         "--source",
         choices=("replay", "model"),

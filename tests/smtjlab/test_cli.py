@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from smtjlab import __version__
 from smtjlab.cli import main
 
@@ -46,3 +48,20 @@ def test_building_the_parser_imports_no_heavy_library():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_help_states_the_defaults_that_run_resolves(capsys):
+    """demo and calibrate resolve some defaults in `run` (their modules are heavy to import),
+    so their help states them in words; this keeps the words true."""
+    from smtjlab import demo
+    from smtjlab.bench import SWEEP_RANGE
+
+    for argv, defaults in [
+        (["demo", "--help"], [f"default {demo.DEFAULT_LENGTH})", f"default {demo.DEFAULT_MODEL})"]),
+        (["calibrate", "--help"], ["default {:g} {:g})".format(*SWEEP_RANGE)]),
+    ]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        helptext = " ".join(capsys.readouterr().out.split())
+        for default in defaults:
+            assert default in helptext
