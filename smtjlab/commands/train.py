@@ -38,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="width of a hidden layer; repeat for more layers",
     )
     parser.add_argument("--states", type=int, required=True, help="odd number of states N >= 3")
-    parser.add_argument("--encoding", choices=list(Encoding), default=DEFAULTS.encoding)
+    parser.add_argument(
+        "--encoding", choices=[name.value for name in Encoding], default=DEFAULTS.encoding.value
+    )
     parser.add_argument(
         "--sc-length",
         type=positive_int,
