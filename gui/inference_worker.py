@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from smtjlab.gui.inference_view import ModelChoice
 from smtjlab.gui.messages import InferenceStep, InferenceTally
+from smtjlab.inference.encoding import Encoding
 
 from smtjlab.errors import SmtjlabError
 
@@ -38,25 +39,18 @@ def counter_trajectory(
     inputs: np.ndarray,
     weights: np.ndarray,
     sign: np.ndarray,
-    encoding: str,
+    encoding: Encoding,
     length: int,
 ) -> np.ndarray:
     """The output counters D_j(t) after every clock cycle t = 1 … L, shape (L, classes).
 
     `inputs` (in, words) are one image's input streams of the output layer, `weights`
-    (classes, in, words) its weight streams and `sign` (classes, in) the digital weight signs.
-    sign-magnitude: D = c+ − c−, the AND products counted by weight sign; bipolar: D = 2C − n·t
-    with C the XNOR count (docs/sc-semantics.md).
+    (classes, in, words) its weight streams and `sign` (classes, in) the digital weight signs;
+    the encoding turns their bits into counter steps (docs/sc-semantics.md).
     """
     x = unpack_streams(inputs, length).astype(bool)
     w = unpack_streams(weights, length).astype(bool)
-    if encoding == "bipolar":
-        agree = ~(x[None, :, :] ^ w)
-        per_cycle = 2 * agree.sum(axis=1, dtype=np.int64) - x.shape[0]
-    else:
-        products = (x[None, :, :] & w).astype(np.int64)
-        per_cycle = np.einsum("ji,jit->jt", sign.astype(np.int64), products)
-    return np.cumsum(per_cycle, axis=1).T
+    return np.cumsum(encoding.counter_steps(x, w, sign), axis=1).T
 
 
 class InferenceWorker(QObject):

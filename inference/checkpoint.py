@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from smtjlab.inference.model import N_CLASSES, N_INPUTS
-from smtjlab.inference.quantize import ENCODINGS, Encoding, half_range
+from smtjlab.inference.encoding import Encoding, EncodingError
+from smtjlab.inference.mnist import N_CLASSES, N_INPUTS
+from smtjlab.inference.quantize import half_range
 
 from smtjlab.errors import SmtjlabError
 
@@ -60,6 +61,10 @@ class Checkpoint:
     train_command: str = ""
     test_accuracy: float = float("nan")
 
+    def __post_init__(self) -> None:
+        # An encoding given by name is parsed once here (EncodingError if unknown).
+        object.__setattr__(self, "encoding", Encoding(self.encoding))
+
     @property
     def hidden(self) -> tuple[int, ...]:
         return tuple(layer.weights.shape[0] for layer in self.layers[:-1])
@@ -79,7 +84,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
         "states": np.array(checkpoint.states),
-        "encoding": np.array(checkpoint.encoding),
+        "encoding": np.array(checkpoint.encoding.value),
         "hidden": np.array(checkpoint.hidden, dtype=np.int64),
         "input_8bit": np.array(checkpoint.input_8bit),
         "train_mode": np.array(checkpoint.train_mode),
@@ -192,7 +197,10 @@ def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
         layers.append(
             Layer(weights.astype(np.int8), scale.astype(np.float64), bias.astype(np.float64))
         )
-    checkpoint = Checkpoint(layers=tuple(layers), **meta)
+    try:
+        checkpoint = Checkpoint(layers=tuple(layers), **meta)
+    except EncodingError as error:
+        raise CheckpointError(f"{path}: {error}") from None
     if tuple(int(width) for width in hidden) != checkpoint.hidden:
         raise CheckpointError(f"{path}: 'hidden' {hidden.tolist()} does not match the weights")
     return checkpoint
@@ -202,8 +210,6 @@ def _validate(checkpoint: Checkpoint, path: Path) -> None:
     states = checkpoint.states
     if states < 3 or states % 2 == 0:
         raise CheckpointError(f"{path}: states must be an odd integer >= 3, got {states}")
-    if checkpoint.encoding not in ENCODINGS:
-        raise CheckpointError(f"{path}: unknown encoding {checkpoint.encoding!r}")
     if checkpoint.train_mode not in ("sc", "plain"):
         raise CheckpointError(f"{path}: train_mode must be 'sc' or 'plain'")
     h = half_range(states)

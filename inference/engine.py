@@ -23,12 +23,14 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 from smtjlab.acquisition.packing import words_for
 from smtjlab.acquisition.pool import tail_mask
 from smtjlab.inference.bitsource import BitSource, IdealBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.lanes import AND, LANES, XOR, lanes_sum, lanes_zero, popcount_into
-from smtjlab.inference.quantize import activation_floor, half_range, level_values, pixel_levels
+from smtjlab.inference.quantize import half_range, pixel_levels
 
 _M1 = np.uint64(0x5555_5555_5555_5555)
 _M2 = np.uint64(0x3333_3333_3333_3333)
@@ -113,8 +115,7 @@ class ScEngine:
         self.rng = np.random.default_rng(seed)
         self.words = words_for(self.length)
         states = checkpoint.states
-        self._floor = activation_floor(checkpoint.encoding)
-        self._bipolar = checkpoint.encoding == "bipolar"
+        self._kernel = _KERNELS[checkpoint.encoding]
         last = len(checkpoint.layers) - 1
         self._layers = [
             self._program(layer, None if index == last else states)
@@ -145,18 +146,17 @@ class ScEngine:
         padded = -(-n_out // GROUP) * GROUP
         levels = np.zeros((padded, layer.weights.shape[1]), dtype=np.int64)
         levels[:n_out] = layer.weights
-        # P(1) = |w| (sign-magnitude) or (w+1)/2 (bipolar), both on the grid k/(2h)
-        numerator = levels + h if self._bipolar else 2 * np.abs(levels)
-        streams = self.draw_levels(numerator, 2 * h)
+        encoding = self.checkpoint.encoding
+        streams = self.draw_levels(encoding.weight_numerators(levels, h), 2 * h)
         popcounts = _popcounts(streams)
-        base = (self.length - popcounts).sum(axis=1) if self._bipolar else np.zeros(padded)
+        base = (self.length - popcounts).sum(axis=1)  # only the bipolar kernel uses it
         theta = np.zeros((padded, 0 if states is None else states - 1), dtype=np.int64)
         if states is not None:
-            theta[:n_out] = thresholds(layer, states, self.length, self._floor)
+            theta[:n_out] = thresholds(layer, states, self.length, encoding.floor)
         return _Programmed(
             n_out,
             streams,
-            -np.ascontiguousarray((levels < 0).T & (not self._bipolar), dtype=np.int64),
+            -np.ascontiguousarray((levels < 0).T & encoding.signed_counters, dtype=np.int64),
             popcounts,
             base.astype(np.int64),
             theta,
@@ -192,8 +192,7 @@ class ScEngine:
             padded = len(layer.streams)
             sums = np.empty((len(levels), padded), dtype=np.int64)
             out_levels = np.empty((len(levels), padded), dtype=np.int16)
-            kernel = _bipolar_layer if self._bipolar else _sign_magnitude_layer
-            kernel(
+            self._kernel(
                 pointers,
                 inputs,
                 rows,
@@ -260,10 +259,10 @@ def device_levels(checkpoint: Checkpoint) -> list[float]:
 def deterministic_scores(checkpoint: Checkpoint, images: np.ndarray) -> np.ndarray:
     """Output scores of the quantized network without SC noise (the L -> infinity limit)."""
     levels, denominator = pixel_levels(images, None if checkpoint.input_8bit else checkpoint.states)
-    floor = activation_floor(checkpoint.encoding)
+    floor = checkpoint.encoding.floor
     h = half_range(checkpoint.states)
     steps = checkpoint.states - 1
-    x = level_values(levels, denominator, checkpoint.encoding)
+    x = checkpoint.encoding.values(levels, denominator)
     for layer in checkpoint.layers[:-1]:
         z = layer.scale * (x @ (layer.weights.T / h)) + layer.bias
         # level = #{t : z >= c_t}, the same comparisons the engine makes on D/L
@@ -370,76 +369,84 @@ def _group_into(acc, op, x, xo, streams, wo, stride, n, negate, i, j):
         popcount_into(acc[q], op, x, xo, streams, wo + q * stride, n, negate[i, j + q])
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
-def _sign_magnitude_layer(
-    pointers, inputs, rows, x, streams, negate, popcounts, base, theta, length, sums, out_levels
-):
-    """AND + popcount into D = c+ - c- per (image, neuron), then the comparator bank.
-
-    Branch-free: a zero weight is a constant-0 stream and simply counts nothing, and the
-    products of negative weights are subtracted (negate = -1). A task is GROUP neurons x
-    BLOCK images; the GROUP neurons share each input word they load.
-    """
-    n_out, n_in, words = streams.shape
-    stride = n_in * words  # from one neuron's weight streams to the next one's
-    full = words - words % LANES
-    batch = pointers.size - 1
-    blocks = (batch + BLOCK - 1) // BLOCK
-    groups = n_out // GROUP
-    for task in prange(blocks * groups):
-        first = (task // groups) * BLOCK
-        j = (task % groups) * GROUP
-        for b in range(first, min(batch, first + BLOCK)):
-            acc = _fresh_accumulators()
-            for k in range(pointers[b], pointers[b + 1]):
-                i = inputs[k]
-                xo = rows[k] * words  # flat offsets of the input stream and of w[j, i]
-                wo = (j * n_in + i) * words
-                for c in range(0, full, LANES):  # whole vectors: LLVM makes their loads plain
-                    _group_into(acc, AND, x, xo + c, streams, wo + c, stride, LANES, negate, i, j)
-                if full < words:
-                    n = words - full
-                    _group_into(acc, AND, x, xo + full, streams, wo + full, stride, n, negate, i, j)
-            for q in range(GROUP):
-                d = lanes_sum(acc[q])
-                sums[b, j + q] = d
-                out_levels[b, j + q] = _levels(d, theta, j + q)
+@register_jitable(inline="always")
+def _counter_difference(count, pointers, inputs, b, j, popcounts, base, n_in, length):
+    """sign-magnitude: the accumulator already holds D = c+ - c- (negative weights subtract)."""
+    return count
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
-def _bipolar_layer(
-    pointers, inputs, rows, x, streams, negate, popcounts, base, theta, length, sums, out_levels
-):
-    """XNOR + popcount into one counter C per (image, neuron), then the comparator bank.
+@register_jitable(inline="always")
+def _xnor_difference(count, pointers, inputs, b, j, popcounts, base, n_in, length):
+    """bipolar: D = 2C - n_in·L from the XOR count of the non-constant-0 inputs.
 
     Inputs at level 0 are constant-0 streams, whose XNOR with w is ~w (L - popcount(w)
     ones); `base` holds that sum over all inputs and each other input replaces its term:
-    XNOR ones = L - popcount(x ^ w). D = 2C - n_in·L. Tasks as in _sign_magnitude_layer.
+    XNOR ones = L - popcount(x ^ w).
     """
-    n_out, n_in, words = streams.shape
-    stride = n_in * words
-    full = words - words % LANES
-    batch = pointers.size - 1
-    blocks = (batch + BLOCK - 1) // BLOCK
-    groups = n_out // GROUP
-    for task in prange(blocks * groups):
-        first = (task // groups) * BLOCK
-        j = (task % groups) * GROUP
-        for b in range(first, min(batch, first + BLOCK)):
-            acc = _fresh_accumulators()
-            for k in range(pointers[b], pointers[b + 1]):
-                i = inputs[k]
-                xo = rows[k] * words
-                wo = (j * n_in + i) * words
-                for c in range(0, full, LANES):
-                    _group_into(acc, XOR, x, xo + c, streams, wo + c, stride, LANES, negate, i, j)
-                if full < words:
-                    n = words - full
-                    _group_into(acc, XOR, x, xo + full, streams, wo + full, stride, n, negate, i, j)
-            for q in range(GROUP):
-                ones = base[j + q] - lanes_sum(acc[q])
+    ones = base[j] - count
+    for k in range(pointers[b], pointers[b + 1]):
+        ones += popcounts[j, inputs[k]]
+    return 2 * ones - n_in * length
+
+
+def _layer_kernel(op: int, difference):
+    """A layer kernel that multiplies streams with `op` (AND or XOR) and turns each neuron's
+    popcount into D with `difference`.
+
+    Both are compile-time constants of the kernel returned (numba freezes closed-over values
+    and inlines `difference`), so each encoding gets its own machine code from this one
+    source, as fast as a hand-written copy. `difference` is a register_jitable function, not
+    an njit dispatcher: numba keys its on-disk cache on a pickle of the closed-over values, and
+    a dispatcher pickles with a fresh uuid in every process (no cache hit), a plain function
+    by its name.
+    """
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def kernel(
+        pointers, inputs, rows, x, streams, negate, popcounts, base, theta, length, sums, levels
+    ):
+        """Products + popcount into D per (image, neuron), then the comparator bank.
+
+        Branch-free: a zero-weight sign-magnitude stream is constant 0 and counts nothing,
+        and negate = -1 subtracts a product's count. A task is GROUP neurons x BLOCK images;
+        the GROUP neurons share each input word they load.
+        """
+        n_out, n_in, words = streams.shape
+        stride = n_in * words  # from one neuron's weight streams to the next one's
+        full = words - words % LANES
+        batch = pointers.size - 1
+        blocks = (batch + BLOCK - 1) // BLOCK
+        groups = n_out // GROUP
+        for task in prange(blocks * groups):
+            first = (task // groups) * BLOCK
+            j = (task % groups) * GROUP
+            for b in range(first, min(batch, first + BLOCK)):
+                acc = _fresh_accumulators()
                 for k in range(pointers[b], pointers[b + 1]):
-                    ones += popcounts[j + q, inputs[k]]
-                d = 2 * ones - n_in * length
-                sums[b, j + q] = d
-                out_levels[b, j + q] = _levels(d, theta, j + q)
+                    i = inputs[k]
+                    xo = rows[k] * words  # flat offsets of the input stream and of w[j, i]
+                    wo = (j * n_in + i) * words
+                    for c in range(0, full, LANES):  # whole vectors: LLVM makes loads plain
+                        _group_into(
+                            acc, op, x, xo + c, streams, wo + c, stride, LANES, negate, i, j
+                        )
+                    if full < words:
+                        n = words - full
+                        _group_into(
+                            acc, op, x, xo + full, streams, wo + full, stride, n, negate, i, j
+                        )
+                for q in range(GROUP):
+                    d = difference(
+                        lanes_sum(acc[q]), pointers, inputs, b, j + q, popcounts, base, n_in, length
+                    )
+                    sums[b, j + q] = d
+                    levels[b, j + q] = _levels(d, theta, j + q)
+
+    return kernel
+
+
+# The layer kernel of each encoding: every member has one.
+_KERNELS = {
+    Encoding.SIGN_MAGNITUDE: _layer_kernel(AND, _counter_difference),
+    Encoding.BIPOLAR: _layer_kernel(XOR, _xnor_difference),
+}

@@ -22,6 +22,9 @@ import numpy as np
 
 from smtjlab.errors import SmtjlabError
 
+N_INPUTS = 28 * 28  # pixels per image: the network's inputs
+N_CLASSES = 10  # digits: the network's outputs
+
 Split = Literal["train", "test"]
 
 ENV_FOLDER = "SMTJLAB_MNIST_DIR"

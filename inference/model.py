@@ -5,6 +5,8 @@ A layer computes z = scale ⊙ (x @ wᵀ + noise) + bias. In the SC engine x @ w
 difference D/L, and scale and bias are digital (they become per-neuron comparator thresholds).
 With `sc_length=L` the noise is Gaussian with the exact variance of D/L for independent
 streams of length L; without it the forward pass is the deterministic quantized network.
+The straight-through quantizers onto the grids of quantize.py are here too: this module and
+train.py are the only ones that import torch.
 """
 
 from __future__ import annotations
@@ -15,32 +17,51 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from smtjlab.inference.quantize import (
-    Encoding,
-    check_encoding,
-    check_states,
-    quantize_activations,
-    quantize_weights,
-    weight_levels,
-)
+from smtjlab.inference.encoding import Encoding
+from smtjlab.inference.mnist import N_CLASSES, N_INPUTS
+from smtjlab.inference.quantize import check_states, half_range
 from torch import nn
 
-N_INPUTS = 28 * 28
-N_CLASSES = 10
+
+class _RoundHalfUp(torch.autograd.Function):
+    """floor(x + 1/2) forward, identity backward: the straight-through estimator."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return torch.floor(x + 0.5)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad
 
 
-def sc_variance(x: torch.Tensor, w: torch.Tensor, encoding: Encoding) -> torch.Tensor:
-    """Var(D/L)·L: the per-neuron variance of one-bit products summed over the inputs.
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    """Round half-up with a straight-through gradient."""
+    return _RoundHalfUp.apply(x)
 
-    sign-magnitude: the AND of streams with P = x and P = |w| is 1 with p = x|w|,
-    so the variance is Σ p(1-p) = x@|w|ᵀ - x²@(w²)ᵀ.
-    bipolar: the XNOR has P = (1+wx)/2 and the term 2·bit-1 has variance 1-(wx)²,
-    so the variance is n_in - x²@(w²)ᵀ (a zero weight still costs 1).
+
+def quantize_weights(latent: torch.Tensor, states: int) -> torch.Tensor:
+    """Latent weights clipped to [-1, 1] and rounded to the grid k/h (STE inside the clip)."""
+    h = half_range(states)
+    return round_ste(latent.clamp(-1.0, 1.0) * h) / h
+
+
+def weight_levels(latent: torch.Tensor, states: int) -> np.ndarray:
+    """Integer weight levels k in {-h..h} (int8) of latent weights, as `quantize_weights`."""
+    h = half_range(states)
+    with torch.no_grad():
+        levels = torch.floor(latent.detach().clamp(-1.0, 1.0) * h + 0.5)
+    return levels.to(torch.int8).cpu().numpy()
+
+
+def quantize_activations(z: torch.Tensor, states: int, encoding: Encoding) -> torch.Tensor:
+    """Clip pre-activations to the activation range and round to the N-state grid (STE).
+
+    The gradient is 1 inside the range and 0 outside it, as for a clipped ReLU.
     """
-    squares = (x * x) @ (w * w).T
-    if encoding == "sign-magnitude":
-        return x @ w.abs().T - squares
-    return x.shape[1] - squares
+    steps = check_states(states) - 1
+    low = encoding.floor
+    return encoding.values(round_ste((z.clamp(low, 1.0) - low) * (steps / (1.0 - low))), steps)
 
 
 class ScLinear(nn.Module):
@@ -60,7 +81,7 @@ class ScLinear(nn.Module):
         w = quantize_weights(self.latent, self.states)
         total = x @ w.T
         if sc_length:
-            variance = sc_variance(x, w, self.encoding).clamp_min(1e-12)
+            variance = self.encoding.sum_variance(x, w).clamp_min(1e-12)
             total = total + torch.randn_like(total) * torch.sqrt(variance / sc_length)
         return torch.exp(self.log_scale) * total + self.bias
 
@@ -74,12 +95,12 @@ class ScMlp(nn.Module):
     """784 inputs, `hidden` layers of quantized activations, 10 output scores."""
 
     def __init__(
-        self, hidden: Sequence[int], states: int, encoding: Encoding = "sign-magnitude"
+        self, hidden: Sequence[int], states: int, encoding: Encoding = Encoding.SIGN_MAGNITUDE
     ) -> None:
         super().__init__()
         self.hidden = [int(width) for width in hidden]
         self.states = check_states(states)
-        self.encoding = check_encoding(encoding)
+        self.encoding = Encoding(encoding)
         widths = [N_INPUTS, *self.hidden, N_CLASSES]
         self.layers = nn.ModuleList(
             ScLinear(n_in, n_out, self.states, self.encoding)

@@ -10,41 +10,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.model import ScMlp
-from smtjlab.inference.quantize import (
-    DEFAULT_ENCODING,
-    Encoding,
-    level_values,
-    pixel_levels,
-)
+from smtjlab.inference.quantize import pixel_levels
+from smtjlab.inference.train_config import TrainConfig
 
 THREADS = 2
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a training run (and is stored in the checkpoint)."""
-
-    hidden: tuple[int, ...]
-    states: int
-    encoding: Encoding = DEFAULT_ENCODING
-    sc_length: int | None = None  # None: plain QAT; L: SC-noise-aware training at length L
-    epochs: int = 20
-    seed: int = 0
-    batch_size: int = 200
-    lr: float = 3e-3
-    input_8bit: bool = False
 
 
 def input_values(images: np.ndarray, config: TrainConfig) -> torch.Tensor:
     """Network input values (n, 784) float32 for uint8 images, as the engine encodes them."""
     levels, denominator = pixel_levels(images, None if config.input_8bit else config.states)
-    return torch.from_numpy(level_values(levels, denominator, config.encoding).astype(np.float32))
+    return torch.from_numpy(config.encoding.values(levels, denominator).astype(np.float32))
 
 
 def train_model(

@@ -22,6 +22,7 @@ from numba import prange
 
 from smtjlab.benchmarks.timing import best_seconds, result_row
 from smtjlab.inference.checkpoint import Checkpoint, Layer
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.engine import ScEngine, popcount64
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.quantize import pixel_levels
@@ -44,7 +45,7 @@ def benchmark_checkpoint(seed: int = 0) -> Checkpoint:
     for n_in, n_out in itertools.pairwise(WIDTHS):
         weights = rng.integers(-h, h + 1, size=(n_out, n_in)).astype(np.int8)
         layers.append(Layer(weights, np.full(n_out, 2.0 / np.sqrt(n_in)), np.full(n_out, 0.3)))
-    return Checkpoint(STATES, "sign-magnitude", tuple(layers))
+    return Checkpoint(STATES, Encoding.SIGN_MAGNITUDE, tuple(layers))
 
 
 def engine_benchmarks() -> list[dict]:

@@ -1,7 +1,8 @@
 """`smtjlab bench`: every DESIGN §6 target, each measured against a baseline in the same run.
 
 Each group is a function in its own layer returning result rows
-{name, value, unit, baseline, baseline_value, ratio, target, meets_target}.
+{name, value, unit, baseline, baseline_value, ratio, target, meets_target}; the JSON also
+records the machine they were measured on (smtjlab/benchmarks/machine.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from smtjlab.benchmarks.machine import machine, summary
 from smtjlab.console import emit, progress
 
 # group -> "module:function"; imported only when the group runs (the GUI group needs Qt).
@@ -18,6 +20,7 @@ GROUPS: dict[str, str] = {
     "inference": "smtjlab.benchmarks.inference:engine_benchmarks",
     "instruments": "smtjlab.benchmarks.instruments:bench_benchmarks",
     "serial": "smtjlab.benchmarks.serial:digitizer_benchmarks",
+    "startup": "smtjlab.benchmarks.startup:startup_benchmarks",
 }
 
 
@@ -41,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         module_name, function_name = GROUPS[group].split(":")
         function = getattr(importlib.import_module(module_name), function_name)
         rows.extend({"group": group, **row} for row in function())
-    emit({"results": rows}, args.json, _table(rows))
+    info = machine()
+    emit({"machine": info, "results": rows}, args.json, f"{summary(info)}\n{_table(rows)}")
     return 0
 
 

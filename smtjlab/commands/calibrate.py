@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 
-from smtjlab.acquisition.calibration import target_levels
-from smtjlab.bench import SWEEP_RANGE, Bench
 from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit, progress
 
@@ -34,9 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--range",
         type=float,
         nargs=2,
-        default=SWEEP_RANGE,
         metavar=("LOW", "HIGH"),
-        help="bias sweep range in V (default %(default)s)",
+        help="bias sweep range in V (default 0.15 0.45)",
     )
     parser.add_argument("-o", "--output", metavar="CAL.json", help="store the calibration here")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -44,12 +41,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab.acquisition.calibration import target_levels
+    from smtjlab.bench import SWEEP_RANGE, Bench
+
     levels = target_levels(args.levels)
     station = station_from(args)
-    for bias in args.range:
+    bias_range = tuple(args.range or SWEEP_RANGE)
+    for bias in bias_range:
         station.limits.check_bias(bias)  # refuse before any instrument is touched
     with Bench.open(station, device=args.device) as bench:
-        calibration = bench.calibrate(levels, tuple(args.range), progress=progress)
+        calibration = bench.calibrate(levels, bias_range, progress=progress)
     calibration.meta.update(levels=args.levels)
     saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""
     fit = calibration.fit

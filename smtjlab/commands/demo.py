@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smtjlab import demo
 from smtjlab.commands.train import positive_int
 from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit
@@ -19,9 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--images", type=_image_count, default=1000, help="MNIST test images (1000)"
     )
     parser.add_argument(
-        "--length", type=positive_int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
+        "--length",
+        type=positive_int,
+        help="bitstream length L (default 100)",
     )
-    parser.add_argument("--model", default=demo.DEFAULT_MODEL, help="shipped name or .npz path")
+    parser.add_argument("--model", help="shipped name or .npz path (default mlp3-s11-sc)")
     add_bench_options(parser, default="replay")
     parser.add_argument(
         "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
@@ -31,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab import demo
+
     steps = iter(range(1, 10))
 
     def step(message: str) -> None:
@@ -38,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = demo.run_demo(
         images=args.images,
-        length=args.length,
-        model=args.model,
+        length=args.length or demo.DEFAULT_LENGTH,
+        model=args.model or demo.DEFAULT_MODEL,
         station=station_from(args),
         seed=args.seed,
         step=step,

@@ -12,9 +12,6 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from smtjlab.acquisition.bitstream import choose_interval, decimate
-from smtjlab.acquisition.digitize import DigitizeError, digitize_trace
-from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter, iter_traces
 from smtjlab.console import emit, progress
 
 
@@ -30,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab.acquisition.bitstream import choose_interval, decimate
+    from smtjlab.acquisition.digitize import DigitizeError, digitize_trace
+    from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter, iter_traces
+
     source, target = Path(args.input), Path(args.output)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise TraceFileError(f"{target}: the output must not be the input file")

@@ -9,9 +9,6 @@ import numpy as np
 
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
-from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
-from smtjlab.inference.engine import ScEngine, device_levels
-from smtjlab.inference.mnist import load_mnist
 
 BATCH = 500
 
@@ -36,7 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smtjlab.bench import open_bit_source  # lazy: it reaches the mock bench
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab.bench import open_bit_source
+    from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
+    from smtjlab.inference.engine import ScEngine, device_levels
+    from smtjlab.inference.mnist import load_mnist
 
     path = resolve_model(args.model)
     checkpoint = load_checkpoint(path)

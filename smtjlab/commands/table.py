@@ -16,9 +16,6 @@ import numpy as np
 
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
-from smtjlab.inference.checkpoint import load_checkpoint
-from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
-from smtjlab.inference.mnist import load_mnist
 
 LENGTHS = (100, 200, 300, 400, 500)
 DEPTHS = (1, 3)
@@ -69,7 +66,11 @@ def model_name(depth: int, states: int, mode: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smtjlab.bench import open_bit_source  # lazy: it reaches the mock bench
+    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    from smtjlab.bench import open_bit_source
+    from smtjlab.inference.checkpoint import load_checkpoint
+    from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
+    from smtjlab.inference.mnist import load_mnist
 
     started = time.perf_counter()
     images, labels = load_mnist("test")

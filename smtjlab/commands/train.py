@@ -7,11 +7,8 @@ import logging
 import time
 
 from smtjlab.console import emit, progress
-from smtjlab.inference.checkpoint import save_checkpoint
-from smtjlab.inference.engine import deterministic_scores
-from smtjlab.inference.mnist import load_mnist
-from smtjlab.inference.quantize import DEFAULT_ENCODING, ENCODINGS, check_states
-from smtjlab.inference.train import TrainConfig, to_checkpoint, train_model
+from smtjlab.inference.encoding import Encoding
+from smtjlab.inference.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 DEFAULTS = TrainConfig(hidden=(), states=5)
@@ -41,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="width of a hidden layer; repeat for more layers",
     )
     parser.add_argument("--states", type=int, required=True, help="odd number of states N >= 3")
-    parser.add_argument("--encoding", choices=ENCODINGS, default=DEFAULT_ENCODING)
+    parser.add_argument(
+        "--encoding", choices=[name.value for name in Encoding], default=DEFAULTS.encoding.value
+    )
     parser.add_argument(
         "--sc-length",
         type=positive_int,
@@ -61,11 +60,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # torch (and numba) load only when training runs, not to build the parser
+    from smtjlab.inference.checkpoint import save_checkpoint
+    from smtjlab.inference.engine import deterministic_scores
+    from smtjlab.inference.mnist import load_mnist
+    from smtjlab.inference.quantize import check_states
+    from smtjlab.inference.train import to_checkpoint, train_model
+
     check_states(args.states)
     config = TrainConfig(
         hidden=tuple(args.hidden),
         states=args.states,
-        encoding=args.encoding,
+        encoding=Encoding(args.encoding),
         sc_length=args.sc_length,
         epochs=args.epochs,
         seed=args.seed,

@@ -1,15 +1,19 @@
 """The inference worker: counter replay against the engine, and a stream of test images."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 from smtjlab.gui.inference_view import ModelChoice
 from smtjlab.gui.inference_worker import InferenceWorker, counter_trajectory
 from smtjlab.inference.bitsource import IdealBits, PoolBits
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.engine import ScEngine
 
 
-@pytest.mark.parametrize("encoding", ["sign-magnitude", "bipolar"])
+@pytest.mark.parametrize("encoding", list(Encoding))
 def test_counter_replay_ends_at_the_engine_counters(encoding, tiny_checkpoint):
     checkpoint = tiny_checkpoint(encoding)
     engine = ScEngine(checkpoint, 100, bits=IdealBits(), seed=3)
@@ -80,3 +84,14 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model, in_gui_thread)
     finally:
         driver.shutdown.emit()
         assert thread.wait(10_000)
+
+
+def test_the_inference_view_and_worker_import_no_torch():
+    script = (
+        "import sys\n"
+        "import smtjlab.gui.inference_view, smtjlab.gui.inference_worker\n"
+        "import smtjlab.inference.engine\n"
+        "print('torch' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert ran.stdout.split()[-1] == "False"

@@ -12,6 +12,7 @@ from smtjlab.inference.checkpoint import (
     resolve_model,
     save_checkpoint,
 )
+from smtjlab.inference.encoding import Encoding
 
 from smtjlab.cli import main
 
@@ -43,7 +44,9 @@ def test_round_trip_keeps_every_field(tmp_path):
     path = save_checkpoint(original, tmp_path / "model")
     assert path.name == "model.npz"
     loaded = load_checkpoint(path)
-    assert loaded.hidden == (4, 3) and loaded.states == 11 and loaded.encoding == "bipolar"
+    assert loaded.hidden == (4, 3) and loaded.states == 11 and loaded.encoding is Encoding.BIPOLAR
+    with np.load(path) as archive:  # the file keeps the name, as before the Encoding object
+        assert archive["encoding"].dtype.kind == "U" and archive["encoding"].item() == "bipolar"
     assert loaded.train_mode == "sc" and loaded.train_sc_length == 100
     assert loaded.test_accuracy == 0.9
     for a, b in zip(original.layers, loaded.layers, strict=True):
@@ -74,6 +77,10 @@ BAD = {
     "wrong format": (lambda p: rewrite(p, format=np.array("other")), "format"),
     "even states": (lambda p: rewrite(p, states=np.array(4)), "states"),
     "hidden mismatch": (lambda p: rewrite(p, hidden=np.array([5])), "hidden"),
+    "unknown encoding": (
+        lambda p: rewrite(p, encoding=np.array("unipolar")),
+        "unknown encoding 'unipolar'; use one of sign-magnitude, bipolar",
+    ),
     "extra key": (lambda p: rewrite(p, payload=np.zeros(3)), "unexpected key"),
     "pickle": (
         lambda p: rewrite(p, train_command=np.array([{"x": 1}], dtype=object)),

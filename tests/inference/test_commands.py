@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -20,6 +22,18 @@ def test_evaluate_prints_the_documented_json(capsys):
     assert {"accuracy", "images", "length", "states", "encoding", "images_per_s"} <= set(result)
     assert result["images"] == 200 and result["length"] == 100 and result["states"] == 5
     assert result["encoding"] == "sign-magnitude" and 0.9 < result["accuracy"] <= 1.0
+
+
+def test_evaluating_never_imports_torch():
+    """Only training needs torch: the engine, checkpoints and evaluate run without it."""
+    script = (
+        "import sys\n"
+        "from smtjlab.cli import main\n"
+        "code = main(['evaluate', '--model', 'mlp1-s5-sc', '--length', '64', '--images', '50'])\n"
+        "print(code, 'torch' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert ran.stdout.split()[-2:] == ["0", "False"]
 
 
 def test_shipped_checkpoints_are_small_and_consistent():

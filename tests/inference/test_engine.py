@@ -7,10 +7,11 @@ from hypothesis import strategies as st
 from smtjlab.acquisition.packing import unpack_bits
 from smtjlab.inference.bitsource import PoolBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.engine import ScEngine
-from smtjlab.inference.quantize import level_values, pixel_levels
+from smtjlab.inference.quantize import pixel_levels
 
-ENCODINGS = ["sign-magnitude", "bipolar"]
+ENCODINGS = list(Encoding)
 
 
 def random_checkpoint(rng, states, encoding, hidden, input_8bit):
@@ -132,7 +133,7 @@ def test_sums_scatter_with_the_variance_training_assumes(encoding, length):
     checkpoint = random_checkpoint(rng, 5, encoding, [300], False)
     images = random_images(rng, 50)
     levels, denominator = pixel_levels(images, 5)
-    x = level_values(levels, denominator, encoding)
+    x = levels / denominator if encoding == "sign-magnitude" else 2 * levels / denominator - 1
     w = checkpoint.layers[0].weights / 2.0
     if encoding == "sign-magnitude":
         variance = (x @ np.abs(w).T - (x * x) @ (w * w).T) / length

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from smtjlab import __version__
 from smtjlab.cli import main
 
@@ -31,3 +33,35 @@ def test_errors_are_one_line_on_stderr_with_stdout_clean(capsys, monkeypatch, tm
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "no MNIST train files" in captured.err
+
+
+def test_building_the_parser_imports_no_heavy_library():
+    """Start-up stays fast (DESIGN §6): torch, Qt, h5py and numba load only in a command's run."""
+    heavy = ("torch", "PySide6", "h5py", "numba")
+    script = (
+        "import sys\n"
+        "from smtjlab.cli import build_parser\n"
+        "build_parser()\n"
+        f"print(' '.join(name for name in {heavy!r} if name in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []
+
+
+def test_help_states_the_defaults_that_run_resolves(capsys):
+    """demo and calibrate resolve some defaults in `run` (their modules are heavy to import),
+    so their help states them in words; this keeps the words true."""
+    from smtjlab import demo
+    from smtjlab.bench import SWEEP_RANGE
+
+    for argv, defaults in [
+        (["demo", "--help"], [f"default {demo.DEFAULT_LENGTH})", f"default {demo.DEFAULT_MODEL})"]),
+        (["calibrate", "--help"], ["default {:g} {:g})".format(*SWEEP_RANGE)]),
+    ]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        helptext = " ".join(capsys.readouterr().out.split())
+        for default in defaults:
+            assert default in helptext
