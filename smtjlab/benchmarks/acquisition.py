@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-from smtjlab.acquisition.bitstream import choose_interval, decimate
-from smtjlab.acquisition.digitize import digitize, digitize_trace
+from smtjlab.acquisition.digitize import digitize
 from smtjlab.acquisition.pool import BitPool
 from smtjlab.benchmarks.timing import best_seconds, result_row
 from smtjlab.mocks.smtj import ReadoutNoise, readout, telegraph_states
@@ -65,19 +64,17 @@ def _digitize_rows() -> list[dict]:
 
 def _pipelineresult_row() -> dict:
     from smtjlab.bench import Bench
+    from smtjlab.station import Station
 
     pool = BitPool(0.5, 1 << 22)
     acquire_seconds, pipeline_seconds = [], []
-    with Bench.mock(source="model", points=FRAME) as bench:
+    with Bench.open(Station.mock("model"), points=FRAME) as bench:
         bench.set_bias(0.30)
-        scope = bench.scope
         for index in range(RECORDS + 1):
             started = time.perf_counter()
-            scope.digitize(bench.channel)
+            bench.readout.digitize(bench.device.readout_channel)
             fetched = time.perf_counter()
-            record = _fetch(bench)
-            found = digitize_trace(record)
-            pool.append(decimate(found.states, choose_interval(found.tau_c_samples)).bits)
+            pool.append(bench.bits(_fetch(bench)))
             done = time.perf_counter()
             if index:  # the first record pays for compiling
                 acquire_seconds.append(fetched - started)
@@ -97,9 +94,15 @@ def _fetch(bench):
     """The transfer half of `Bench.record` (the acquisition was timed separately)."""
     from smtjlab.acquisition.tracefile import Trace
 
-    wave = bench.scope.fetch(bench.channel, format="byte", points=bench.points)
-    codes, volts_per_code, offset_volts = wave.signed_codes()
-    return Trace("benchmark", codes, wave.sample_rate, bench.bias_v, volts_per_code, offset_volts)
+    wave = bench.readout.fetch(bench.device.readout_channel, format="byte", points=bench.points)
+    return Trace(
+        "benchmark",
+        wave.codes,
+        wave.sample_rate,
+        bench.bias_v,
+        wave.volts_per_code,
+        wave.offset_volts,
+    )
 
 
 def _telegraph(n: int) -> np.ndarray:
