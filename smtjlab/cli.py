@@ -60,18 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     debug = args.debug or bool(os.environ.get("SMTJLAB_DEBUG"))
+    _final_states()  # forget benches closed before this command (main() called in-process)
     try:
         return _run(args, debug)
     finally:
-        _print_final_states()
-
-
-def _print_final_states() -> None:
-    """One line per source of every bench the command opened: its state, read back (§5.2)."""
-    bench = sys.modules.get("smtjlab.bench")  # loaded only by commands that open a bench
-    if bench is not None:
-        for line in bench.take_final_states():
+        for line in _final_states():
             print(line, file=sys.stderr)
+
+
+def _final_states() -> list[str]:
+    """One line per source of every bench the command closed: its state, read back (§5.2)."""
+    bench = sys.modules.get("smtjlab.bench")  # loaded only by commands that open a bench
+    return bench.take_final_states() if bench is not None else []
 
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
