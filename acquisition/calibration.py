@@ -161,6 +161,81 @@ class Calibration:
             raise CalibrationError(f"{path}: malformed calibration ({error})") from None
 
 
+def assign_levels(levels: Sequence[float], devices: Sequence[str]) -> dict[str, list[float]]:
+    """Which device serves which level: level k goes to device k mod D, in order.
+
+    With at least as many devices as levels each level has a device of its own, biased once
+    (the quantized SC-ANN's hardware); with fewer, each device serves ⌈L/D⌉ levels in turn
+    (time-multiplexed). Devices left over serve nothing.
+    """
+    if not devices:
+        raise CalibrationError("no devices to assign levels to")
+    assignment: dict[str, list[float]] = {name: [] for name in devices}
+    for index, p in enumerate(sorted(levels)):
+        assignment[devices[index % len(devices)]].append(p)
+    return {name: served for name, served in assignment.items() if served}
+
+
+@dataclass
+class ArrayCalibration:
+    """One `Calibration` per device, each for the levels the device serves (maybe none).
+
+    It reads like one `Calibration` of the whole array: `levels` are the assigned levels (each
+    with its device in `assignment`), `points` every device's sweep, `fit` the median of the
+    devices' fits.
+    """
+
+    devices: dict[str, Calibration]
+
+    @property
+    def assignment(self) -> list[tuple[str, Level]]:
+        """(device, level) for every level the network needs, by level."""
+        pairs = [(name, level) for name, cal in self.devices.items() for level in cal.levels]
+        return sorted(pairs, key=lambda pair: pair[1].p_target)
+
+    @property
+    def levels(self) -> list[Level]:
+        return [level for _, level in self.assignment]
+
+    @property
+    def points(self) -> list[SweepPoint]:
+        return sorted(
+            (pt for cal in self.devices.values() for pt in cal.points), key=lambda pt: pt.bias_v
+        )
+
+    @property
+    def fit(self) -> SigmoidFit:
+        fits = [cal.fit for cal in self.devices.values()]
+        return SigmoidFit(
+            float(np.median([fit.v50 for fit in fits])),
+            float(np.median([fit.width for fit in fits])),
+        )
+
+    def summary(self) -> dict:
+        """`Calibration.summary`'s keys for the array, plus `devices`: each device's own."""
+        return {
+            "fit": {"v50": self.fit.v50, "width": self.fit.width},
+            "points": [
+                {"device": name, "bias_v": pt.bias_v, "p_high": pt.p_high}
+                for name, cal in self.devices.items()
+                for pt in cal.points
+            ],
+            "levels": [
+                {
+                    "p_target": lv.p_target,
+                    "bias_v": lv.bias_v,
+                    "p_measured": lv.p_measured,
+                    "device": name,
+                }
+                for name, lv in self.assignment
+            ],
+            "devices": [
+                {"name": name, "fit": own["fit"], "levels": own["levels"]}
+                for name, own in ((name, cal.summary()) for name, cal in self.devices.items())
+            ],
+        }
+
+
 def calibrate(
     measure: MeasureBits,
     levels: Sequence[float],

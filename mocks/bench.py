@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from smtjlab.acquisition.tracefile import Trace, TraceFileError, read_traces
-from smtjlab.mocks.smtj import DeviceParams, ReadoutNoise, SmtjDevice
+from smtjlab.mocks.smtj import DeviceParams, ReadoutNoise, SmtjDevice, WaferSpread
 
 SOURCES = ("model", "replay")
 DEFAULT_OUTPUT = "smu:1"  # the single SMU of the default bench
@@ -73,6 +73,7 @@ class SimulatedBench:
         params: DeviceParams | None = None,
         noise: ReadoutNoise | None = None,
         wiring: list[str] | None = None,
+        spread: WaferSpread | None = None,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
@@ -81,18 +82,25 @@ class SimulatedBench:
         self.source = source
         self.channels = channels
         self.seed = seed
-        # Independent, reproducible streams per channel: seed and channel index together.
-        self.devices = [
-            SmtjDevice(
-                params, noise, seed=int(np.random.SeedSequence([seed, ch]).generate_state(1)[0])
+        # Independent, reproducible streams per channel: seed and channel index together. With a
+        # `spread`, each junction is a different device of one wafer, drawn from the same seeds.
+        self.devices = []
+        for ch in range(channels):
+            sequence = np.random.SeedSequence([seed, ch])
+            own_params, own_noise = params or DeviceParams(), noise or ReadoutNoise()
+            if spread is not None:
+                wafer_rng = np.random.default_rng(sequence.spawn(1)[0])
+                own_params, own_noise = spread.draw(wafer_rng, own_params, own_noise)
+            self.devices.append(
+                SmtjDevice(own_params, own_noise, seed=int(sequence.generate_state(1)[0]))
             )
-            for ch in range(channels)
-        ]
         self.wiring = list(wiring) if wiring is not None else [DEFAULT_OUTPUT] * channels
         if len(self.wiring) != channels:
             raise ValueError(f"wiring names {len(self.wiring)} outputs for {channels} junctions")
         self._outputs: dict[str, tuple[float, bool]] = dict.fromkeys(self.wiring, (0.0, False))
         self._lock = threading.RLock()
+        # Acquisitions take their record's real duration (for timing studies of the bench).
+        self.realtime = False
         self.recording: Path | None = None
         self._segments: list[list[_Segment]] = []
         if source == "replay":

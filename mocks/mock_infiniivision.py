@@ -26,6 +26,8 @@ acquisitions.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.scpi_parser import ScpiDevice, ScpiError, boolean, choice, number, one
@@ -222,6 +224,7 @@ class MockInfiniiVision(ScpiDevice):
         self.running = False
 
     def _acquire(self, sources: list[int]) -> None:
+        started = time.monotonic()
         rate, points = self._rate(), self._record_points()
         repeats = self.average_count if self.acquire_type == "AVER" else 1
         self.records = {}
@@ -244,6 +247,9 @@ class MockInfiniiVision(ScpiDevice):
             - {"LEFT": 0.0, "CENT": 0.5, "RIGH": 1.0}[self.reference] * 10 * self.time_scale
         )
         self.record_type = self.acquire_type
+        if self.bench.realtime:
+            # A real scope takes its record's time, however many channels it records at once.
+            time.sleep(max(0.0, repeats * points / rate - (time.monotonic() - started)))
 
     # -- waveform transfer ---------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ with τc = 1 µs at V50 = 0.30 V, R_P = 6 kΩ, TMR = 100 %, sampled at 10 MS/s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,6 +40,42 @@ class ReadoutNoise:
     drift_period_s: float = 0.2
     spike_rate_hz: float = 0.0
     spike_height: float = 3.0  # spike amplitude / gap
+
+
+@dataclass(frozen=True)
+class WaferSpread:
+    """Device-to-device variation of a mock array: the spreads a wafer's junctions are drawn from.
+
+    Sizes follow what s-MTJ arrays report (docs/device-model.md): the operating point V50 and the
+    sigmoid width scatter by a few to ten mV, τc over about a decade (it is exponential in the
+    barrier), resistances and TMR by several per cent.
+    """
+
+    v50_sd_v: float = 0.010
+    width_rel_sd: float = 0.10
+    tau_c_log_sd: float = 0.5  # of ln τc: a factor e^±0.5 ≈ ×0.6 … ×1.65 at 1σ
+    r_parallel_rel_sd: float = 0.05
+    tmr_rel_sd: float = 0.08
+    snr_rel_sd: float = 0.15
+
+    def draw(
+        self, rng: np.random.Generator, params: DeviceParams, noise: ReadoutNoise
+    ) -> tuple[DeviceParams, ReadoutNoise]:
+        """One junction of the wafer around the nominal `params` and `noise`."""
+
+        def scaled(value: float, rel_sd: float) -> float:
+            return value * float(np.clip(1 + rel_sd * rng.standard_normal(), 0.5, 1.5))
+
+        drawn = replace(
+            params,
+            v50=params.v50 + self.v50_sd_v * float(np.clip(rng.standard_normal(), -3, 3)),
+            width=scaled(params.width, self.width_rel_sd),
+            tau_c=params.tau_c
+            * float(np.exp(self.tau_c_log_sd * np.clip(rng.standard_normal(), -3, 3))),
+            r_parallel=scaled(params.r_parallel, self.r_parallel_rel_sd),
+            tmr=scaled(params.tmr, self.tmr_rel_sd),
+        )
+        return drawn, replace(noise, snr=scaled(noise.snr, self.snr_rel_sd))
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray | float:

@@ -14,6 +14,7 @@ from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.mock_infiniivision import MockInfiniiVision
 from smtjlab.mocks.mock_keithley import MockKeithley2400
 from smtjlab.mocks.mock_keysight_b2900 import MockKeysightB2900
+from smtjlab.mocks.smtj import WaferSpread
 
 from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError
 
@@ -35,13 +36,16 @@ def build_world(station: Station) -> tuple[SimulatedBench, dict[str, object]]:
     """The shared world of `station` and its mock instruments, by VISA resource."""
     devices = list(station.devices) or _implicit_device(station)
     mock = station.simulation
+    spread = mock.spread if mock and mock.spread else ("wafer" if len(devices) > 1 else "none")
     world = SimulatedBench(
         mock.source if mock else "model",
         channels=len(devices),
         seed=mock.seed if mock else 0,
         recording=mock.recording if mock else None,
         wiring=[output_name(device) for device in devices],
+        spread=WaferSpread() if spread == "wafer" else None,
     )
+    world.realtime = bool(mock and mock.realtime)
     mocks: dict[str, object] = {}
     for spec in station.instruments:
         factory = MOCKS.get(spec.model or "")

@@ -36,7 +36,13 @@ import numpy as np
 import pyvisa
 
 from smtjlab.acquisition.bitstream import choose_interval, decimate
-from smtjlab.acquisition.calibration import Calibration, Progress, calibrate
+from smtjlab.acquisition.calibration import (
+    ArrayCalibration,
+    Calibration,
+    Progress,
+    assign_levels,
+    calibrate,
+)
 from smtjlab.acquisition.digitize import Digitized, digitize_trace
 from smtjlab.acquisition.pool import BitBank, BitPool
 from smtjlab.acquisition.record import RecordSummary, raw_codes, record
@@ -179,19 +185,37 @@ class Bench:
 
     def record(self) -> Trace:
         """Acquire and transfer one record of the device's readout: raw codes and their scale."""
-        channel = self.device.readout_channel
-        self.readout.digitize(channel)
-        wave = self.readout.fetch(channel, format="byte", points=self.points)
-        codes, volts_per_code, offset_volts = raw_codes(wave, self.readout.name)
-        return Trace(
-            name=f"{self.device.name} at {self.bias_v:+.4f} V",
-            data=codes,
-            sample_rate=wave.sample_rate,
-            bias_voltage=self.bias_v,
-            volts_per_code=volts_per_code,
-            offset_volts=offset_volts,
-            attrs={"source": self.origin, "device": self.device.name, "channel": channel},
-        )
+        return self.records([self.device])[0]
+
+    def records(self, devices: Sequence[DeviceSpec]) -> list[Trace]:
+        """One record of each device, read on one scope in one acquisition of all their channels."""
+        readouts = {spec.readout for spec in devices}
+        if len(readouts) != 1:
+            raise StationError(f"{self.station.where}: devices read on {sorted(readouts)} at once")
+        scope = self.instruments[readouts.pop()]
+        scope.configure_record(self.points, devices[0].sample_rate)
+        scope.digitize(*(spec.readout_channel for spec in devices))
+        traces = []
+        for spec in devices:
+            wave = scope.fetch(spec.readout_channel, format="byte", points=self.points)
+            codes, volts_per_code, offset_volts = raw_codes(wave, scope.name)
+            bias = self.instruments[spec.source].source(spec.source_channel).bias_v
+            traces.append(
+                Trace(
+                    name=f"{spec.name} at {bias:+.4f} V",
+                    data=codes,
+                    sample_rate=wave.sample_rate,
+                    bias_voltage=bias,
+                    volts_per_code=volts_per_code,
+                    offset_volts=offset_volts,
+                    attrs={
+                        "source": self.origin,
+                        "device": spec.name,
+                        "channel": spec.readout_channel,
+                    },
+                )
+            )
+        return traces
 
     def digitize(self, record: Trace) -> Digitized:
         return digitize_trace(record, invert=self.invert)
@@ -315,6 +339,80 @@ class Bench:
             )
             bank.add(pool)
         return bank
+
+    # -- arrays: one device per level ------------------------------------------------------------
+
+    def calibrate_array(
+        self,
+        levels: Sequence[float],
+        bias_range: tuple[float, float] = SWEEP_RANGE,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> ArrayCalibration:
+        """Each device of the station calibrated for the levels it serves (`assign_levels`).
+
+        Devices are swept one after the other, each with its own fit; the others stay at 0 V
+        (one sweep per device: the mock scope, like a real one, acquires channels together, but
+        each device's level search adapts to its own readings).
+        """
+        names = [spec.name for spec in self.station.devices]
+        assignment = assign_levels(levels, names)
+        chosen = self.device.name
+        calibrations = {}
+        try:
+            for name in names:  # a device that serves no level is still fitted: a spare
+                served = assignment.get(name, [])
+                self.select(name)
+                log.info("calibrating %s for levels %s", name, served)
+                calibrations[name] = self.calibrate(served, bias_range, progress, **options)
+                self.source.shutdown()  # the next device's sweep sees no neighbour biased
+        finally:
+            self.select(chosen)
+        return ArrayCalibration(calibrations)
+
+    def fill_array(
+        self,
+        calibration: ArrayCalibration,
+        bits_per_level: int = 1 << 20,
+        progress: Progress | None = None,
+    ) -> BitBank:
+        """One pool per level, every device at once: each biased at its level, all read together.
+
+        A device serving several levels (fewer devices than levels) serves them in turn, one
+        round per level; within a round every device streams into its own pool.
+        """
+        specs = {spec.name: spec for spec in self.station.devices}
+        served = {name: cal.levels for name, cal in calibration.devices.items() if cal.levels}
+        pools: dict[float, BitPool] = {}
+        rounds = max(len(levels) for levels in served.values())
+        for round_index in progress(range(rounds), "pools", rounds) if progress else range(rounds):
+            active = [
+                (specs[name], levels[round_index])
+                for name, levels in served.items()
+                if round_index < len(levels)
+            ]
+            for spec, level in active:
+                pools[level.p_target] = BitPool(level.p_target, bits_per_level, bias_v=level.bias_v)
+                self.instruments[spec.source].source(spec.source_channel).set_bias(level.bias_v)
+            by_scope: dict[str, list[tuple[DeviceSpec, Any]]] = {}
+            for spec, level in active:
+                by_scope.setdefault(spec.readout, []).append((spec, level))
+            for group in by_scope.values():
+                while any(pools[level.p_target].n_bits < bits_per_level for _, level in group):
+                    traces = self.records([spec for spec, _ in group])
+                    for trace, (_, level) in zip(traces, group, strict=True):
+                        pool = pools[level.p_target]
+                        if pool.n_bits < bits_per_level:
+                            pool.append(self.bits(trace))
+            for spec, level in active:
+                log.info(
+                    "pool p = %g from %s at %.4f V (measured %.4f)",
+                    level.p_target,
+                    spec.name,
+                    level.bias_v,
+                    pools[level.p_target].p_measured,
+                )
+        return BitBank(pools[p] for p in sorted(pools))
 
     # -- recording ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from smtjlab.acquisition.calibration import Calibration
+from smtjlab.acquisition.calibration import ArrayCalibration, Calibration
 from smtjlab.bench import Bench
 from smtjlab.console import progress
 from smtjlab.inference.checkpoint import load_checkpoint
@@ -41,7 +41,7 @@ class DemoResult:
     images: int
     accuracy: float
     images_per_s: float
-    calibration: Calibration
+    calibration: Calibration | ArrayCalibration
     pools: list[dict]
     accuracy_by_length: dict[int, float]
     smu_final: list[str]
@@ -79,11 +79,18 @@ def run_demo(
     station = station or Station.mock("replay", seed)
     kind = f"mock bench ({station.simulation.source})" if station.simulation else station.where
     step(f"connecting the {kind} through PyVISA")
+    array = len(station.devices) > 1
     with Bench.open(station) as bench:
-        step(f"calibrating {len(levels)} device levels")
-        calibration = bench.calibrate(levels)
-        step(f"filling {len(levels)} bit pools from the telegraph noise")
-        bank = bench.fill_bank(calibration, bits_per_level)
+        if array:
+            step(f"calibrating {len(station.devices)} devices for {len(levels)} levels")
+            calibration = bench.calibrate_array(levels)
+            step(f"filling {len(levels)} bit pools from all devices at once")
+            bank = bench.fill_array(calibration, bits_per_level)
+        else:
+            step(f"calibrating {len(levels)} device levels")
+            calibration = bench.calibrate(levels)
+            step(f"filling {len(levels)} bit pools from the telegraph noise")
+            bank = bench.fill_bank(calibration, bits_per_level)
     smu_final = bench.final_state
 
     test_images, test_labels = load_mnist("test")

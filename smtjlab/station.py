@@ -38,6 +38,8 @@ DEFAULT_SCALE_V = 0.025
 DEFAULT_OFFSET_V = 0.15
 DEFAULT_SAMPLE_RATE = 10e6
 MOCK_SOURCES = ("model", "replay")
+ARRAY_MAX = 4  # devices of the built-in mock array: one per channel of its 4-channel scope
+ARRAY_SMU = "keysight-b2900"  # the built-in array's two-channel SMUs
 
 
 class StationError(SmtjlabError):
@@ -69,6 +71,8 @@ class MockSpec:
     source: str = "model"
     recording: Path | None = None
     seed: int = 0
+    spread: str | None = None  # "wafer" | "none"; default: "wafer" for more than one device
+    realtime: bool = False  # the mock scope takes each record's real duration
 
 
 @dataclass(frozen=True)
@@ -123,26 +127,53 @@ class Station:
         recording: str | os.PathLike | None = None,
         limits: BiasLimits | None = None,
         channels: int = 1,
+        devices: int = 1,
         scale_v: float = DEFAULT_SCALE_V,
         offset_v: float = DEFAULT_OFFSET_V,
         sample_rate: float = DEFAULT_SAMPLE_RATE,
     ) -> Station:
-        """The built-in mock station: one SMU biasing `channels` devices read by one scope."""
+        """The built-in mock station.
+
+        One device (`devices = 1`): one SMU biasing `channels` junctions read by one scope (all at
+        one bias). An array (`devices = N`, up to 4): two-channel SMUs, one channel per device,
+        each device of one wafer (its own V50, width, τc, readout), read on its own scope channel.
+        """
         if source not in MOCK_SOURCES:
             raise StationError(f"mock source must be one of {MOCK_SOURCES}, not {source!r}")
-        devices = tuple(
+        if not 1 <= devices <= ARRAY_MAX:
+            raise StationError(f"--devices must be 1 to {ARRAY_MAX} (one 4-channel scope)")
+        simulation = MockSpec(source, Path(recording) if recording else None, seed)
+        scope = InstrumentSpec("scope", MOCK_SCOPE_RESOURCE, "scope", "infiniivision")
+        if devices > 1:
+            smus = tuple(
+                InstrumentSpec(f"smu-{chr(97 + k)}", f"GPIB0::{23 - k}::INSTR", "source", ARRAY_SMU)
+                for k in range((devices + 1) // 2)
+            )
+            array = tuple(
+                DeviceSpec(
+                    f"mtj-{index + 1}",
+                    smus[index // 2].name,
+                    "scope",
+                    index % 2 + 1,
+                    index + 1,
+                    scale_v,
+                    offset_v,
+                    sample_rate,
+                )
+                for index in range(devices)
+            )
+            wafer = replace(simulation, spread="wafer")
+            return cls((*smus, scope), array, limits or BiasLimits(), MOCK_LIBRARY, wafer)
+        one = tuple(
             DeviceSpec(f"mtj-{channel}", "smu", "scope", 1, channel, scale_v, offset_v, sample_rate)
             for channel in range(1, channels + 1)
         )
         return cls(
-            instruments=(
-                InstrumentSpec("smu", MOCK_SMU_RESOURCE, "source", "keithley2400"),
-                InstrumentSpec("scope", MOCK_SCOPE_RESOURCE, "scope", "infiniivision"),
-            ),
-            devices=devices,
+            instruments=(InstrumentSpec("smu", MOCK_SMU_RESOURCE, "source", "keithley2400"), scope),
+            devices=one,
             limits=limits or BiasLimits(),
             visa_library=MOCK_LIBRARY,
-            simulation=MockSpec(source, Path(recording) if recording else None, seed),
+            simulation=replace(simulation, spread="none"),  # the nominal device on every channel
         )
 
     @classmethod
@@ -171,7 +202,8 @@ _DEVICE = {
     "offset_v",
     "sample_rate",
 }
-_MOCK = {"source", "recording", "seed"}
+_MOCK = {"source", "recording", "seed", "spread", "realtime"}
+MOCK_SPREADS = ("wafer", "none")
 
 
 class _Problems:
@@ -387,8 +419,12 @@ def _mock(problems: _Problems, path: Path, table: Any, visa_library: str) -> Moc
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problems.add("[mock]", f"key 'seed' must be a whole number >= 0, not {seed!r}")
         seed = 0
+    spread = _typed(problems, "[mock]", table, "spread", str, "")
+    if spread and spread not in MOCK_SPREADS:
+        problems.add("[mock]", f"key 'spread': {spread!r} is not one of {', '.join(MOCK_SPREADS)}")
+    realtime = _typed(problems, "[mock]", table, "realtime", bool, False)
     resolved = (path.parent / recording) if recording else None
-    return MockSpec(source, resolved, seed)
+    return MockSpec(source, resolved, seed, spread or None, realtime)
 
 
 # -- stations the mock VISA library hosts without a file -----------------------------------------

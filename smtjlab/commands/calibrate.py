@@ -16,6 +16,7 @@ import argparse
 
 from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit, progress
+from smtjlab.errors import SmtjlabError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,12 +51,26 @@ def run(args: argparse.Namespace) -> int:
     bias_range = tuple(args.range or SWEEP_RANGE)
     for bias in bias_range:
         station.limits.check_bias(bias)  # refuse before any instrument is touched
+    array = len(station.devices) > 1 and args.device is None
     with Bench.open(station, device=args.device) as bench:
-        calibration = bench.calibrate(levels, bias_range, progress=progress)
+        if array:
+            calibration = bench.calibrate_array(levels, bias_range, progress=progress)
+        else:
+            calibration = bench.calibrate(levels, bias_range, progress=progress)
+    if array:
+        if args.output:
+            raise SmtjlabError("-o stores one device's calibration: add --device NAME")
+        emit(calibration.summary(), args.json, _array_text(calibration))
+        return 0
     calibration.meta.update(levels=args.levels)
     saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""
+    emit(calibration.summary(), args.json, _text(calibration) + saved)
+    return 0
+
+
+def _text(calibration) -> str:
     fit = calibration.fit
-    text = "\n".join(
+    return "\n".join(
         [
             f"V50 = {fit.v50:.4f} ± {fit.v50_err:.4f} V, width = {fit.width:.4f} ± "
             f"{fit.width_err:.4f} V from {len(calibration.points)} sweep points",
@@ -66,5 +81,15 @@ def run(args: argparse.Namespace) -> int:
             ),
         ]
     )
-    emit(calibration.summary(), args.json, text + saved)
-    return 0
+
+
+def _array_text(array) -> str:
+    lines = []
+    for name, calibration in array.devices.items():
+        fit = calibration.fit
+        lines.append(f"{name}: V50 = {fit.v50:.4f} V, width = {fit.width:.4f} V")
+        lines += [
+            f"  serves p = {lv.p_target:.4f}: {lv.bias_v:.4f} V, measured {lv.p_measured:.4f}"
+            for lv in calibration.levels
+        ]
+    return "\n".join(lines)

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
 def _text(summary: dict) -> str:
     cal = summary["calibration"]
     levels = ", ".join(
-        f"{lv['p_target']:.2f}→{lv['p_measured']:.3f}@{lv['bias_v']:.4f}V" for lv in cal["levels"]
+        f"{lv['p_target']:.2f}→{lv['p_measured']:.3f}@{lv['bias_v']:.4f}V"
+        + (f" ({lv['device']})" if "device" in lv else "")
+        for lv in cal["levels"]
     )
     sweep = ", ".join(f"L={k}: {100 * v:.1f}%" for k, v in summary["accuracy_by_length"].items())
     ratios, paper = summary["energy"]["ratios"], summary["energy"]["paper"]

@@ -30,6 +30,13 @@ def add_bench_options(parser: argparse.ArgumentParser, *, default: str) -> None:
     parser.add_argument("--recording", metavar="FILE", help="--mock --source replay: trace file")
     parser.add_argument("--seed", type=int, default=0, help="--mock: the simulated world's seed")
     parser.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="--mock: an array of N devices (1-4), one per level, on two-channel SMUs",
+    )
+    parser.add_argument(
         "--limits", metavar="FILE", help="bias limits TOML, replacing the station's [limits]"
     )
     parser.set_defaults(bench_default=default)
@@ -41,8 +48,10 @@ def station_from(args: argparse.Namespace, **mock_options):
     from smtjlab.station import Station, StationError
 
     mock = args.mock or (args.bench_default == "replay" and not (args.resource or args.station))
-    if not mock and (args.source or args.recording):
-        raise StationError("--source and --recording are options of the mock station (--mock)")
+    if not mock and (args.source or args.recording or args.devices != 1):
+        raise StationError(
+            "--source, --recording and --devices are options of the mock station (--mock)"
+        )
     explicit = args.limits is not None
     limits = load_limits(args.limits)
     if args.station:
@@ -51,7 +60,12 @@ def station_from(args: argparse.Namespace, **mock_options):
     if mock:
         source = args.source or ("replay" if args.bench_default == "replay" else "model")
         return Station.mock(
-            source, args.seed, recording=args.recording, limits=limits, **mock_options
+            source,
+            args.seed,
+            recording=args.recording,
+            limits=limits,
+            devices=args.devices,
+            **mock_options,
         )
     if args.resource:
         return Station.from_resources(list(args.resource), limits=limits)
