@@ -1,13 +1,13 @@
 """Source-measure units: a SCPI base with bias safety built in, and the Keithley 2400 series.
 
 Commands follow the Model 2400 Series SourceMeter User's Manual, section 18. `SourceMeter` holds
-what every SCPI SMU shares; a model is a small subclass that names its headers. A Keithley 2450
-in SCPI mode, for example, sets its compliance with a different header and reads through a
-buffer, so it overrides one setting and `read`:
+what every SCPI SMU shares; a model is a small subclass that names its headers. The Keithley
+2450 in its native SCPI (`keithley2450.py`), for example, sets its compliance as a source limit
+and reads through a buffer, so it overrides one setting and adds its own reads:
 
-    class Keithley2450(Keithley2400):
-        IDN_PATTERN = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
-        _compliance = Setting(":SOURce:VOLTage:ILIMit", kind=Number(0, 1.05))
+    class Keithley2450(SourceMeter):
+        IDN_PATTERN = r"KEITHLEY INSTRUMENTS(?: INC\\.)?,MODEL 24(?:50|60|61|70)\\b"
+        _compliance = Setting(":SOURce:VOLTage:ILIMit:LEVel", kind=Number(-7.35, 7.35))
 
 A Keysight B2900 keeps the 2400's source, output and protection headers and names its own IDN
 pattern and element header.
