@@ -25,6 +25,7 @@ from smtjlab.instruments.scpi import InstrumentError
 DRIVER_MODULES = (
     "smtjlab.instruments.keithley",
     "smtjlab.instruments.infiniivision",
+    "smtjlab.instruments.tektronix",
 )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.mock_infiniivision import MockInfiniiVision
 from smtjlab.mocks.mock_keithley import MockKeithley2400
+from smtjlab.mocks.mock_tektronix import MockTektronixMSO
 
 from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError
 
@@ -22,6 +23,7 @@ MockFactory = Callable[[SimulatedBench, str, dict[int, int]], object]
 MOCKS: dict[str, MockFactory] = {
     "keithley2400": lambda world, name, junctions: MockKeithley2400(world, f"{name}:1"),
     "infiniivision": lambda world, name, junctions: MockInfiniiVision(world, junctions),
+    "tektronix-mso": lambda world, name, junctions: MockTektronixMSO(world, junctions),
 }
 
 
