@@ -27,6 +27,7 @@ DRIVER_MODULES = (
     "smtjlab.instruments.keithley2450",
     "smtjlab.instruments.infiniivision",
     "smtjlab.instruments.keysight_b2900",
+    "smtjlab.instruments.tektronix",
 )
 
 

@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TIMEOUT = constants.StatusCode.error_timeout
 _CONNECTION_LOST = constants.StatusCode.error_connection_lost
-# Query INTERRUPTED / UNTERMINATED: what a timed-out exchange leaves on the error queue.
-_TIMEOUT_ECHOES = (-410, -420)
 
 
 class InstrumentError(SmtjlabError):
@@ -145,10 +143,20 @@ class ScpiInstrument:
     """One instrument on a PyVISA message-based resource, with the IEEE 488.2 common commands.
 
     `IDN_PATTERN` (a regular expression for the *IDN? reply) lets discovery pick the driver.
+    The error-queue attributes fit instruments whose queue is not SCPI's `:SYSTem:ERRor?`
+    (Tektronix scopes: `*ESR?` releases the events, `EVMsg?` reads them, codes are positive).
     """
 
     IDN_PATTERN: ClassVar[str] = r"$^"
     ERROR_QUERY: ClassVar[str] = ":SYSTem:ERRor?"
+    # Sent once before the error queries, for instruments that queue errors only after it.
+    ERROR_PRELUDE: ClassVar[str | None] = None
+    # Replies to ERROR_QUERY that mean "nothing (more) to report".
+    NO_ERROR_CODES: ClassVar[tuple[int, ...]] = (0,)
+    # Codes the queue holds that are reports, not errors (power on, operation complete, warnings).
+    NOT_ERRORS: ClassVar[tuple[range, ...]] = ()
+    # Query INTERRUPTED / UNTERMINATED: what a timed-out exchange leaves on the error queue.
+    TIMEOUT_ECHOES: ClassVar[tuple[int, ...]] = (-410, -420)
     MAX_ERRORS: ClassVar[int] = 32
 
     def __init__(
@@ -235,7 +243,7 @@ class ScpiInstrument:
                 # A query the instrument refused times out; its error queue says why. The
                 # timeout itself queues -420/-410 on a real instrument: those say nothing new.
                 try:
-                    refused = [e for e in self._read_errors() if e[0] not in _TIMEOUT_ECHOES]
+                    refused = [e for e in self._read_errors() if e[0] not in self.TIMEOUT_ECHOES]
                 except InstrumentError:
                     raise InstrumentError(
                         f"{self.name}: {problem} to {command!r}, nor to {self.ERROR_QUERY!r}"
@@ -260,7 +268,12 @@ class ScpiInstrument:
         """Every (code, reply) on the error queue, oldest first."""
         found = []
         garbled = 0
-        while len(found) < self.MAX_ERRORS:
+        if self.ERROR_PRELUDE:
+            try:
+                self.resource.query(self.ERROR_PRELUDE)
+            except errors.VisaIOError as error:
+                raise self._io_error(self.ERROR_PRELUDE, error) from None
+        for _ in range(self.MAX_ERRORS):
             try:
                 reply = self.resource.query(self.ERROR_QUERY).strip()
                 code = int(reply.split(",", 1)[0])
@@ -275,8 +288,11 @@ class ScpiInstrument:
                         + (f" after {after!r}" if after else "")
                     ) from None
                 continue
-            if code == 0:
+            if code in self.NO_ERROR_CODES:
                 break
+            if any(code in codes for codes in self.NOT_ERRORS):
+                log.info("%s: %s", self.name, reply)
+                continue
             found.append((code, reply))
         return found
 

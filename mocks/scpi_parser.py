@@ -77,14 +77,17 @@ class _Command:
 
 
 def _parse_pattern(pattern: str) -> tuple[_Node, ...]:
-    """`[:SOURce#]:VOLTage[:LEVel]` -> nodes; brackets may nest one level, as in the manuals."""
+    """`[:SOURce#]:VOLTage[:LEVel]` -> nodes; brackets may nest one level, as in the manuals.
+
+    An underscore belongs to both forms of a mnemonic (Tektronix's `BYT_Nr`, short `BYT_N`).
+    """
     nodes = []
-    for token in re.findall(r"\[?:?[A-Za-z]+#?\]?", pattern):
+    for token in re.findall(r"\[?:?[A-Za-z_]+#?\]?", pattern):
         optional = token.startswith("[")
         name = token.strip("[]:")
         suffix = name.endswith("#")
         name = name.rstrip("#")
-        short = "".join(ch for ch in name if ch.isupper()) or name.upper()
+        short = "".join(ch for ch in name if ch.isupper() or ch == "_") or name.upper()
         nodes.append(_Node(name.upper(), short, optional, suffix))
     return tuple(nodes)
 
@@ -136,6 +139,8 @@ class ScpiDevice:
     IDN = "SMTJLAB,MOCK,0,0"
     ERROR_QUEUE_SIZE = 10
     NO_ERROR = '0,"No error"'
+    # Whether the queue is read with :SYSTem:ERRor? (a Tektronix scope reads it otherwise).
+    SYSTEM_ERROR_QUEUE = True
     # Numbers in responses, as the instrument prints them.
     NUMBER_FORMAT = "{:+.6E}"
 
@@ -163,9 +168,10 @@ class ScpiDevice:
         self.command("*ESR", query=self._query_esr)
         self.command("*STB", query=lambda p, s: str(self.status_byte()))
         self.command("*TST", query=lambda p, s: "0")
-        self.command(":SYSTem:ERRor[:NEXT]", query=lambda p, s: self._next_error())
-        self.command(":SYSTem:ERRor:COUNt", query=lambda p, s: str(len(self.errors)))
-        self.command(":SYSTem:ERRor:ALL", query=self._all_errors)
+        if self.SYSTEM_ERROR_QUEUE:
+            self.command(":SYSTem:ERRor[:NEXT]", query=lambda p, s: self._next_error())
+            self.command(":SYSTem:ERRor:COUNt", query=lambda p, s: str(len(self.errors)))
+            self.command(":SYSTem:ERRor:ALL", query=self._all_errors)
 
     # -- what the VISA library calls ----------------------------------------------------------
 

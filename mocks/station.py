@@ -15,6 +15,7 @@ from smtjlab.mocks.mock_infiniivision import MockInfiniiVision
 from smtjlab.mocks.mock_keithley import MockKeithley2400
 from smtjlab.mocks.mock_keithley2450 import MockKeithley2450
 from smtjlab.mocks.mock_keysight_b2900 import MockKeysightB2900
+from smtjlab.mocks.mock_tektronix import MockTektronixMSO
 from smtjlab.mocks.smtj import WaferSpread
 
 from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError
@@ -27,6 +28,7 @@ MOCKS: dict[str, MockFactory] = {
     "keithley2450": lambda world, name, junctions: MockKeithley2450(world, f"{name}:1"),
     "infiniivision": lambda world, name, junctions: MockInfiniiVision(world, junctions),
     "keysight-b2900": lambda world, name, junctions: MockKeysightB2900(world, name),
+    "tektronix-mso": lambda world, name, junctions: MockTektronixMSO(world, junctions),
 }
 
 
