@@ -284,13 +284,34 @@ class Bench:
 
         One thread acquires records into a blocking ring buffer, this one digitizes them.
         """
-        ring: RingBuffer[Trace] = RingBuffer(ring_capacity, policy="block")
+        added = [0]
+
+        def take(traces: list[Trace]) -> bool:
+            bits = self.bits(traces[0])
+            pool.append(bits)
+            added[0] += len(bits)
+            return added[0] >= n_bits
+
+        records, seconds, dropped = self._stream([self.device], take, ring_capacity)
+        return FillReport(records, added[0], seconds, dropped)
+
+    def _stream(
+        self,
+        devices: Sequence[DeviceSpec],
+        take: Callable[[list[Trace]], bool],
+        ring_capacity: int = 4,
+    ) -> tuple[int, float, int]:
+        """Acquire records of `devices` in a thread while `take` digitizes them, until it is done.
+
+        Returns (acquisitions taken, seconds, records the ring dropped).
+        """
+        ring: RingBuffer[list[Trace]] = RingBuffer(ring_capacity, policy="block")
         failure: list[BaseException] = []
 
         def acquire() -> None:
             try:
                 while True:
-                    ring.put(self.record())
+                    ring.put(self.records(devices))
             except RingClosed:
                 pass
             except BaseException as error:  # reported by the consumer below
@@ -300,21 +321,18 @@ class Bench:
         started = time.perf_counter()
         producer = threading.Thread(target=acquire, name="bench acquisition", daemon=True)
         producer.start()
-        records = added = 0
+        taken = 0
         try:
-            for trace in ring:
-                bits = self.bits(trace)
-                pool.append(bits)
-                records += 1
-                added += len(bits)
-                if added >= n_bits:
+            for traces in ring:
+                taken += 1
+                if take(traces):
                     break
         finally:
             ring.close()
             producer.join()
         if failure:
             raise failure[0]
-        return FillReport(records, added, time.perf_counter() - started, ring.dropped)
+        return taken, time.perf_counter() - started, ring.dropped
 
     def fill_bank(
         self,
@@ -398,12 +416,15 @@ class Bench:
             for spec, level in active:
                 by_scope.setdefault(spec.readout, []).append((spec, level))
             for group in by_scope.values():
-                while any(pools[level.p_target].n_bits < bits_per_level for _, level in group):
-                    traces = self.records([spec for spec, _ in group])
-                    for trace, (_, level) in zip(traces, group, strict=True):
-                        pool = pools[level.p_target]
+                group_pools = [pools[level.p_target] for _, level in group]
+
+                def take(traces: list[Trace], group_pools=group_pools) -> bool:
+                    for trace, pool in zip(traces, group_pools, strict=True):
                         if pool.n_bits < bits_per_level:
                             pool.append(self.bits(trace))
+                    return all(pool.n_bits >= bits_per_level for pool in group_pools)
+
+                self._stream([spec for spec, _ in group], take)
             for spec, level in active:
                 log.info(
                     "pool p = %g from %s at %.4f V (measured %.4f)",
