@@ -1,13 +1,19 @@
-"""Output helpers shared by the subcommands: one JSON object on stdout, or readable text."""
+"""Output helpers shared by the subcommands.
+
+One JSON object on stdout, or readable text; on stderr, the final state of every source biased.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from tqdm import tqdm
+
+from smtjlab.instruments.safety import SafeBias, final_state_line
 
 T = TypeVar("T")
 
@@ -34,3 +40,20 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+@contextmanager
+def final_states_reported(sources: Mapping[str, SafeBias]) -> Iterator[None]:
+    """However the block ends, ramp each source down and print its read-back state on stderr.
+
+    Enter it inside the block that closes the instruments, so the state is read before their
+    sessions close: `smtjlab acquire` ends with `smu: 0.000 V, output off`.
+    """
+    try:
+        yield
+    finally:
+        for name, source in sources.items():
+            try:
+                source.shutdown()
+            finally:
+                print(final_state_line(name, source), file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 import pyvisa
 
 from smtjlab.acquisition.record import record
-from smtjlab.console import emit, progress
+from smtjlab.console import emit, final_states_reported, progress
 from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400, SourceMeter
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             source = "measured"
         stack.callback(scope.close)
         stack.enter_context(smu)
+        stack.enter_context(final_states_reported({"smu": smu}))  # before smu closes
         for channel in args.channel:
             scope.channel(channel).scale = args.scale
             scope.channel(channel).offset = args.offset

@@ -15,7 +15,7 @@ import argparse
 
 from smtjlab.acquisition.calibration import target_levels
 from smtjlab.bench import SWEEP_RANGE, Bench
-from smtjlab.console import emit, progress
+from smtjlab.console import emit, final_states_reported, progress
 from smtjlab.instruments.safety import load_limits
 
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         bench = Bench.connect(*args.resource, limits=limits)
     else:
         bench = Bench.discover(limits=limits)
-    with bench:
+    with bench, final_states_reported({"smu": bench.smu}):
         calibration = bench.calibrate(levels, tuple(args.range), progress=progress)
     calibration.meta.update(levels=args.levels, source=args.source if args.mock else "measured")
     saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""

@@ -5,7 +5,15 @@ import signal
 
 import pytest
 from smtjlab.instruments.keithley import Keithley2400
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, load_limits, sigint_held
+from smtjlab.instruments.safety import (
+    MAX_RAMP_STEPS,
+    MAX_SHUTDOWN_RAMP_S,
+    BiasLimitError,
+    BiasLimits,
+    limits_from_table,
+    load_limits,
+    signals_held,
+)
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, mock_resource_manager
 
@@ -49,9 +57,19 @@ def test_limits_load_from_toml(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[bias]\nmax_volts = 1\n", "unknown keys"),
-        ("[bias]\nmax_abs_v = -1\n", "must be a positive number"),
-        ("[bias]\nramp_step_v = 'fast'\n", "must be a positive number"),
+        ("[bias]\nmax_volts = 1\n", r"\[bias\]: unknown key 'max_volts'"),
+        ("[bias]\nmax_abs_v = -1\n", r"\[bias\]: max_abs_v = -1 refused: must be a positive"),
+        ("[bias]\nramp_step_v = 'fast'\n", r"ramp_step_v = 'fast' refused: must be a number"),
+        ("[bias]\nmax_abs_v = true\n", r"max_abs_v = True refused: must be a number, not bool"),
+        ("[bias]\nmax_abs_v = nan\n", r"max_abs_v = nan refused: must be a positive, finite"),
+        ("[bais]\nmax_abs_v = 0.3\n", r"unknown table or key 'bais'; a limits file holds one"),
+        ("max_abs_v = 0.3\n", r"unknown table or key 'max_abs_v'"),
+        ("bias = 0.3\n", r"bias must be a table"),
+        ("[bias]\nmax_abs_v = 1000\n", r"max_abs_v = 1000 refused: the ceiling is 2 V \(an MgO"),
+        ("[bias]\ncompliance_a = 1\n", r"compliance_a = 1 refused: the ceiling is 0.01 A"),
+        ("[bias]\nramp_step_v = 10\n", r"ramp_step_v = 10 refused: at most max_abs_v / 2"),
+        ("[bias]\nramp_step_v = 1e-12\n", r"more than 10000 steps; the smallest step is 0.0001"),
+        ("[bias]\nramp_rate_v_per_s = 1e-9\n", r"more than 10 s; the slowest rate is 0.05 V/s"),
         ("[bias\n", "not valid TOML"),
     ],
 )
@@ -60,6 +78,29 @@ def test_bad_limits_files_are_refused(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(BiasLimitError, match=message):
         BiasLimits.from_toml(path)
+
+
+def test_a_binary_limits_file_is_refused(tmp_path):
+    path = tmp_path / "limits.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(BiasLimitError, match="not UTF-8 text"):
+        BiasLimits.from_toml(path)
+
+
+def test_a_station_limits_table_is_checked_by_the_same_rules():
+    where = "station.toml [limits]"
+    limits = limits_from_table({"max_abs_v": 0.45, "ramp_step_v": 0.005}, where)
+    assert (limits.max_abs_v, limits.ramp_step_v, limits.source) == (0.45, 0.005, where)
+    with pytest.raises(BiasLimitError, match=r"^station.toml \[limits\]: unknown key 'max_v'"):
+        limits_from_table({"max_v": 0.45}, where)
+    with pytest.raises(BiasLimitError, match=r"^station.toml \[limits\]: ramp_step_v = 10"):
+        limits_from_table({"ramp_step_v": 10}, where)
+
+
+def test_limits_at_the_bounds_are_accepted():
+    # The smallest step and the slowest rate the messages name are themselves allowed.
+    BiasLimits(ramp_step_v=2 * 0.5 / MAX_RAMP_STEPS, ramp_rate_v_per_s=0.5 / MAX_SHUTDOWN_RAMP_S)
+    BiasLimits(max_abs_v=2.0, compliance_a=10e-3, ramp_step_v=1.0, ramp_rate_v_per_s=0.2)
 
 
 def test_missing_limits_file(tmp_path):
@@ -142,7 +183,7 @@ def test_close_leaves_the_smu_at_zero_with_the_output_off(bench_smu):
 
 def test_a_second_ctrl_c_is_held_until_the_block_ends():
     finished = []
-    with pytest.raises(KeyboardInterrupt), sigint_held():
+    with pytest.raises(KeyboardInterrupt), signals_held():
         signal.raise_signal(signal.SIGINT)
         finished.append(True)
     assert finished == [True]
