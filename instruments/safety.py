@@ -61,7 +61,8 @@ MAX_RAMP_STEPS = 10_000
 MAX_SHUTDOWN_RAMP_S = 10.0
 # Shutdown tries this often to ramp down and confirm the output off before giving up.
 SHUTDOWN_ATTEMPTS = 3
-HELD_SIGNALS = tuple(
+# The signals that end a run: each is held during a shutdown, and each unwinds like Ctrl-C.
+STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
@@ -230,7 +231,7 @@ def signals_held() -> Iterator[None]:
     received: list[int] = []
     previous = {
         signum: signal.signal(signum, lambda signum, frame: received.append(signum))
-        for signum in HELD_SIGNALS
+        for signum in STOP_SIGNALS
     }
     try:
         yield

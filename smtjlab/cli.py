@@ -19,9 +19,8 @@ from contextlib import contextmanager
 
 from smtjlab import __version__
 from smtjlab.errors import SmtjlabError
-from smtjlab.instruments.safety import Terminated
+from smtjlab.instruments.safety import STOP_SIGNALS, Terminated
 
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 # Each module defines `register(subparsers)`, which adds its subcommand and sets `run`.
 COMMAND_MODULES: tuple[str, ...] = (
     "mnist",
@@ -107,8 +106,7 @@ def _signals_end(command: str) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only main may handle
         yield
         return
-    wanted = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-    previous = {signum: signal.signal(signum, stop) for signum in wanted}
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         yield
     finally:

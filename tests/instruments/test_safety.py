@@ -5,11 +5,15 @@ import signal
 
 import pytest
 from smtjlab.instruments.keithley import Keithley2400
+from smtjlab.instruments.scpi import ConnectionLostError, InstrumentError
 from smtjlab.instruments.safety import (
     MAX_RAMP_STEPS,
     MAX_SHUTDOWN_RAMP_S,
     BiasLimitError,
     BiasLimits,
+    OutputMayBeOnError,
+    SourceState,
+    final_state_line,
     limits_from_table,
     load_limits,
     signals_held,
@@ -187,3 +191,111 @@ def test_a_second_ctrl_c_is_held_until_the_block_ends():
         signal.raise_signal(signal.SIGINT)
         finished.append(True)
     assert finished == [True]
+
+
+# -- shutdown under faults ---------------------------------------------------------------------
+
+
+def biased_to(smu, library, volts=0.3):
+    smu.set_bias(volts)
+    smu.resource.timeout = 50  # ms: an injected timeout costs this much real time
+    return library.faults(KEITHLEY_RESOURCE)
+
+
+@pytest.mark.parametrize("fault", ["scpi_error", "timeout", "garbled", "disconnect"])
+def test_one_fault_at_shutdown_still_ends_with_the_output_off(bench_smu, fault):
+    bench, smu, library = bench_smu
+    biased_to(smu, library).inject(fault)
+    smu.shutdown()
+    assert_safe(bench, library)
+    assert library.faults(KEITHLEY_RESOURCE).fired[fault] == 1
+
+
+def test_a_refused_output_off_is_sent_again(bench_smu, mocker):
+    bench, smu, library = bench_smu
+    faults = biased_to(smu, library)
+    real_write = smu._write_output
+
+    def refuse_the_first_off(on):
+        if not on and not faults.fired["scpi_error"]:
+            faults.inject("scpi_error")
+        real_write(on)
+
+    mocker.patch.object(smu, "_write_output", side_effect=refuse_the_first_off)
+    smu.shutdown()
+    assert_safe(bench, library)
+    offs = [m for m in library.written(KEITHLEY_RESOURCE) if m.startswith(":OUTPut:STATe OFF")]
+    assert len(offs) == 2
+
+
+def test_a_link_dropped_mid_ramp_is_reopened_and_the_ramp_resumed(bench_smu, mocker):
+    bench, smu, library = bench_smu
+    faults = biased_to(smu, library)
+    before = len(levels_sent(library))
+    # The link drops after the second step down (0.3 -> 0.25 -> 0.2).
+    sleeps = iter(range(100))
+
+    def sleep(_):
+        if next(sleeps) == 1:
+            faults.inject("disconnect")
+
+    mocker.patch("smtjlab.instruments.safety.time.sleep", side_effect=sleep)
+    smu.shutdown()
+    assert_safe(bench, library)
+    assert faults.fired["disconnect"] == 1
+    down = [0.3, *levels_sent(library)[before:]]
+    # Resumed from where the link dropped: no step larger than the ramp step, ending at 0.
+    assert max(abs(b - a) for a, b in itertools.pairwise(down)) <= FAST.ramp_step_v + 1e-12
+    assert down[-1] == 0.0
+
+
+@pytest.mark.parametrize("fault", ["scpi_error", "disconnect"])
+def test_a_permanent_fault_says_the_output_may_still_be_on(bench_smu, fault):
+    bench, smu, library = bench_smu
+    biased_to(smu, library).set_rate(fault, 1.0)
+    with pytest.raises(OutputMayBeOnError, match=r"the output may still be ON at 0\.30 V") as info:
+        smu.shutdown()
+    assert isinstance(info.value.__cause__, InstrumentError)
+    assert bench.output_on  # and it really is: the message is not crying wolf
+    if fault == "disconnect":
+        assert isinstance(info.value.__cause__, ConnectionLostError)
+
+
+def test_a_signal_during_shutdown_is_held_until_the_output_is_off(bench_smu, mocker):
+    bench, smu, library = bench_smu
+    smu.set_bias(0.3)
+    mocker.patch(
+        "smtjlab.instruments.safety.time.sleep",
+        side_effect=lambda _: signal.raise_signal(signal.SIGTERM),
+    )
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        smu.shutdown()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert_safe(bench, library)
+    assert received == [signal.SIGTERM]  # delivered once, after the ramp
+
+
+# -- the final-state line ----------------------------------------------------------------------
+
+
+def test_the_final_state_line_reads_the_instrument(bench_smu):
+    bench, smu, library = bench_smu
+    smu.set_bias(0.3)
+    assert final_state_line("smu", smu) == "smu: 0.300 V, output on"
+    assert smu.read_state() == SourceState(0.3, True)
+    smu.shutdown()
+    assert final_state_line("smu", smu) == "smu: 0.000 V, output off"
+    # Read back, not remembered: a change behind the driver's back shows.
+    library.device(KEITHLEY_RESOURCE).write(b":OUTPut:STATe ON\n")
+    assert final_state_line("smu", smu) == "smu: 0.000 V, output on"
+
+
+def test_the_final_state_line_says_when_the_state_cannot_be_read(bench_smu):
+    _bench, smu, library = bench_smu
+    library.faults(KEITHLEY_RESOURCE).set_rate("disconnect", 1.0)
+    line = final_state_line("smu", smu)
+    assert line.startswith("smu: state unknown, the output may still be ON (")
+    assert "connection lost" in line

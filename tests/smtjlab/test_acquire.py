@@ -90,3 +90,57 @@ def test_sigkill_mid_acquisition_leaves_a_readable_file(tmp_path):
     (trace,) = read_traces(out)
     assert len(trace.data) >= 200_000 and len(trace.data) % 100_000 == 0
     assert trace.source == "synthetic"
+
+
+def start_acquire(out, *extra):
+    command = [sys.executable, "-m", "smtjlab", "acquire", "--mock", "--bias", "0.3"]
+    command += ["--duration", "20", "-o", str(out), *extra]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_for(process, ready, what):
+    deadline = time.monotonic() + 120
+    while not ready():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, f"acquire never got {what}"
+        time.sleep(0.02)
+
+
+def stop_with(process, signum):
+    try:
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode, err.decode().splitlines()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_mid_record_ramps_down_and_leaves_a_readable_file(tmp_path, signum, code):
+    out = tmp_path / "x.h5"
+    process = start_acquire(out)
+    wait_for(process, lambda: out.exists() and out.stat().st_size > 4_000_000, "a record")
+    rc, lines = stop_with(process, signum)
+    assert rc == code
+    assert lines[-2:] == [
+        f"smtjlab acquire: {signal.Signals(signum).name} received, stopping (ramping down first)",
+        "smu: 0.000 V, output off",
+    ]
+    (trace,) = read_traces(out)
+    assert 1_000_000 <= len(trace.data) < 20_000_000  # stopped mid-record, everything kept
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_mid_ramp_ramps_back_down(tmp_path, signum, code):
+    # 0.01 V steps at 0.1 V/s: the ramp to 0.3 V takes 3 s, and the file is open before it.
+    limits = tmp_path / "slow.toml"
+    limits.write_text("[bias]\nramp_step_v = 0.01\nramp_rate_v_per_s = 0.1\n")
+    out = tmp_path / "ramp.h5"
+    process = start_acquire(out, "--limits", str(limits))
+    wait_for(process, out.exists, "its file open")
+    time.sleep(0.5)
+    rc, lines = stop_with(process, signum)
+    assert rc == code
+    assert lines[-1] == "smu: 0.000 V, output off"
+    assert read_traces(out) == []  # the ramp never reached 0.3 V, so no record was taken
