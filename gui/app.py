@@ -13,8 +13,9 @@ import os
 import signal
 from pathlib import Path
 
-from smtjlab.errors import SmtjlabError
 from smtjlab.instruments.safety import STOP_SIGNALS, Terminated
+
+from smtjlab.errors import SmtjlabError
 
 log = logging.getLogger("smtjlab.gui")
 

@@ -5,7 +5,6 @@ import signal
 
 import pytest
 from smtjlab.instruments.keithley import Keithley2400
-from smtjlab.instruments.scpi import ConnectionLostError, InstrumentError
 from smtjlab.instruments.safety import (
     MAX_RAMP_STEPS,
     MAX_SHUTDOWN_RAMP_S,
@@ -18,6 +17,7 @@ from smtjlab.instruments.safety import (
     load_limits,
     signals_held,
 )
+from smtjlab.instruments.scpi import ConnectionLostError, InstrumentError
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, mock_resource_manager
 
@@ -282,7 +282,7 @@ def test_a_signal_during_shutdown_is_held_until_the_output_is_off(bench_smu, moc
 
 
 def test_the_final_state_line_reads_the_instrument(bench_smu):
-    bench, smu, library = bench_smu
+    _bench, smu, library = bench_smu
     smu.set_bias(0.3)
     assert final_state_line("smu", smu) == "smu: 0.300 V, output on"
     assert smu.read_state() == SourceState(0.3, True)
