@@ -318,8 +318,10 @@ class SafeBias:
         if not self._output:
             self._write_level(0.0)
             self._level_v = 0.0
-            self._write_output(True)
+            # Marked on before the command: if it lands but its check fails, shutdown must
+            # still turn the output off.
             self._output = True
+            self._write_output(True)
         self._ramp_to(target)
 
     def shutdown(self) -> None:

@@ -1,11 +1,17 @@
 import numpy as np
 import pytest
 from smtjlab.acquisition.pool import BitPool
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits
+from smtjlab.acquisition.record import record
+from smtjlab.instruments.infiniivision import InfiniiVision
+from smtjlab.instruments.keithley import Keithley2400
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, OutputMayBeOnError
 from smtjlab.instruments.scpi import InstrumentError
+from smtjlab.mocks import mock_infiniivision
+from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
 
 from smtjlab.bench import Bench, mock_bit_bank
+from smtjlab.errors import SmtjlabError
 
 FAST = BiasLimits(ramp_step_v=0.05, ramp_rate_v_per_s=1e6)
 
@@ -103,3 +109,70 @@ def test_mock_calibration_reaches_every_level(seed):
     assert result.fit.width == pytest.approx(0.025, abs=0.001)  # the mock device's sigmoid
     for level in result.levels:
         assert abs(level.p_measured - level.p_target) <= 0.01
+
+
+# -- random faults on both instruments: every run ends with the output off, or says it may not --
+
+FAULT_RATES = {"timeout": 0.01, "garbled": 0.01, "short_block": 0.02, "scpi_error": 0.01}
+DISCONNECT_RATE = 0.004
+
+
+@pytest.fixture(scope="module")
+def outcomes(request):
+    """How the random-fault runs ended, printed after them."""
+    counts = {"off": 0, "warned": 0}
+    yield counts
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and any(counts.values()):
+        reporter.write_line(
+            f"random faults: {counts['off']} runs ended with the output off,"
+            f" {counts['warned']} said it may still be on"
+        )
+
+
+def faulty_bench(seed: int) -> Bench:
+    """The mock bench of `Bench.mock`, with seeded random faults on both cables.
+
+    Timeouts of 5 ms keep an injected timeout cheap.
+    """
+    rm = mock_resource_manager(SimulatedBench(seed=seed), seed=seed)
+    smu = Keithley2400(rm.open_resource(KEITHLEY_RESOURCE), FAST, timeout_ms=5)
+    scope = InfiniiVision(rm.open_resource(SCOPE_RESOURCE), timeout_ms=5)
+    bench = Bench(smu, scope, points=4000, source="synthetic")
+    for resource in (KEITHLEY_RESOURCE, SCOPE_RESOURCE):
+        faults = rm.visalib.faults(resource)
+        for fault, rate in FAULT_RATES.items():
+            faults.set_rate(fault, rate)
+        faults.set_rate("disconnect", DISCONNECT_RATE)
+    return bench
+
+
+def calibrate_briefly(bench: Bench, path) -> None:
+    bench.calibrate([0.5], sweep_points=5, sweep_bits=400, verify_bits=400, tolerance=0.1)
+
+
+def record_briefly(bench: Bench, path) -> None:
+    record(bench.smu, bench.scope, path, [0.25, 0.3], 0.004, record_points=1000)
+
+
+@pytest.mark.parametrize("seed", range(50))
+@pytest.mark.parametrize("run", [calibrate_briefly, record_briefly])
+def test_random_faults_end_with_the_output_off_or_say_it_may_be_on(
+    tmp_path, monkeypatch, outcomes, run, seed
+):
+    # A scope with 100 kpts of memory (a DSO-X 2000's) keeps each record cheap to simulate.
+    monkeypatch.setattr(mock_infiniivision, "MEMORY_POINTS", 100_000)
+    bench = faulty_bench(seed)
+    simulated = world(bench)
+    try:
+        with bench:
+            run(bench, tmp_path / "faulty.h5")
+    except OutputMayBeOnError as warning:
+        assert "the output may still be ON at" in str(warning)
+        assert isinstance(warning.__cause__, InstrumentError)
+        outcomes["warned"] += 1
+        return
+    except SmtjlabError:
+        pass  # a fault the run could not survive: fine, if the device is safe
+    assert not simulated.output_on and simulated.bias_v == 0.0
+    outcomes["off"] += 1
