@@ -122,12 +122,14 @@ def outcomes(request):
     """How the random-fault runs ended, printed after them."""
     counts = {"off": 0, "warned": 0}
     yield counts
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and any(counts.values()):
-        reporter.write_line(
-            f"random faults: {counts['off']} runs ended with the output off,"
-            f" {counts['warned']} said it may still be on"
-        )
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and any(counts.values()):
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(
+                f"\nrandom faults: {counts['off']} runs ended with the output off,"
+                f" {counts['warned']} said it may still be on"
+            )
 
 
 def faulty_bench(seed: int) -> Bench:
