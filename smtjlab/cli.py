@@ -1,6 +1,7 @@
 """The `smtjlab` command line: one subcommand per capability, each a thin shell over the API.
 
-Exit codes: 0 success, 2 usage error (argparse), 1 any other error, printed as one line.
+Exit codes: 0 success, 2 usage error (argparse), 1 any other error, printed as one line
+(followed by the final state of each source the command biased, attached as notes).
 Ctrl-C, SIGTERM and SIGHUP end a command the same way (its `with` blocks and `finally:` run, so a
 biased device ramps down) with the shell's code for the signal: 130, 143, 129.
 """
@@ -73,11 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:  # Ctrl-C, or `Terminated` by a signal
         if not getattr(interrupt, "announced", False):
             print(f"smtjlab {args.command}: interrupted", file=sys.stderr)
+        _print_notes(interrupt)
         return 128 + getattr(interrupt, "signum", signal.SIGINT)
     except SmtjlabError as error:
         if debug:
             raise
         print(f"smtjlab {args.command}: error: {error}", file=sys.stderr)
+        _print_notes(error)
         return 1
     except Exception as error:  # the last line of defence: never a traceback for a user
         if debug:
@@ -87,7 +90,14 @@ def main(argv: list[str] | None = None) -> int:
             " (rerun with --debug for a traceback)",
             file=sys.stderr,
         )
+        _print_notes(error)
         return 1
+
+
+def _print_notes(error: BaseException) -> None:
+    """The lines a command attached on its way out (the final state of each source), last."""
+    for note in getattr(error, "__notes__", ()):
+        print(note, file=sys.stderr)
 
 
 @contextmanager

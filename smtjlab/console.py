@@ -44,16 +44,33 @@ def _jsonable(value: Any) -> Any:
 
 @contextmanager
 def final_states_reported(sources: Mapping[str, SafeBias]) -> Iterator[None]:
-    """However the block ends, ramp each source down and print its read-back state on stderr.
+    """However the block ends, ramp each source down and report the state read back from it.
 
     Enter it inside the block that closes the instruments, so the state is read before their
-    sessions close: `smtjlab acquire` ends with `smu: 0.000 V, output off`.
+    sessions close. The lines (`smu: 0.000 V, output off`) are the command's last words: printed
+    on stderr when the block succeeds, else attached to the exception on its way out as notes,
+    which the command line prints after its one-line error.
     """
+    failure: BaseException | None = None
     try:
         yield
+    except BaseException as error:
+        failure = error
+        raise
     finally:
-        for name, source in sources.items():
-            try:
-                source.shutdown()
-            finally:
-                print(final_state_line(name, source), file=sys.stderr, flush=True)
+        lines = []
+        try:
+            for name, source in sources.items():
+                try:
+                    source.shutdown()
+                finally:
+                    lines.append(final_state_line(name, source))
+        except BaseException as error:  # a shutdown that failed: the lines go with its error
+            failure = error
+            raise
+        finally:
+            for line in lines:
+                if failure is None:
+                    print(line, file=sys.stderr, flush=True)
+                else:
+                    failure.add_note(line)

@@ -144,3 +144,18 @@ def test_a_signal_mid_ramp_ramps_back_down(tmp_path, signum, code):
     assert rc == code
     assert lines[-1] == "smu: 0.000 V, output off"
     assert read_traces(out) == []  # the ramp never reached 0.3 V, so no record was taken
+
+
+def test_acquire_ends_with_the_state_read_back(tmp_path, capsys):
+    argv = [
+        "acquire",
+        "--mock",
+        "--bias",
+        "0.3",
+        "--duration",
+        "0.01",
+        "-o",
+        str(tmp_path / "s.h5"),
+    ]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == "smu: 0.000 V, output off\n"
