@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from smtjlab.instruments.safety import SafeBias, final_state_line
+from smtjlab.instruments.safety import SafeBias, final_state_line, signals_held
 
 T = TypeVar("T")
 
@@ -60,11 +60,12 @@ def final_states_reported(sources: Mapping[str, SafeBias]) -> Iterator[None]:
     finally:
         lines = []
         try:
-            for name, source in sources.items():
-                try:
-                    source.shutdown()
-                finally:
-                    lines.append(final_state_line(name, source))
+            with signals_held():  # a signal now would cut the report short: it waits
+                for name, source in sources.items():
+                    try:
+                        source.shutdown()
+                    finally:
+                        lines.append(final_state_line(name, source))
         except BaseException as error:  # a shutdown that failed: the lines go with its error
             failure = error
             raise

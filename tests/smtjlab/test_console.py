@@ -1,5 +1,7 @@
 """The final-state report: printed last on success, attached to the error on the way out."""
 
+import signal
+
 import pytest
 from smtjlab.instruments.keithley import Keithley2400
 from smtjlab.instruments.safety import BiasLimits, OutputMayBeOnError
@@ -41,3 +43,17 @@ def test_a_failed_shutdown_carries_the_state_it_could_read(smu, capsys):
     (note,) = info.value.__notes__
     assert note.startswith("smu: state unknown, the output may still be ON (")
     smu.resource.visalib.faults(KEITHLEY_RESOURCE).clear()
+
+
+def test_a_signal_during_the_report_waits_for_it(smu, mocker):
+    smu.set_bias(0.3)
+    read_state = smu.read_state
+
+    def interrupted_read():
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while the state is being read back
+        return read_state()
+
+    mocker.patch.object(smu, "read_state", side_effect=interrupted_read)
+    with pytest.raises(KeyboardInterrupt) as info, final_states_reported({"smu": smu}):
+        pass
+    assert info.value.__notes__ == ["smu: 0.000 V, output off"]
