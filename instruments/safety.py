@@ -109,7 +109,7 @@ class BiasLimits:
         for name in LIMIT_KEYS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self._refuse(name, f"must be a number, not {type(value).__name__} {value!r}")
+                self._refuse(name, f"must be a number, not a {type(value).__name__}")
             if not math.isfinite(value) or value <= 0:
                 self._refuse(name, "must be a positive, finite number")
         if self.max_abs_v > MAX_ABS_V_CEILING:
@@ -145,7 +145,9 @@ class BiasLimits:
             )
 
     def _refuse(self, key: str, why: str) -> None:
-        raise BiasLimitError(f"{self.source}: {key} = {getattr(self, key)!r} refused: {why}")
+        value = getattr(self, key)
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as TOML has it
+        raise BiasLimitError(f"{self.source}: {key} = {shown} refused: {why}")
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> BiasLimits:
@@ -159,12 +161,12 @@ class BiasLimits:
             raise BiasLimitError(f"{path}: not a limits file (not UTF-8 text)") from None
         except tomllib.TOMLDecodeError as error:
             raise BiasLimitError(f"{path}: not valid TOML ({error})") from None
-        unknown = sorted(set(document) - {"bias"})
-        if unknown:
-            raise BiasLimitError(
-                f"{path}: unknown table or key {unknown[0]!r}; a limits file holds one table,"
-                " [bias]"
-            )
+        for name, value in document.items():
+            if name != "bias":
+                what = f"table [{name}]" if isinstance(value, dict) else f"key {name!r}"
+                raise BiasLimitError(
+                    f"{path}: unknown {what}; a limits file holds one table, [bias]"
+                )
         table = document.get("bias", {})
         if not isinstance(table, dict):
             raise BiasLimitError(f"{path}: bias must be a table ([bias]), not a value")

@@ -159,3 +159,28 @@ def test_acquire_ends_with_the_state_read_back(tmp_path, capsys):
     ]
     assert main(argv) == 0
     assert capsys.readouterr().err == "smu: 0.000 V, output off\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[bais]\nmax_abs_v = 0.3\n", "unknown table [bais]"),
+        (
+            "[bias]\nmax_abs_v = true\n",
+            "[bias]: max_abs_v = true refused: must be a number, not a bool",
+        ),
+        ("[bias]\nmax_abs_v = 1000\n", "[bias]: max_abs_v = 1000 refused: the ceiling is 2 V"),
+        ("[bias]\nramp_step_v = 10\n", "[bias]: ramp_step_v = 10 refused: at most max_abs_v / 2"),
+        ("[bias]\nramp_rate_v_per_s = 1e-9\n", "[bias]: ramp_rate_v_per_s = 1e-09 refused"),
+        ("[bias]\nramp_step_v = 1e-12\n", "[bias]: ramp_step_v = 1e-12 refused"),
+    ],
+)
+def test_a_bad_limits_file_is_one_line_before_any_instrument(tmp_path, capsys, text, message):
+    limits = tmp_path / "lab.toml"
+    limits.write_text(text)
+    out = tmp_path / "never.h5"
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "1", "-o", str(out)]
+    assert main([*argv, "--limits", str(limits)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{limits}" in error and message in error
+    assert not out.exists()  # refused before the recording began
