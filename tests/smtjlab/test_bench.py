@@ -120,15 +120,16 @@ DISCONNECT_RATE = 0.004
 @pytest.fixture(scope="module")
 def outcomes(request):
     """How the random-fault runs ended, printed after them."""
-    counts = {"off": 0, "warned": 0}
+    counts = {"completed": 0, "failed": 0, "warned": 0}
     yield counts
     plugins = request.config.pluginmanager
     reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
     if reporter is not None and capture is not None and any(counts.values()):
         with capture.global_and_fixture_disabled():
             reporter.write_line(
-                f"\nrandom faults: {counts['off']} runs ended with the output off,"
-                f" {counts['warned']} said it may still be on"
+                f"\nrandom faults: {counts['completed'] + counts['failed']} runs ended with the"
+                f" output off ({counts['completed']} completed, {counts['failed']} stopped by a"
+                f" fault), {counts['warned']} said it may still be on"
             )
 
 
@@ -166,6 +167,7 @@ def test_random_faults_end_with_the_output_off_or_say_it_may_be_on(
     monkeypatch.setattr(mock_infiniivision, "MEMORY_POINTS", 100_000)
     bench = faulty_bench(seed)
     simulated = world(bench)
+    ended = "completed"
     try:
         with bench:
             run(bench, tmp_path / "faulty.h5")
@@ -175,6 +177,6 @@ def test_random_faults_end_with_the_output_off_or_say_it_may_be_on(
         outcomes["warned"] += 1
         return
     except SmtjlabError:
-        pass  # a fault the run could not survive: fine, if the device is safe
+        ended = "failed"  # a fault the run could not survive: fine, if the device is safe
     assert not simulated.output_on and simulated.bias_v == 0.0
-    outcomes["off"] += 1
+    outcomes[ended] += 1
