@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -110,7 +111,8 @@ class BiasLimits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self._refuse(name, f"must be a number, not a {type(value).__name__}")
-            if not math.isfinite(value) or value <= 0:
+            # Refuses NaN and infinities, and TOML integers beyond any float (10**400), too.
+            if not 0 < value <= sys.float_info.max:
                 self._refuse(name, "must be a positive, finite number")
         if self.max_abs_v > MAX_ABS_V_CEILING:
             self._refuse(

@@ -66,6 +66,8 @@ def test_limits_load_from_toml(tmp_path, monkeypatch):
         ("[bias]\nramp_step_v = 'fast'\n", r"ramp_step_v = 'fast' refused: must be a number"),
         ("[bias]\nmax_abs_v = true\n", r"max_abs_v = true refused: must be a number, not a bool"),
         ("[bias]\nmax_abs_v = nan\n", r"max_abs_v = nan refused: must be a positive, finite"),
+        ("[bias]\nmax_abs_v = -inf\n", r"max_abs_v = -inf refused: must be a positive, finite"),
+        (f"[bias]\nmax_abs_v = {10**400}\n", r"max_abs_v = 1000+ refused: must be a positive"),
         ("[bais]\nmax_abs_v = 0.3\n", r"unknown table \[bais\]; a limits file holds one table"),
         ("max_abs_v = 0.3\n", r"unknown key 'max_abs_v'; a limits file"),
         ("bias = 0.3\n", r"bias must be a table"),
