@@ -241,7 +241,8 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            if handler is not None:  # None: a handler set outside Python, which stays
+                signal.signal(signum, handler)
     if received:
         signal.raise_signal(received[0])
 
@@ -273,6 +274,7 @@ class SafeBias:
     limits: BiasLimits
     _level_v: float = 0.0
     _output: bool = False
+    _unconfirmed: OutputMayBeOnError | None = None  # the last shutdown's failure
 
     # -- hooks a driver implements -------------------------------------------------------------
 
@@ -335,10 +337,14 @@ class SafeBias:
         the output state back. A failed attempt is retried (after reopening a lost link, once);
         if no attempt confirms the output off, a last `OFF` is sent from wherever the ramp
         stopped, and failing that `OutputMayBeOnError` is raised with the first fault as cause.
+        Once that happened, later calls (a `with` block's exit, `close`) raise it again at once
+        rather than wait through the same timeouts: the user must hear it while it matters.
         """
         with signals_held():
             if not self._output:
                 return
+            if self._unconfirmed is not None:
+                raise self._unconfirmed
             faults: list[SmtjlabError] = []
             reopened = False
             for attempt in range(1, SHUTDOWN_ATTEMPTS + 1):
@@ -363,10 +369,11 @@ class SafeBias:
                 return
             except SmtjlabError as fault:
                 faults.append(fault)
-            raise OutputMayBeOnError(
+            self._unconfirmed = OutputMayBeOnError(
                 f"{self._who}: could not confirm the output off after {SHUTDOWN_ATTEMPTS}"
                 f" attempts ({faults[-1]}): the output may still be ON at {self._level_v:.2f} V"
-            ) from faults[0]
+            )
+            raise self._unconfirmed from faults[0]
 
     def _turn_output_off(self) -> None:
         self._write_output(False)

@@ -261,6 +261,11 @@ def test_a_permanent_fault_says_the_output_may_still_be_on(bench_smu, fault):
     assert bench.output_on  # and it really is: the message is not crying wolf
     if fault == "disconnect":
         assert isinstance(info.value.__cause__, ConnectionLostError)
+    sent = len(library.written(KEITHLEY_RESOURCE))
+    with pytest.raises(OutputMayBeOnError) as again:
+        smu.close()  # says it again at once, without another round of faults
+    assert again.value is info.value
+    assert len(library.written(KEITHLEY_RESOURCE)) == sent
 
 
 def test_a_signal_during_shutdown_is_held_until_the_output_is_off(bench_smu, mocker):
