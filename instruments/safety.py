@@ -227,7 +227,8 @@ def signals_held() -> Iterator[None]:
     """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first of them.
 
     A shutdown ramp must not be cut short. The held signal goes to the handler that was in place
-    (Ctrl-C raises KeyboardInterrupt, SIGTERM under `signals_raise` raises `Terminated`).
+    (Ctrl-C raises KeyboardInterrupt; the command line's SIGTERM/SIGHUP handler raises
+    `Terminated`). A handler installed outside Python cannot be put back, so it is left alone.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -236,13 +237,13 @@ def signals_held() -> Iterator[None]:
     previous = {
         signum: signal.signal(signum, lambda signum, frame: received.append(signum))
         for signum in STOP_SIGNALS
+        if signal.getsignal(signum) is not None
     }
     try:
         yield
     finally:
         for signum, handler in previous.items():
-            if handler is not None:  # None: a handler set outside Python, which stays
-                signal.signal(signum, handler)
+            signal.signal(signum, handler)
     if received:
         signal.raise_signal(received[0])
 
