@@ -12,8 +12,9 @@ inherits:
   dropped link once); a signal during that ramp is held until the output is off. If the output
   cannot be confirmed off, `OutputMayBeOnError` says so.
 
-`Terminated` is the exception a signal handler raises for SIGTERM or SIGHUP (the command line
-installs one), so every `with` block and `finally:` on the way out runs, as for Ctrl-C.
+`Terminated` is the exception a signal handler raises for Ctrl-C, SIGTERM or SIGHUP (the
+command line installs one), a KeyboardInterrupt, so every `with` block and `finally:` on the
+way out runs.
 `final_state_line` is the line a command prints for each source it biased: the state read back
 from the instrument.
 
