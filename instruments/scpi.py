@@ -241,6 +241,8 @@ class ScpiInstrument:
                 # timeout itself queues -420/-410 on a real instrument: those say nothing new.
                 try:
                     refused = [e for e in self._read_errors() if e[0] not in _TIMEOUT_ECHOES]
+                except ConnectionLostError:
+                    raise  # as it is: a lost link is recovered differently
                 except InstrumentError:
                     raise InstrumentError(
                         f"{self.name}: {problem} to {command!r}, nor to {self.ERROR_QUERY!r}"

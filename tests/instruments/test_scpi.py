@@ -167,6 +167,19 @@ def test_a_lost_link_is_reopened_by_reconnect(expect):
     assert instrument.resource.timeout == 20  # the session's settings survive the reopening
 
 
+def test_a_link_lost_while_recovering_from_a_timeout_says_so(expect):
+    instrument = thing(expect, [(":COUNt?", None)])
+    original = instrument.resource.clear
+
+    def clear_then_drop():
+        original()
+        instrument.resource.visalib.faults("GPIB0::9::INSTR").inject("disconnect")
+
+    instrument.resource.clear = clear_then_drop
+    with pytest.raises(ConnectionLostError, match=r"while sending ':SYSTem:ERRor\?'"):
+        instrument.count  # noqa: B018
+
+
 def test_binary_blocks_go_through_query_binary_values(expect):
     data = np.arange(300, dtype="<u2")
     block = b"#8%08d" % data.nbytes + data.tobytes() + b"\n"
