@@ -110,7 +110,7 @@ def _signals_end(command: str) -> Iterator[None]:
 
     def stop(signum: int, frame: object) -> None:
         name = signal.Signals(signum).name
-        announced = _say(f"smtjlab {command}: {name} received, stopping (ramping down first)")
+        announced = _say(f"smtjlab {command}: {name} received, stopping")
         raise Terminated(signum, announced)
 
     if threading.current_thread() is not threading.main_thread():  # only main may handle

@@ -124,7 +124,7 @@ def test_a_signal_mid_record_ramps_down_and_leaves_a_readable_file(tmp_path, sig
     rc, lines = stop_with(process, signum)
     assert rc == code
     assert lines[-2:] == [
-        f"smtjlab acquire: {signal.Signals(signum).name} received, stopping (ramping down first)",
+        f"smtjlab acquire: {signal.Signals(signum).name} received, stopping",
         "smu: 0.000 V, output off",
     ]
     (trace,) = read_traces(out)

@@ -64,9 +64,7 @@ def test_a_stop_signal_ends_the_command_with_128_plus_its_number(monkeypatch, ca
     assert ended == ["finally ran"]
     assert signal.getsignal(signum) is before  # the previous handler is back
     name = signal.Signals(signum).name
-    assert (
-        capfd.readouterr().err == f"smtjlab fake: {name} received, stopping (ramping down first)\n"
-    )
+    assert capfd.readouterr().err == f"smtjlab fake: {name} received, stopping\n"
 
 
 def test_ctrl_c_raised_in_code_is_reported_as_interrupted(monkeypatch, capsys):
@@ -87,7 +85,7 @@ def test_the_signal_notice_comes_before_the_lines_of_the_way_out(monkeypatch, ca
     monkeypatch.setattr(cli, "build_parser", lambda: parser_running(run))
     assert main(["fake"]) == 143
     assert capfd.readouterr().err.splitlines() == [
-        "smtjlab fake: SIGTERM received, stopping (ramping down first)",
+        "smtjlab fake: SIGTERM received, stopping",
         "smu: 0.000 V, output off",
     ]
 
