@@ -6,8 +6,9 @@ with their scale, DESIGN §5.1) and flushed at once, so a crash or SIGKILL leave
 recorded so far readable. The trace is the concatenation of records: the scope's dead time
 between records is not in it.
 
-However the run ends (done, an error, Ctrl-C) the bias ramps to 0, the output turns off and the
-file is closed intact. Biases are checked against the SMU's limits before anything moves.
+However the run ends (done, an error, Ctrl-C, SIGTERM) the bias ramps to 0, the output turns
+off and the file is closed intact. Biases are checked against the SMU's limits before anything
+moves.
 """
 
 from __future__ import annotations

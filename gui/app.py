@@ -2,7 +2,8 @@
 
 Screenshot mode connects the mock bench, starts the live trace, calibrates, and streams test
 images through the network, then grabs the window after `run_seconds` and closes it the normal
-way (ramp to 0 V, output off).
+way (ramp to 0 V, output off). Ctrl-C, SIGTERM and SIGHUP close the window the same way; the
+run then ends as interrupted (`Terminated`, exit code 128 + the signal).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 import os
 import signal
 from pathlib import Path
+
+from smtjlab.instruments.safety import STOP_SIGNALS, Terminated
 
 from smtjlab.errors import SmtjlabError
 
@@ -64,9 +67,18 @@ def run(
     window = LabWindow(mock=mock, station=station, limits=limits)
     window.show()
 
-    # Ctrl-C in the terminal closes the window the safe way. Qt's loop never returns to Python
-    # on its own, so a timer gives the interpreter a moment to run the handler.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Ctrl-C, SIGTERM and SIGHUP close the window the safe way, then end the run with the
+    # signal's exit code. Qt's loop never returns to Python on its own, so a timer gives the
+    # interpreter a moment to run the handler.
+    received: list[int] = []
+
+    def close_on_signal(signum: int, frame: object) -> None:
+        if not received:
+            log.warning("%s received: closing (ramping down first)", signal.Signals(signum).name)
+        received.append(signum)
+        window.close()
+
+    previous = {signum: signal.signal(signum, close_on_signal) for signum in STOP_SIGNALS}
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)
@@ -100,11 +112,16 @@ def run(
 
         QTimer.singleShot(round(run_seconds * 1000), show_next)
 
-    app.exec()
-    wake.stop()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        app.exec()
+    finally:
+        wake.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if result["error"] is not None:
         raise result["error"]
     if not window.shutdown():
         raise SmtjlabError("the bench did not confirm 0 V and output off on exit")
+    if received:
+        raise Terminated(received[0], announced=True)
     return 0

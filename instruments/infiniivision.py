@@ -17,6 +17,7 @@ Commands follow the InfiniiVision X-Series Programmer's Guides. A record is take
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,15 +153,34 @@ class InfiniiVision(ScpiInstrument):
     def single(self) -> None:
         self.write(":SINGle")
 
-    def digitize(self, *channels: int, timeout_ms: int = 30_000) -> None:
-        """Acquire one record of `channels` (default: those displayed) and wait for it."""
+    def digitize(self, *channels: int, timeout_ms: int | None = None) -> None:
+        """Acquire one record of `channels` (default: those displayed) and wait for it.
+
+        `*OPC?` answers once the record is complete, so its wait is derived from the record:
+        the session timeout (what any prompt reply may take) plus twice the timebase range (the
+        record itself, and as long again for the trigger). A wait that times out or answers
+        nonsense re-sends `:DIGitize` after a device clear, `retries` times.
+        """
         for number in channels:
             self.channel(number)
         command = ":DIGitize" + (
             " " + ",".join(f"CHANnel{number}" for number in channels) if channels else ""
         )
-        self.write(command, check=False)
-        self.wait_complete(timeout_ms)
+        if timeout_ms is None:
+            timeout_ms = self.resource.timeout + math.ceil(2000 * self.timebase_range)
+
+        def exchange() -> None:
+            self.resource.write(command)
+            reply = self.resource.query("*OPC?").strip()
+            if reply != "1":
+                raise ValueError(f"*OPC? answered {reply!r}, not '1'")
+
+        previous = self.resource.timeout
+        self.resource.timeout = timeout_ms
+        try:
+            self.transact(command, exchange)
+        finally:
+            self.resource.timeout = previous
         if self.check_after_write:
             self.check_errors(command)
 

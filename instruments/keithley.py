@@ -25,6 +25,7 @@ from smtjlab.instruments.registry import register
 from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
 from smtjlab.instruments.scpi import (
     Choice,
+    ConnectionLostError,
     Flag,
     InstrumentError,
     Number,
@@ -32,6 +33,8 @@ from smtjlab.instruments.scpi import (
     Setting,
     short_form,
 )
+
+from smtjlab.errors import SmtjlabError
 
 ELEMENTS = {
     "voltage": "VOLTage",
@@ -78,6 +81,12 @@ class SourceMeter(SafeBias, ScpiInstrument):
     ) -> None:
         ScpiInstrument.__init__(self, resource, **kwargs)
         self.limits = limits or BiasLimits()
+        highest = type(self)._level.kind.high
+        if self.limits.max_abs_v > highest:  # before anything is sent
+            raise BiasLimitError(
+                f"{self.limits.source}: max_abs_v = {self.limits.max_abs_v:g} V is beyond"
+                f" {self.name}'s source range (±{highest:g} V)"
+            )
         self._output = self._output_state
         self._level_v = self._level
         if self._output and abs(self._level_v) > self.limits.max_abs_v:
@@ -94,10 +103,6 @@ class SourceMeter(SafeBias, ScpiInstrument):
         if channel != 1:
             raise InstrumentError(f"{self.name}: no source channel {channel} (it has 1)")
         return self
-
-    def read_back(self) -> tuple[float, bool]:
-        """(programmed level in V, output on) as the instrument reports them."""
-        return self._level, self._output_state
 
     @property
     def compliance_a(self) -> float:
@@ -120,6 +125,15 @@ class SourceMeter(SafeBias, ScpiInstrument):
 
     def _read_level(self) -> float:
         return self._level
+
+    def _read_output(self) -> bool:
+        return self._output_state
+
+    def _is_link_lost(self, error: SmtjlabError) -> bool:
+        return isinstance(error, ConnectionLostError)
+
+    def _reconnect(self) -> None:
+        self.reconnect()
 
 
 @register("keithley2400", role="source")

@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 import pyvisa
 from smtjlab.instruments.registry import register
 from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
-from smtjlab.instruments.scpi import Choice, Flag, InstrumentError, Number, ScpiInstrument, Setting
+from smtjlab.instruments.scpi import (
+    Choice,
+    ConnectionLostError,
+    Flag,
+    InstrumentError,
+    Number,
+    ScpiInstrument,
+    Setting,
+)
 
 T = TypeVar("T")
 # The *IDN? model field: B2901, B2902, B2911, B2912 (A, B or C) and the BL models.
@@ -111,10 +119,6 @@ class B2900Channel(SafeBias):
     def query(self, command: str, parse: Callable[[str], T]) -> T:
         return self.instrument.query(command, parse)
 
-    def read_back(self) -> tuple[float, bool]:
-        """(programmed level in V, output on) as the instrument reports them."""
-        return self._level, self._output_state
-
     @property
     def compliance_a(self) -> float:
         """The current compliance the channel holds, in A."""
@@ -144,6 +148,15 @@ class B2900Channel(SafeBias):
 
     def _read_level(self) -> float:
         return self._level
+
+    def _read_output(self) -> bool:
+        return self._output_state
+
+    def _is_link_lost(self, error: SmtjlabError) -> bool:
+        return isinstance(error, ConnectionLostError)
+
+    def _reconnect(self) -> None:
+        self.instrument.reconnect()
 
 
 @register("keysight-b2900", role="source")

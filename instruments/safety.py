@@ -1,16 +1,24 @@
 """Bias safety (DESIGN §7): one set of limits, ramped changes, and a safe way out.
 
 `BiasLimits` is the one place the limits live: maximum |V|, current compliance, ramp step and
-ramp rate, loaded from a TOML file or left at the defaults below. `SafeBias` is the behaviour
-every source-measure driver inherits:
+ramp rate, loaded from a TOML file or left at the defaults below, and checked as strictly as
+any input (`limits_from_table`). `SafeBias` is the behaviour every source-measure driver
+inherits:
 
 - a request outside the limits raises `BiasLimitError` before anything is sent;
 - every change of bias ramps in steps of at most `ramp_step_v`, at `ramp_rate_v_per_s`;
-- `close()`, leaving a `with` block (normally, on an exception or on Ctrl-C) and `shutdown()`
-  ramp to 0 V and turn the output off. A second Ctrl-C during that ramp is held until the
-  output is off.
+- `close()`, leaving a `with` block (normally, on an exception, on Ctrl-C, SIGTERM or SIGHUP)
+  and `shutdown()` ramp to 0 V and turn the output off, retrying through faults (reopening a
+  dropped link once); a signal during that ramp is held until the output is off. If the output
+  cannot be confirmed off, `OutputMayBeOnError` says so.
 
-Limits file (TOML), every key optional:
+`Terminated` is the exception a signal handler raises for Ctrl-C, SIGTERM or SIGHUP (the
+command line installs one), a KeyboardInterrupt, so every `with` block and `finally:` on the
+way out runs.
+`final_state_line` is the line a command prints for each source it biased: the state read back
+from the instrument.
+
+Limits file (TOML), one table, every key optional:
 
     [bias]
     max_abs_v = 0.5            # V
@@ -25,11 +33,12 @@ import logging
 import math
 import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import tomllib
@@ -38,18 +47,58 @@ from smtjlab.errors import SmtjlabError
 
 log = logging.getLogger(__name__)
 
+LIMIT_KEYS = ("max_abs_v", "compliance_a", "ramp_step_v", "ramp_rate_v_per_s")
+# Ceilings a limits file may not exceed, whatever the instrument could do. An MgO barrier
+# breaks down near 1-1.5 V; no s-MTJ bias needs 2 V.
+MAX_ABS_V_CEILING = 2.0
+# 2 V across the lowest-resistance nanopillars (a few hundred Ω) is a few mA; 10 mA is beyond
+# anything an s-MTJ should carry.
+COMPLIANCE_CEILING_A = 10e-3
+# A ramp across the whole range (-max_abs_v to +max_abs_v) in at most this many steps: 1e4
+# steps of 0.1 mV span ±0.5 V, and finer steps are below a 2400's 50 µV source resolution on
+# its 2 V range anyway.
+MAX_RAMP_STEPS = 10_000
+# The longest shutdown ramp (max_abs_v to 0): a service manager's grace after SIGTERM before
+# it kills (docker stop: 10 s; systemd: 90 s) must cover it.
+MAX_SHUTDOWN_RAMP_S = 10.0
+# Shutdown tries this often to ramp down and confirm the output off before giving up.
+SHUTDOWN_ATTEMPTS = 3
+# The signals that end a run: each is held during a shutdown, and each unwinds like Ctrl-C.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
 
 class BiasLimitError(SmtjlabError):
     """A bias or compliance request outside the configured limits; nothing was sent."""
 
 
+class OutputMayBeOnError(SmtjlabError):
+    """Shutdown could not confirm the output off; `__cause__` is the first fault it met."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A signal (SIGINT, SIGTERM, SIGHUP) ending the run; a KeyboardInterrupt, so it unwinds alike.
+
+    `announced` is True when the handler already told the user on stderr.
+    """
+
+    def __init__(self, signum: int, announced: bool = False) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.announced = announced
+
+    def __str__(self) -> str:
+        return signal.Signals(self.signum).name
+
+
 @dataclass(frozen=True)
 class BiasLimits:
-    """Safe operating limits for biasing an s-MTJ.
+    """Safe operating limits for biasing an s-MTJ; invalid values raise `BiasLimitError`.
 
     The defaults suit a superparamagnetic MTJ whose sigmoid sits near 0.3 V: barrier breakdown
     in MgO junctions starts around 1 V, so 0.5 V leaves margin, and 100 µA through 6–12 kΩ is
-    what 0.5–1 V drives.
+    what 0.5–1 V drives. `source` names where they came from, for messages.
     """
 
     max_abs_v: float = 0.5
@@ -59,33 +108,72 @@ class BiasLimits:
     source: str = "defaults"
 
     def __post_init__(self) -> None:
-        for name in ("max_abs_v", "compliance_a", "ramp_step_v", "ramp_rate_v_per_s"):
+        for name in LIMIT_KEYS:
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise BiasLimitError(
-                    f"{self.source}: {name} must be a positive number, not {value!r}"
-                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self._refuse(name, f"must be a number, not a {type(value).__name__}")
+            # Refuses NaN and infinities, and TOML integers beyond any float (10**400), too.
+            if not 0 < value <= sys.float_info.max:
+                self._refuse(name, "must be a positive, finite number")
+        if self.max_abs_v > MAX_ABS_V_CEILING:
+            self._refuse(
+                "max_abs_v",
+                f"the ceiling is {MAX_ABS_V_CEILING:g} V (an MgO barrier breaks down near"
+                " 1-1.5 V; no s-MTJ bias needs more)",
+            )
+        if self.compliance_a > COMPLIANCE_CEILING_A:
+            self._refuse(
+                "compliance_a",
+                f"the ceiling is {COMPLIANCE_CEILING_A:g} A (more than an s-MTJ"
+                " nanopillar should ever carry)",
+            )
+        if self.ramp_step_v > self.max_abs_v / 2:
+            self._refuse(
+                "ramp_step_v",
+                f"at most max_abs_v / 2 = {self.max_abs_v / 2:g} V, so a ramp to the limit"
+                " takes at least two steps (a larger step is a jump, not a ramp)",
+            )
+        if 2 * self.max_abs_v / self.ramp_step_v > MAX_RAMP_STEPS:
+            self._refuse(
+                "ramp_step_v",
+                f"a ramp across ±{self.max_abs_v:g} V would take more than {MAX_RAMP_STEPS}"
+                f" steps; the smallest step is {2 * self.max_abs_v / MAX_RAMP_STEPS:g} V",
+            )
+        if self.max_abs_v / self.ramp_rate_v_per_s > MAX_SHUTDOWN_RAMP_S:
+            self._refuse(
+                "ramp_rate_v_per_s",
+                f"a shutdown from {self.max_abs_v:g} V would take more than"
+                f" {MAX_SHUTDOWN_RAMP_S:g} s; the slowest rate is"
+                f" {self.max_abs_v / MAX_SHUTDOWN_RAMP_S:g} V/s",
+            )
+
+    def _refuse(self, key: str, why: str) -> None:
+        value = getattr(self, key)
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as TOML has it
+        raise BiasLimitError(f"{self.source}: {key} = {shown} refused: {why}")
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> BiasLimits:
-        """Read the `[bias]` table of a TOML file; unknown keys are an error."""
+        """Read a limits file: one `[bias]` table (module docstring); anything else is an error."""
         path = Path(path)
         try:
-            table = tomllib.loads(path.read_text()).get("bias", {})
+            document = tomllib.loads(path.read_bytes().decode("utf-8"))
         except OSError as error:
             raise BiasLimitError(f"{path}: cannot read limits file ({error.strerror})") from None
+        except UnicodeDecodeError:
+            raise BiasLimitError(f"{path}: not a limits file (not UTF-8 text)") from None
         except tomllib.TOMLDecodeError as error:
             raise BiasLimitError(f"{path}: not valid TOML ({error})") from None
-        return cls.from_table(table, f"{path}: [bias]")
-
-    @classmethod
-    def from_table(cls, table: dict, where: str) -> BiasLimits:
-        """Limits from a TOML table (a limits file's `[bias]`, a station's `[limits]`)."""
-        known = {field.name for field in fields(cls)} - {"source"}
-        unknown = set(table) - known
-        if unknown:
-            raise BiasLimitError(f"{where}: unknown keys {sorted(unknown)}; use {sorted(known)}")
-        return cls(**table, source=where)
+        for name, value in document.items():
+            if name != "bias":
+                what = f"table [{name}]" if isinstance(value, dict) else f"key {name!r}"
+                raise BiasLimitError(
+                    f"{path}: unknown {what}; a limits file holds one table, [bias]"
+                )
+        table = document.get("bias", {})
+        if not isinstance(table, dict):
+            raise BiasLimitError(f"{path}: bias must be a table ([bias]), not a value")
+        return limits_from_table(table, f"{path} [bias]")
 
     @property
     def step_delay_s(self) -> float:
@@ -117,6 +205,18 @@ class BiasLimits:
         return [round(start + step * k, 9) for k in range(1, steps)] + [stop] if steps else []
 
 
+def limits_from_table(table: Mapping[str, object], where: str) -> BiasLimits:
+    """Limits from a parsed TOML table (a limits file's `[bias]`, a station's `[limits]`).
+
+    `where` names the file and table for messages (`"lab.toml [limits]"`). Unknown keys, wrong
+    types and values out of bounds raise `BiasLimitError`, one line, before anything is sent.
+    """
+    for key in table:
+        if key not in LIMIT_KEYS:
+            raise BiasLimitError(f"{where}: unknown key {key!r}; use {', '.join(LIMIT_KEYS)}")
+    return BiasLimits(**table, source=where)  # type: ignore[arg-type]  # checked in __post_init__
+
+
 def load_limits(path: str | os.PathLike | None = None) -> BiasLimits:
     """Limits from `path`, else from $SMTJLAB_LIMITS, else the defaults."""
     path = path or os.environ.get("SMTJLAB_LIMITS")
@@ -124,27 +224,59 @@ def load_limits(path: str | os.PathLike | None = None) -> BiasLimits:
 
 
 @contextmanager
-def sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C until the block ends, then raise it: a shutdown ramp must not be cut short."""
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first of them.
+
+    A shutdown ramp must not be cut short. The held signal goes to the handler that was in place
+    (Ctrl-C raises KeyboardInterrupt; the command line's SIGTERM/SIGHUP handler raises
+    `Terminated`). A handler installed outside Python cannot be put back, so it is left alone.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+        for signum in STOP_SIGNALS
+        if signal.getsignal(signum) is not None
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if received:
-        raise KeyboardInterrupt
+        signal.raise_signal(received[0])
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What a source reports about itself: its programmed level and its output relay."""
+
+    level_v: float
+    output_on: bool
+
+
+def final_state_line(name: str, source: SafeBias) -> str:
+    """The line a command ends with, from the state read back: `smu: 0.000 V, output off`."""
+    try:
+        state = source.read_state()
+    except SmtjlabError as error:
+        return f"{name}: state unknown, the output may still be ON ({error})"
+    return f"{name}: {state.level_v:.3f} V, output {'on' if state.output_on else 'off'}"
 
 
 class SafeBias:
-    """Ramped, limited voltage biasing; a driver supplies the four `_write_*`/`_read_*` hooks."""
+    """Ramped, limited voltage biasing; a driver supplies the `_write_*`/`_read_*` hooks.
+
+    `_reconnect()` reopens a dropped link (its default cannot, and says so); `_is_link_lost`
+    tells a lost link from other faults.
+    """
 
     limits: BiasLimits
     _level_v: float = 0.0
     _output: bool = False
+    _unconfirmed: OutputMayBeOnError | None = None  # the last shutdown's failure
 
     # -- hooks a driver implements -------------------------------------------------------------
 
@@ -160,6 +292,15 @@ class SafeBias:
     def _read_level(self) -> float:
         raise NotImplementedError
 
+    def _read_output(self) -> bool:
+        raise NotImplementedError
+
+    def _is_link_lost(self, error: SmtjlabError) -> bool:
+        return False
+
+    def _reconnect(self) -> None:
+        raise NotImplementedError
+
     # -- the safe surface ----------------------------------------------------------------------
 
     @property
@@ -171,6 +312,10 @@ class SafeBias:
     def output_enabled(self) -> bool:
         return self._output
 
+    def read_state(self) -> SourceState:
+        """Ask the instrument for its level and output state (not what this driver believes)."""
+        return SourceState(self._read_level(), self._read_output())
+
     def set_compliance(self, amps: float) -> None:
         """Change the current compliance, at most the limit's."""
         self._write_compliance(self.limits.check_compliance(amps))
@@ -181,22 +326,66 @@ class SafeBias:
         if not self._output:
             self._write_level(0.0)
             self._level_v = 0.0
-            self._write_output(True)
+            # Marked on before the command: if it lands but its check fails, shutdown must
+            # still turn the output off.
             self._output = True
+            self._write_output(True)
         self._ramp_to(target)
 
     def shutdown(self) -> None:
-        """Ramp to 0 V and turn the output off, even through a Ctrl-C."""
-        with sigint_held():
+        """Ramp to 0 V and turn the output off, through signals and faults.
+
+        Each attempt reads the level, ramps from there to 0 and turns the output off, then reads
+        the output state back. A failed attempt is retried (after reopening a lost link, once);
+        if no attempt confirms the output off, a last `OFF` is sent from wherever the ramp
+        stopped, and failing that `OutputMayBeOnError` is raised with the first fault as cause.
+        Once that happened, later calls (a `with` block's exit, `close`) raise it again at once
+        rather than wait through the same timeouts: the user must hear it while it matters.
+        """
+        with signals_held():
             if not self._output:
                 return
+            if self._unconfirmed is not None:
+                raise self._unconfirmed
+            faults: list[SmtjlabError] = []
+            reopened = False
+            for attempt in range(1, SHUTDOWN_ATTEMPTS + 1):
+                try:
+                    self._level_v = self._read_level()
+                    self._ramp_to(0.0)
+                    self._turn_output_off()
+                    return
+                except SmtjlabError as fault:
+                    log.warning("%s: shutdown attempt %d failed: %s", self._who, attempt, fault)
+                    faults.append(fault)
+                    if not reopened and self._is_link_lost(fault):
+                        reopened = True
+                        try:
+                            self._reconnect()
+                        except SmtjlabError as failed:
+                            faults.append(failed)
             try:
-                self._level_v = self._read_level()
-                self._ramp_to(0.0)
-            finally:
-                # Off even when the ramp failed: a step to 0 beats a bias left on.
-                self._write_output(False)
-                self._output = False
+                # The ramp never finished: a step to 0 beats a bias left on.
+                self._turn_output_off()
+                log.warning("%s: output off without the full ramp down", self._who)
+                return
+            except SmtjlabError as fault:
+                faults.append(fault)
+            self._unconfirmed = OutputMayBeOnError(
+                f"{self._who}: could not confirm the output off after {SHUTDOWN_ATTEMPTS}"
+                f" attempts ({faults[-1]}): the output may still be ON at {self._level_v:.2f} V"
+            )
+            raise self._unconfirmed from faults[0]
+
+    def _turn_output_off(self) -> None:
+        self._write_output(False)
+        if self._read_output():
+            raise SmtjlabError(f"{self._who}: the output still reads ON after turning it off")
+        self._output = False
+
+    @property
+    def _who(self) -> str:
+        return getattr(self, "name", type(self).__name__)
 
     def _ramp_to(self, target: float) -> None:
         delay = self.limits.step_delay_s
@@ -218,12 +407,3 @@ class SafeBias:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def final_state_line(label: str, source) -> str:
-    """`smu: 0.000 V, output off`, from the state read back from the instrument itself."""
-    try:
-        volts, on = source.read_back()
-    except SmtjlabError as error:
-        return f"{label}: state could not be read back ({error}); the output may still be ON"
-    return f"{label}: {volts:.3f} V, output {'ON' if on else 'off'}"

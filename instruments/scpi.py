@@ -12,8 +12,9 @@ setting is one `Setting` line naming its SCPI header, and methods exist only for
 
 Every write is followed by an error-queue check, so an instrument error becomes an
 `InstrumentError` that names the command that caused it. Queries that time out or come back
-garbled are retried after a device clear (`retries` times); a lost connection is reported at
-once. Binary blocks go through PyVISA's own `query_binary_values`.
+garbled, the error-queue check included, are retried after a device clear (`retries` times); a
+lost connection is reported at once as `ConnectionLostError`, and `reconnect()` reopens the
+session. Binary blocks go through PyVISA's own `query_binary_values`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ _CONNECTION_LOST = constants.StatusCode.error_connection_lost
 
 class InstrumentError(SmtjlabError):
     """An instrument refused a command, did not answer, or answered nonsense."""
+
+
+class ConnectionLostError(InstrumentError):
+    """The link to the instrument dropped (VI_ERROR_CONN_LOST); `reconnect()` may restore it."""
 
 
 def short_form(mnemonic: str) -> str:
@@ -244,6 +249,8 @@ class ScpiInstrument:
                 # timeout itself queues -420/-410 on a real instrument: those say nothing new.
                 try:
                     refused = [e for e in self._read_errors() if e[0] not in self.TIMEOUT_ECHOES]
+                except ConnectionLostError:
+                    raise  # as it is: a lost link is recovered differently
                 except InstrumentError:
                     raise InstrumentError(
                         f"{self.name}: {problem} to {command!r}, nor to {self.ERROR_QUERY!r}"
@@ -267,25 +274,32 @@ class ScpiInstrument:
     def _read_errors(self, after: str | None = None) -> list[tuple[int, str]]:
         """Every (code, reply) on the error queue, oldest first."""
         found = []
-        garbled = 0
+        failures = 0
+        timed_out = False
         if self.ERROR_PRELUDE:
             try:
                 self.resource.query(self.ERROR_PRELUDE)
             except errors.VisaIOError as error:
                 raise self._io_error(self.ERROR_PRELUDE, error) from None
-        for _ in range(self.MAX_ERRORS):
+        for _ in range(2 * self.MAX_ERRORS):  # reports that are not errors are read past too
+            if len(found) >= self.MAX_ERRORS:
+                break
             try:
                 reply = self.resource.query(self.ERROR_QUERY).strip()
                 code = int(reply.split(",", 1)[0])
-            except errors.VisaIOError as error:
-                raise self._io_error(self.ERROR_QUERY, error) from None
-            except ValueError:
+            except (errors.VisaIOError, ValueError) as error:
+                timeout = isinstance(error, errors.VisaIOError) and error.error_code == _TIMEOUT
+                if isinstance(error, errors.VisaIOError) and not timeout:
+                    raise self._io_error(self.ERROR_QUERY, error) from None
                 self._recover()
-                garbled += 1
-                if garbled > self.retries:
+                failures += 1
+                timed_out = timed_out or timeout
+                if failures > self.retries:
+                    problem = "no reply" if timeout else "garbled reply"
                     raise InstrumentError(
-                        f"{self.name}: garbled reply to {self.ERROR_QUERY!r}"
+                        f"{self.name}: {problem} to {self.ERROR_QUERY!r}"
                         + (f" after {after!r}" if after else "")
+                        + f" ({failures} attempts)"
                     ) from None
                 continue
             if code in self.NO_ERROR_CODES:
@@ -293,7 +307,9 @@ class ScpiInstrument:
             if any(code in codes for codes in self.NOT_ERRORS):
                 log.info("%s: %s", self.name, reply)
                 continue
-            found.append((code, reply))
+            # Our own timed-out error query queues -410/-420 on a real instrument.
+            if not (timed_out and code in self.TIMEOUT_ECHOES):
+                found.append((code, reply))
         return found
 
     def _refused(self, command: str | None, found: list[tuple[int, str]]) -> InstrumentError:
@@ -310,7 +326,7 @@ class ScpiInstrument:
 
     def _io_error(self, command: str, error: errors.VisaIOError) -> InstrumentError:
         if error.error_code == _CONNECTION_LOST:
-            return InstrumentError(f"{self.name}: connection lost while sending {command!r}")
+            return ConnectionLostError(f"{self.name}: connection lost while sending {command!r}")
         if error.error_code == _TIMEOUT:
             return InstrumentError(
                 f"{self.name}: no reply within {self.resource.timeout:g} ms to {command!r}"
@@ -343,6 +359,21 @@ class ScpiInstrument:
             self.resource.timeout = previous
         if reply != "1":
             raise InstrumentError(f"{self.name}: *OPC? answered {reply!r}, not '1'")
+
+    def reconnect(self) -> None:
+        """Close and reopen the VISA session (after a dropped link), keeping its settings."""
+        timeout = self.resource.timeout
+        with contextlib.suppress(errors.VisaIOError):  # a dead session may refuse to close
+            self.resource.close()
+        try:
+            self.resource.open()
+        except errors.VisaIOError as error:
+            raise self._io_error("reopening the session", error) from None
+        # A new session starts with the VISA defaults: put back what __init__ set.
+        self.resource.timeout = timeout
+        self.resource.read_termination = "\n"
+        self.resource.write_termination = "\n"
+        log.warning("%s: session reopened after a lost connection", self.name)
 
     def close(self) -> None:
         with contextlib.suppress(errors.VisaIOError):  # already gone: nothing left to release

@@ -53,7 +53,7 @@ from smtjlab.inference.bitsource import BitSource, BitSourceError, IdealBits
 from smtjlab.instruments import registry
 from smtjlab.instruments.discovery import identify, list_instruments
 from smtjlab.instruments.roles import Scope, Source
-from smtjlab.instruments.safety import BiasLimits, final_state_line
+from smtjlab.instruments.safety import BiasLimits, final_state_line, signals_held
 from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError, hosted
 
 log = logging.getLogger(__name__)
@@ -473,10 +473,11 @@ class Bench:
         try:
             self.shutdown()
         finally:
-            self.final_state = [
-                final_state_line(label, source) for label, source in self.sources.items()
-            ]
-            _closed_states.extend(self.final_state)
+            with signals_held():  # a signal now would cut the report short: it waits
+                self.final_state = [
+                    final_state_line(label, source) for label, source in self.sources.items()
+                ]
+                _closed_states.extend(self.final_state)
             _close_all(self.station, self.instruments)
 
     def __enter__(self) -> Bench:

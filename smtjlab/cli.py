@@ -1,6 +1,9 @@
 """The `smtjlab` command line: one subcommand per capability, each a thin shell over the API.
 
-Exit codes: 0 success, 2 usage error (argparse), 1 any other error, printed as one line.
+Exit codes: 0 success, 2 usage error (argparse), 1 any other error, printed as one line
+(followed by the final state of each source the command biased, attached as notes).
+Ctrl-C, SIGTERM and SIGHUP end a command the same way (its `with` blocks and `finally:` run, so a
+biased device ramps down) with the shell's code for the signal: 130, 143, 129.
 """
 
 from __future__ import annotations
@@ -9,10 +12,15 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from smtjlab import __version__
 from smtjlab.errors import SmtjlabError
+from smtjlab.instruments.safety import STOP_SIGNALS, Terminated
 
 # Each module defines `register(subparsers)`, which adds its subcommand and sets `run`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -76,10 +84,12 @@ def _final_states() -> list[str]:
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
     try:
-        return int(args.run(args) or 0)
-    except KeyboardInterrupt:
-        print(f"smtjlab {args.command}: interrupted", file=sys.stderr)
-        return 130
+        with _signals_end(args.command):
+            return int(args.run(args) or 0)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or `Terminated` by a signal
+        if not getattr(interrupt, "announced", False):
+            print(f"smtjlab {args.command}: interrupted", file=sys.stderr)
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
     except SmtjlabError as error:
         if debug:
             raise
@@ -94,3 +104,36 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+@contextmanager
+def _signals_end(command: str) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP raise `Terminated` in the main thread, after a line on stderr.
+
+    The line comes when the signal does, so the lines printed while the command winds down
+    (the final state of each source) stay last.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        announced = _say(f"smtjlab {command}: {name} received, stopping")
+        raise Terminated(signum, announced)
+
+    if threading.current_thread() is not threading.main_thread():  # only main may handle
+        yield
+        return
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _say(text: str) -> bool:
+    """Write a line straight to file descriptor 2: a signal handler may interrupt a print."""
+    try:
+        os.write(sys.stderr.fileno(), text.encode() + b"\n")
+    except (OSError, ValueError, AttributeError):  # stderr closed, or replaced by a non-file
+        return False
+    return True

@@ -25,7 +25,7 @@ from pyvisa import rname
 from smtjlab.errors import SmtjlabError
 from smtjlab.instruments import registry
 from smtjlab.instruments.roles import ROLES
-from smtjlab.instruments.safety import BiasLimits
+from smtjlab.instruments.safety import BiasLimits, limits_from_table
 
 MOCK_LIBRARY = "@smtjlab"
 # The built-in mock station's instruments: a Keithley 2400 at its factory GPIB address and a
@@ -398,7 +398,7 @@ def _limits(problems: _Problems, path: Path, table: Any) -> BiasLimits:
         problems.add("[limits]", f"must be a table, not {table!r}")
         return BiasLimits()
     try:
-        return BiasLimits.from_table(table, f"{path}: [limits]")
+        return limits_from_table(table, f"{path} [limits]")
     except SmtjlabError as error:
         problems.lines.append(str(error))
         return BiasLimits()

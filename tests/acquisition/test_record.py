@@ -111,3 +111,32 @@ def test_a_recording_replays_through_the_mocks_unchanged(tmp_path):
         scope.digitize(1)
         seen = scope.fetch(1, points=20_000).volts
     assert seen.mean() == pytest.approx(recorded[0.22].volts.mean(), abs=0.002)
+
+
+def timeout_at(faults, mocker, n):
+    """Make the scope's `n`-th read (0-based) time out, once; returns the reads counted."""
+    reads = []
+
+    def drawing(fault: str) -> bool:
+        if fault != "timeout":
+            return False
+        reads.append(fault)
+        return len(reads) == n + 1
+
+    mocker.patch.object(faults, "draw", side_effect=drawing)
+    return reads
+
+
+@pytest.mark.parametrize("n", range(16))
+def test_one_scope_timeout_anywhere_does_not_abort_a_recording(tmp_path, mocker, n):
+    bench = SimulatedBench()
+    rm, smu, scope = rig(bench)
+    scope.resource.timeout = 20  # ms of real waiting per injected timeout
+    faults = rm.visalib.faults(SCOPE_RESOURCE)
+    reads = timeout_at(faults, mocker, n)
+    path = tmp_path / "t.h5"
+    record(smu, scope, path, [0.3], 0.003, record_points=1000)  # 3 records
+    assert len(reads) > n  # the timeout fired
+    (trace,) = read_traces(path)
+    assert len(trace.data) == 3000
+    assert_safe(bench)

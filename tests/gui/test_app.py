@@ -1,10 +1,12 @@
-"""`smtjlab gui --screenshot`: unattended run, pictures saved, exit 0."""
+"""`smtjlab gui --screenshot`: unattended run, pictures saved, exit 0; signals close it safely."""
 
+import signal
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
-from smtjlab.gui.window import TABS
+from smtjlab.gui.window import TABS, LabWindow
 
 from smtjlab.cli import main
 
@@ -47,3 +49,35 @@ def test_a_broken_station_file_is_one_line_before_any_window(qapp, tmp_path, cap
     assert main(["gui", "--station", str(station)]) == 1
     err = capsys.readouterr().err
     assert "key 'resource' is missing" in err and str(station) in err
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_close_the_window_safely(qapp, tmp_path, mocker, signum, code):
+    windows = []
+
+    class RecordedWindow(LabWindow):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            windows.append(self)
+
+    mocker.patch("smtjlab.gui.window.LabWindow", RecordedWindow)
+    biased = []
+
+    def signal_once_biased() -> None:
+        bench = windows[0].bench._bench if windows else None
+        world = bench.readout.resource.visalib.bench if bench is not None else None
+        if not biased and world is not None and world.output_on:
+            biased.append(world)  # the simulated world behind the mock SMU
+            signal.raise_signal(signum)
+
+    poll = QTimer()
+    poll.timeout.connect(signal_once_biased)
+    poll.start(50)
+    try:
+        result = main(["gui", "--screenshot", str(tmp_path / "x.png"), "--run-seconds", "60"])
+    finally:
+        poll.stop()
+    assert result == code
+    (world,) = biased
+    assert world.source_voltage == 0.0 and not world.output_on
+    assert not (tmp_path / "x.png").exists()  # closed long before the picture was due

@@ -75,8 +75,45 @@ def test_run_stop_single(expect, method, command):
     getattr(scope(expect, [(command, None), OK]), method)()
 
 
+RANGE = (":TIMebase:RANGe?", "+1.00000000E-01")
+
+
 def test_digitize_waits_with_opc_then_checks_errors(expect):
-    scope(expect, [(":DIGitize CHANnel1,CHANnel3", None), ("*OPC?", "1"), OK]).digitize(1, 3)
+    exchange = [RANGE, (":DIGitize CHANnel1,CHANnel3", None), ("*OPC?", "1"), OK]
+    scope(expect, exchange).digitize(1, 3)
+
+
+def test_digitize_waits_the_session_timeout_plus_twice_the_record(expect):
+    instrument = scope(expect, [RANGE, (":DIGitize", None), ("*OPC?", "1"), OK])
+    waits = {}
+    write = instrument.script.write
+
+    def noting_the_timeout(data: bytes) -> None:
+        waits[data.decode().strip()] = instrument.resource.timeout
+        write(data)
+
+    instrument.script.write = noting_the_timeout
+    instrument.digitize()
+    # A 0.1 s record: *OPC? waits 50 ms + 2 x 100 ms; everything else the session's 50 ms.
+    assert waits == {":TIMebase:RANGe?": 50, ":DIGitize": 250, "*OPC?": 250, OK[0]: 50}
+    assert instrument.resource.timeout == 50
+
+
+def test_a_digitize_that_times_out_is_taken_again(expect):
+    no_reply = ("*OPC?", None)
+    instrument = scope(
+        expect,
+        [(":DIGitize", None), no_reply, OK, (":DIGitize", None), ("*OPC?", "1"), OK],
+    )
+    instrument.digitize(timeout_ms=60)
+    assert instrument.resource.timeout == 50
+
+
+def test_a_digitize_that_never_completes_is_one_error(expect):
+    no_reply = ("*OPC?", None)
+    instrument = scope(expect, [(":DIGitize", None), no_reply, OK] * 2)
+    with pytest.raises(InstrumentError, match=r"no reply within 60 ms to ':DIGitize' after 2"):
+        instrument.digitize(timeout_ms=60)
 
 
 def test_digitize_without_channels_takes_the_displayed_ones(expect):

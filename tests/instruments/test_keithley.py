@@ -105,6 +105,7 @@ def test_shutdown_reads_the_level_ramps_to_zero_and_turns_the_output_off(expect)
             OK,
             (":OUTPut:STATe OFF", None),
             OK,
+            (":OUTPut:STATe?", "0"),  # read back: the output is confirmed off
         ],
     )
     smu.shutdown()
@@ -121,6 +122,7 @@ def test_close_shuts_down_and_a_closed_driver_sends_nothing(expect):
             OK,
             (":OUTPut:STATe OFF", None),
             OK,
+            (":OUTPut:STATe?", "0"),
         ],
     )
     smu.close()

@@ -5,6 +5,7 @@ import pytest
 import pyvisa
 from smtjlab.instruments.scpi import (
     Choice,
+    ConnectionLostError,
     Flag,
     InstrumentError,
     Integer,
@@ -130,6 +131,53 @@ def test_a_garbled_error_queue_reply_is_asked_again_then_an_error(expect):
         InstrumentError, match="garbled reply to ':SYSTem:ERRor\\?' after ':COUNt 2'"
     ):
         instrument.count = 2
+
+
+def test_an_error_check_that_times_out_is_asked_again(expect):
+    no_reply = (":SYSTem:ERRor?", None)
+    instrument = thing(expect, [(":COUNt 2", None), no_reply, OK])
+    instrument.count = 2
+
+
+def test_the_queries_own_timeout_echoes_are_not_reported_as_refusals(expect):
+    # A real instrument queues -420 Query UNTERMINATED when the error query was read too late.
+    echo = (":SYSTem:ERRor?", '-420,"Query UNTERMINATED"')
+    instrument = thing(expect, [(":COUNt 2", None), (":SYSTem:ERRor?", None), echo, OK])
+    instrument.count = 2
+
+
+def test_an_error_check_that_never_answers_is_one_error(expect):
+    no_reply = (":SYSTem:ERRor?", None)
+    instrument = thing(expect, [(":COUNt 2", None), no_reply, no_reply])
+    with pytest.raises(
+        InstrumentError, match=r"no reply to ':SYSTem:ERRor\?' after ':COUNt 2' \(2 attempts\)"
+    ):
+        instrument.count = 2
+
+
+def test_a_lost_link_is_reopened_by_reconnect(expect):
+    instrument = thing(expect, [(":COUNt?", "+4")])
+    instrument.resource.visalib.faults("GPIB0::9::INSTR").inject("disconnect")
+    with pytest.raises(ConnectionLostError, match=r"connection lost while sending ':COUNt\?'"):
+        instrument.count  # noqa: B018 (the link dropped before the query went out)
+    with pytest.raises(ConnectionLostError):
+        instrument.count  # noqa: B018 (and stays down)
+    instrument.reconnect()
+    assert instrument.count == 4
+    assert instrument.resource.timeout == 20  # the session's settings survive the reopening
+
+
+def test_a_link_lost_while_recovering_from_a_timeout_says_so(expect):
+    instrument = thing(expect, [(":COUNt?", None)])
+    original = instrument.resource.clear
+
+    def clear_then_drop():
+        original()
+        instrument.resource.visalib.faults("GPIB0::9::INSTR").inject("disconnect")
+
+    instrument.resource.clear = clear_then_drop
+    with pytest.raises(ConnectionLostError, match=r"while sending ':SYSTem:ERRor\?'"):
+        instrument.count  # noqa: B018
 
 
 def test_binary_blocks_go_through_query_binary_values(expect):

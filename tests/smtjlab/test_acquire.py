@@ -90,3 +90,97 @@ def test_sigkill_mid_acquisition_leaves_a_readable_file(tmp_path):
     (trace,) = read_traces(out)
     assert len(trace.data) >= 200_000 and len(trace.data) % 100_000 == 0
     assert trace.source == "synthetic"
+
+
+def start_acquire(out, *extra):
+    command = [sys.executable, "-m", "smtjlab", "acquire", "--mock", "--bias", "0.3"]
+    command += ["--duration", "20", "-o", str(out), *extra]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_for(process, ready, what):
+    deadline = time.monotonic() + 120
+    while not ready():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, f"acquire never got {what}"
+        time.sleep(0.02)
+
+
+def stop_with(process, signum):
+    try:
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode, err.decode().splitlines()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_mid_record_ramps_down_and_leaves_a_readable_file(tmp_path, signum, code):
+    out = tmp_path / "x.h5"
+    process = start_acquire(out)
+    wait_for(process, lambda: out.exists() and out.stat().st_size > 4_000_000, "a record")
+    rc, lines = stop_with(process, signum)
+    assert rc == code
+    assert lines[-2:] == [
+        f"smtjlab acquire: {signal.Signals(signum).name} received, stopping",
+        "smu: 0.000 V, output off",
+    ]
+    (trace,) = read_traces(out)
+    assert 1_000_000 <= len(trace.data) < 20_000_000  # stopped mid-record, everything kept
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_mid_ramp_ramps_back_down(tmp_path, signum, code):
+    # 0.01 V steps at 0.1 V/s: the ramp to 0.3 V takes 3 s, and the file is open before it.
+    limits = tmp_path / "slow.toml"
+    limits.write_text("[bias]\nramp_step_v = 0.01\nramp_rate_v_per_s = 0.1\n")
+    out = tmp_path / "ramp.h5"
+    process = start_acquire(out, "--limits", str(limits))
+    wait_for(process, out.exists, "its file open")
+    time.sleep(0.5)
+    rc, lines = stop_with(process, signum)
+    assert rc == code
+    assert lines[-1] == "smu: 0.000 V, output off"
+    assert read_traces(out) == []  # the ramp never reached 0.3 V, so no record was taken
+
+
+def test_acquire_ends_with_the_state_read_back(tmp_path, capsys):
+    argv = [
+        "acquire",
+        "--mock",
+        "--bias",
+        "0.3",
+        "--duration",
+        "0.01",
+        "-o",
+        str(tmp_path / "s.h5"),
+    ]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == "smu: 0.000 V, output off\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[bais]\nmax_abs_v = 0.3\n", "unknown table [bais]"),
+        (
+            "[bias]\nmax_abs_v = true\n",
+            "[bias]: max_abs_v = true refused: must be a number, not a bool",
+        ),
+        ("[bias]\nmax_abs_v = 1000\n", "[bias]: max_abs_v = 1000 refused: the ceiling is 2 V"),
+        ("[bias]\nramp_step_v = 10\n", "[bias]: ramp_step_v = 10 refused: at most max_abs_v / 2"),
+        ("[bias]\nramp_rate_v_per_s = 1e-9\n", "[bias]: ramp_rate_v_per_s = 1e-09 refused"),
+        ("[bias]\nramp_step_v = 1e-12\n", "[bias]: ramp_step_v = 1e-12 refused"),
+    ],
+)
+def test_a_bad_limits_file_is_one_line_before_any_instrument(tmp_path, capsys, text, message):
+    limits = tmp_path / "lab.toml"
+    limits.write_text(text)
+    out = tmp_path / "never.h5"
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "1", "-o", str(out)]
+    assert main([*argv, "--limits", str(limits)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{limits}" in error and message in error
+    assert not out.exists()  # refused before the recording began

@@ -2,11 +2,15 @@ import numpy as np
 import pytest
 from smtjlab.acquisition.packing import unpack_bits
 from smtjlab.acquisition.pool import BitPool
+from smtjlab.acquisition.record import record
 from smtjlab.inference.bitsource import BitSourceError, PoolBits
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, OutputMayBeOnError
+from smtjlab.instruments.scpi import InstrumentError
+from smtjlab.mocks import mock_infiniivision
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE
 
 from smtjlab.bench import Bench, mock_bit_bank, open_bit_source, take_final_states
+from smtjlab.errors import SmtjlabError
 from smtjlab.station import Station
 
 FAST = BiasLimits(ramp_step_v=0.05, ramp_rate_v_per_s=1e6)
@@ -124,3 +128,74 @@ def test_bit_pool_files_open_through_the_acquisition_layer(tmp_path):
     assert np.array_equal(unpack_bits(bank.draw(0.5, 1, 768, rng), 768)[0], pools[0.5])
     with pytest.raises(BitSourceError, match="no such bit-pool file"):
         open_bit_source(str(tmp_path / "absent.h5"), [0.5])
+
+
+# -- random faults on both instruments: every run ends with the output off, or says it may not --
+
+FAULT_RATES = {"timeout": 0.01, "garbled": 0.01, "short_block": 0.02, "scpi_error": 0.01}
+DISCONNECT_RATE = 0.004
+
+
+@pytest.fixture(scope="module")
+def outcomes(request):
+    """How the random-fault runs ended, printed after them."""
+    counts = {"completed": 0, "failed": 0, "warned": 0}
+    yield counts
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and any(counts.values()):
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(
+                f"\nrandom faults: {counts['completed'] + counts['failed']} runs ended with the"
+                f" output off ({counts['completed']} completed, {counts['failed']} stopped by a"
+                f" fault), {counts['warned']} said it may still be on"
+            )
+
+
+def faulty_bench(seed: int) -> Bench:
+    """The built-in mock station, with seeded random faults on both cables.
+
+    Timeouts of 5 ms keep an injected timeout cheap.
+    """
+    bench = mock_bench(seed, FAST, points=4000)
+    rm = bench.readout.resource.visalib
+    for instrument in (bench.source, bench.readout):
+        instrument.resource.timeout = 5
+    for resource in (KEITHLEY_RESOURCE, SCOPE_RESOURCE):
+        faults = rm.faults(resource)
+        for fault, rate in FAULT_RATES.items():
+            faults.set_rate(fault, rate)
+        faults.set_rate("disconnect", DISCONNECT_RATE)
+    return bench
+
+
+def calibrate_briefly(bench: Bench, path) -> None:
+    bench.calibrate([0.5], sweep_points=5, sweep_bits=400, verify_bits=400, tolerance=0.1)
+
+
+def record_briefly(bench: Bench, path) -> None:
+    record(bench.source, bench.readout, path, [0.25, 0.3], 0.004, record_points=1000)
+
+
+@pytest.mark.parametrize("seed", range(50))
+@pytest.mark.parametrize("run", [calibrate_briefly, record_briefly])
+def test_random_faults_end_with_the_output_off_or_say_it_may_be_on(
+    tmp_path, monkeypatch, outcomes, run, seed
+):
+    # A scope with 100 kpts of memory (a DSO-X 2000's) keeps each record cheap to simulate.
+    monkeypatch.setattr(mock_infiniivision, "MEMORY_POINTS", 100_000)
+    bench = faulty_bench(seed)
+    simulated = world(bench)
+    ended = "completed"
+    try:
+        with bench:
+            run(bench, tmp_path / "faulty.h5")
+    except OutputMayBeOnError as warning:
+        assert "the output may still be ON at" in str(warning)
+        assert isinstance(warning.__cause__, InstrumentError)
+        outcomes["warned"] += 1
+        return
+    except SmtjlabError:
+        ended = "failed"  # a fault the run could not survive: fine, if the device is safe
+    assert not simulated.output_on and simulated.bias_v == 0.0
+    outcomes[ended] += 1

@@ -57,3 +57,12 @@ def test_calibrate_a_replay_that_recorded_the_level_biases(capsys, tmp_path):
 def test_a_sweep_range_beyond_the_limits_is_refused_before_connecting(capsys):
     assert main(["calibrate", "--mock", "--range", "0.1", "0.9"]) == 1
     assert "refused" in capsys.readouterr().err
+
+
+def test_calibrate_ends_with_the_state_read_back_on_success_and_on_error(capsys):
+    assert main(["calibrate", "--mock", "--levels", "3"]) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == "smu: 0.000 V, output off"
+    assert main(["calibrate", "--mock", "--range", "0.15", "0.16"]) == 1
+    error = capsys.readouterr().err.splitlines()
+    assert error[0].startswith("smtjlab calibrate: error: the sweep found no transition")
+    assert error[1:] == ["smu: 0.000 V, output off"]

@@ -1,9 +1,12 @@
+import argparse
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from smtjlab import __version__
+from smtjlab import __version__, cli
 from smtjlab.cli import main
 
 
@@ -65,3 +68,63 @@ def test_help_states_the_defaults_that_run_resolves(capsys):
         helptext = " ".join(capsys.readouterr().out.split())
         for default in defaults:
             assert default in helptext
+
+
+def command_raising(exception):
+    def run(args):
+        raise exception
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+def test_a_stop_signal_ends_the_command_with_128_plus_its_number(monkeypatch, capfd, signum, code):
+    ended = []
+
+    def run(args):
+        try:
+            signal.raise_signal(signum)
+            time.sleep(1)  # the handler raises before this returns
+        finally:
+            ended.append("finally ran")  # the way out runs, as for Ctrl-C
+
+    before = signal.getsignal(signum)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser_running(run))
+    assert main(["fake"]) == code
+    assert ended == ["finally ran"]
+    assert signal.getsignal(signum) is before  # the previous handler is back
+    name = signal.Signals(signum).name
+    assert capfd.readouterr().err == f"smtjlab fake: {name} received, stopping\n"
+
+
+def test_ctrl_c_raised_in_code_is_reported_as_interrupted(monkeypatch, capsys):
+    monkeypatch.setattr(
+        cli, "build_parser", lambda: parser_running(command_raising(KeyboardInterrupt))
+    )
+    assert main(["fake"]) == 130
+    assert capsys.readouterr().err == "smtjlab fake: interrupted\n"
+
+
+def test_the_signal_notice_comes_before_the_lines_of_the_way_out(monkeypatch, capfd):
+    def run(args):
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        finally:
+            print("smu: 0.000 V, output off", file=sys.stderr)
+
+    monkeypatch.setattr(cli, "build_parser", lambda: parser_running(run))
+    assert main(["fake"]) == 143
+    assert capfd.readouterr().err.splitlines() == [
+        "smtjlab fake: SIGTERM received, stopping",
+        "smu: 0.000 V, output off",
+    ]
+
+
+def parser_running(run):
+    parser = argparse.ArgumentParser(prog="smtjlab")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("--debug", action="store_true")
+    parser.add_subparsers(dest="command").add_parser("fake").set_defaults(run=run)
+    return parser
