@@ -34,6 +34,8 @@ from smtjlab.instruments.scpi import (
     Setting,
 )
 
+from smtjlab.errors import SmtjlabError
+
 T = TypeVar("T")
 # The *IDN? model field: B2901, B2902, B2911, B2912 (A, B or C) and the BL models.
 _MODEL = re.compile(r"B29(?:0[12]|1[012])[ABC]L?")
