@@ -16,6 +16,7 @@ from smtjlab.console import emit, progress
 # group -> "module:function"; imported only when the group runs (the GUI group needs Qt).
 GROUPS: dict[str, str] = {
     "acquisition": "smtjlab.benchmarks.acquisition:acquisition_benchmarks",
+    "array": "smtjlab.benchmarks.array:array_benchmarks",
     "gui": "smtjlab.benchmarks.gui:gui_benchmarks",
     "inference": "smtjlab.benchmarks.inference:engine_benchmarks",
     "instruments": "smtjlab.benchmarks.instruments:bench_benchmarks",
