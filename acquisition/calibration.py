@@ -379,6 +379,29 @@ class DriftCheck:
     new_p_measured: float | None = None
 
 
+class DriftError(CalibrationError):
+    """A device's level left its tolerance while it was serving: its bits are not used."""
+
+
+WATCH_BITS = 20_000  # the window a serving device's level is watched over
+WATCH_SIGMAS = 5.0
+
+
+def drift_of(bits: np.ndarray, p_target: float, tolerance: float = 0.01) -> float | None:
+    """The measured P(1) of the newest `WATCH_BITS` bits if it left the level, else None.
+
+    Left means off `p_target` by more than `tolerance` plus `WATCH_SIGMAS` binomial σ of the
+    window (inflated by its lag-1 correlation), so noise alone almost never trips it.
+    """
+    window = np.asarray(bits[-WATCH_BITS:], dtype=np.uint8)
+    if len(window) < WATCH_BITS:
+        return None
+    p = float(window.mean())
+    rho = _clip_rho(_lag1(window))
+    sigma = math.sqrt(p_target * (1 - p_target) / len(window) * (1 + rho) / (1 - rho))
+    return p if abs(p - p_target) > tolerance + WATCH_SIGMAS * sigma else None
+
+
 class DriftMonitor:
     """Re-measure calibrated levels; re-solve the bias of any that left the tolerance."""
 

@@ -37,11 +37,14 @@ import pyvisa
 
 from smtjlab.acquisition.bitstream import choose_interval, decimate
 from smtjlab.acquisition.calibration import (
+    WATCH_BITS,
     ArrayCalibration,
     Calibration,
+    DriftError,
     Progress,
     assign_levels,
     calibrate,
+    drift_of,
 )
 from smtjlab.acquisition.digitize import Digitized, digitize_trace
 from smtjlab.acquisition.pool import BitBank, BitPool
@@ -397,11 +400,14 @@ class Bench:
         """One pool per level, every device at once: each biased at its level, all read together.
 
         A device serving several levels (fewer devices than levels) serves them in turn, one
-        round per level; within a round every device streams into its own pool.
+        round per level; within a round every device streams into its own pool. Each device's
+        newest `WATCH_BITS` bits are watched: a level that drifts out of tolerance stops the
+        fill with `DriftError` (its bits are never used).
         """
         specs = {spec.name: spec for spec in self.station.devices}
         served = {name: cal.levels for name, cal in calibration.devices.items() if cal.levels}
         pools: dict[float, BitPool] = {}
+        recent: dict[str, np.ndarray] = {}  # each device's newest bits, watched for drift
         rounds = max(len(levels) for levels in served.values())
         for round_index in progress(range(rounds), "pools", rounds) if progress else range(rounds):
             active = [
@@ -418,10 +424,14 @@ class Bench:
             for group in by_scope.values():
                 group_pools = [pools[level.p_target] for _, level in group]
 
-                def take(traces: list[Trace], group_pools=group_pools) -> bool:
-                    for trace, pool in zip(traces, group_pools, strict=True):
+                def take(traces: list[Trace], group=group, group_pools=group_pools) -> bool:
+                    for trace, pool, (spec, _) in zip(traces, group_pools, group, strict=True):
                         if pool.n_bits < bits_per_level:
-                            pool.append(self.bits(trace))
+                            bits = self.bits(trace)
+                            pool.append(bits)
+                            window = np.concatenate([recent.get(spec.name, bits[:0]), bits])
+                            recent[spec.name] = window[-WATCH_BITS:]
+                            _watch(spec, pool, recent[spec.name])
                     return all(pool.n_bits >= bits_per_level for pool in group_pools)
 
                 self._stream([spec for spec, _ in group], take)
@@ -485,6 +495,17 @@ class Bench:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _watch(device: DeviceSpec, pool: BitPool, recent: np.ndarray) -> None:
+    """Refuse the bits of a device whose level drifted while it served (`drift_of`)."""
+    drifted = drift_of(recent, pool.p_target)
+    if drifted is not None:
+        raise DriftError(
+            f"{device.name} drifted while serving p = {pool.p_target:g}: its last {WATCH_BITS}"
+            f" bits have P(1) = {drifted:.4f} at {pool.bias_v:.4f} V; its pool is not used"
+            " (recalibrate the array)"
+        )
 
 
 # -- opening instruments --------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Device arrays: one s-MTJ per level, each calibrated on its own, all filling pools at once."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from smtjlab.acquisition.calibration import assign_levels
+from smtjlab.acquisition.calibration import WATCH_BITS, DriftError, assign_levels, drift_of
 
 from smtjlab.bench import Bench
 from smtjlab.cli import main
@@ -76,3 +77,34 @@ def test_the_mock_array_is_an_option_of_the_mock_station(capsys):
     assert "--devices are options of the mock station" in capsys.readouterr().err
     with pytest.raises(StationError, match="1 to 4"):
         Station.mock(devices=5)
+
+
+def test_a_device_that_drifts_while_serving_is_reported_not_used():
+    with Bench.open(Station.load(ARRAY), points=200_000) as bench:
+        calibration = bench.calibrate_array([0.25, 0.5, 0.75])
+        world = bench.readout.resource.visalib.bench
+        records = bench.records
+        taken = []
+
+        def drifting(devices):
+            taken.append(len(devices))
+            if len(taken) == 3:  # mid-run, junction 1 (mtj-2) shifts its V50 by 20 mV
+                device = world.devices[1]
+                device.params = replace(device.params, v50=device.params.v50 + 0.02)
+            return records(devices)
+
+        bench.records = drifting
+        with pytest.raises(DriftError, match=r"mtj-2 drifted while serving p = 0.5") as raised:
+            bench.fill_array(calibration, bits_per_level=400_000)
+    # Detected within the documented window: WATCH_BITS of drifted bits, ~2 records here.
+    assert len(taken) <= 3 + 1 + WATCH_BITS // 10_000
+    assert "its pool is not used" in str(raised.value)
+
+
+def test_drift_of_ignores_noise_and_sees_a_shift():
+    rng = np.random.default_rng(0)
+    assert drift_of((rng.random(WATCH_BITS) < 0.5).astype(np.uint8), 0.5) is None
+    assert drift_of((rng.random(WATCH_BITS) < 0.53).astype(np.uint8), 0.5) == pytest.approx(
+        0.53, abs=0.01
+    )
+    assert drift_of(np.ones(100, np.uint8), 0.5) is None  # too few bits to judge
