@@ -120,6 +120,7 @@ def test_shutdown_reads_the_level_ramps_down_and_turns_the_output_off(expect):
             OK,
             (":OUTPut:STATe OFF", None),
             OK,
+            (":OUTPut:STATe?", "0"),  # the output read back: off, confirmed
         ],
     )
     smu.set_bias(0.01)
@@ -144,7 +145,8 @@ def test_set_compliance_is_the_source_current_limit(expect):
 
 def test_read_back_queries_the_instrument(expect):
     smu = connected(expect, [(":SOURce:VOLTage:LEVel?", "0.000000E+00"), (":OUTPut:STATe?", "0")])
-    assert smu.read_back() == (0.0, False)
+    state = smu.read_state()
+    assert (state.level_v, state.output_on) == (0.0, False)
 
 
 def test_settings_write_the_manual_headers_and_check_the_error_queue(expect):
