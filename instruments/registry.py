@@ -24,6 +24,7 @@ from smtjlab.instruments.scpi import InstrumentError
 # The modules whose import registers their drivers, loaded on first use of the registry.
 DRIVER_MODULES = (
     "smtjlab.instruments.keithley",
+    "smtjlab.instruments.keithley2600",
     "smtjlab.instruments.infiniivision",
 )
 

@@ -262,8 +262,7 @@ class ScpiInstrument:
         garbled = 0
         while len(found) < self.MAX_ERRORS:
             try:
-                reply = self.resource.query(self.ERROR_QUERY).strip()
-                code = int(reply.split(",", 1)[0])
+                code, reply = self.parse_error(self.resource.query(self.ERROR_QUERY).strip())
             except errors.VisaIOError as error:
                 raise self._io_error(self.ERROR_QUERY, error) from None
             except ValueError:
@@ -279,6 +278,11 @@ class ScpiInstrument:
                 break
             found.append((code, reply))
         return found
+
+    @staticmethod
+    def parse_error(reply: str) -> tuple[int, str]:
+        """(code, reply as reported) of one `ERROR_QUERY` reply; ValueError if garbled."""
+        return int(reply.split(",", 1)[0]), reply
 
     def _refused(self, command: str | None, found: list[tuple[int, str]]) -> InstrumentError:
         sent = f" after {command!r}" if command else ""

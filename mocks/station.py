@@ -13,6 +13,7 @@ from collections.abc import Callable
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.mock_infiniivision import MockInfiniiVision
 from smtjlab.mocks.mock_keithley import MockKeithley2400
+from smtjlab.mocks.mock_keithley2600 import MockKeithley2600
 
 from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError
 
@@ -21,6 +22,7 @@ from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError
 MockFactory = Callable[[SimulatedBench, str, dict[int, int]], object]
 MOCKS: dict[str, MockFactory] = {
     "keithley2400": lambda world, name, junctions: MockKeithley2400(world, f"{name}:1"),
+    "keithley2600": lambda world, name, junctions: MockKeithley2600(world, name),
     "infiniivision": lambda world, name, junctions: MockInfiniiVision(world, junctions),
 }
 
