@@ -25,6 +25,7 @@ from smtjlab.instruments.scpi import InstrumentError
 DRIVER_MODULES = (
     "smtjlab.instruments.keithley",
     "smtjlab.instruments.keithley2450",
+    "smtjlab.instruments.keithley2600",
     "smtjlab.instruments.infiniivision",
     "smtjlab.instruments.keysight_b2900",
     "smtjlab.instruments.tektronix",

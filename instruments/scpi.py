@@ -285,8 +285,7 @@ class ScpiInstrument:
             if len(found) >= self.MAX_ERRORS:
                 break
             try:
-                reply = self.resource.query(self.ERROR_QUERY).strip()
-                code = int(reply.split(",", 1)[0])
+                code, reply = self.parse_error(self.resource.query(self.ERROR_QUERY).strip())
             except (errors.VisaIOError, ValueError) as error:
                 timeout = isinstance(error, errors.VisaIOError) and error.error_code == _TIMEOUT
                 if isinstance(error, errors.VisaIOError) and not timeout:
@@ -311,6 +310,11 @@ class ScpiInstrument:
             if not (timed_out and code in self.TIMEOUT_ECHOES):
                 found.append((code, reply))
         return found
+
+    @staticmethod
+    def parse_error(reply: str) -> tuple[int, str]:
+        """(code, reply as reported) of one `ERROR_QUERY` reply; ValueError if garbled."""
+        return int(reply.split(",", 1)[0]), reply
 
     def _refused(self, command: str | None, found: list[tuple[int, str]]) -> InstrumentError:
         sent = f" after {command!r}" if command else ""

@@ -14,6 +14,7 @@ from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.mock_infiniivision import MockInfiniiVision
 from smtjlab.mocks.mock_keithley import MockKeithley2400
 from smtjlab.mocks.mock_keithley2450 import MockKeithley2450
+from smtjlab.mocks.mock_keithley2600 import MockKeithley2600
 from smtjlab.mocks.mock_keysight_b2900 import MockKeysightB2900
 from smtjlab.mocks.mock_tektronix import MockTektronixMSO
 from smtjlab.mocks.smtj import WaferSpread
@@ -26,6 +27,7 @@ MockFactory = Callable[[SimulatedBench, str, dict[int, int]], object]
 MOCKS: dict[str, MockFactory] = {
     "keithley2400": lambda world, name, junctions: MockKeithley2400(world, f"{name}:1"),
     "keithley2450": lambda world, name, junctions: MockKeithley2450(world, f"{name}:1"),
+    "keithley2600": lambda world, name, junctions: MockKeithley2600(world, name),
     "infiniivision": lambda world, name, junctions: MockInfiniiVision(world, junctions),
     "keysight-b2900": lambda world, name, junctions: MockKeysightB2900(world, name),
     "tektronix-mso": lambda world, name, junctions: MockTektronixMSO(world, junctions),

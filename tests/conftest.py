@@ -11,6 +11,18 @@ settings.register_profile("untimed", deadline=None)
 settings.load_profile("untimed")
 
 
+@pytest.fixture(autouse=True)
+def no_final_states_pending():
+    """Start every test with no bench's `smu: 0.000 V, output off` line waiting to be printed.
+
+    A bench closed outside a command (a GUI test, a Bench test) leaves its final-state lines
+    for the next command in the process to print; they must not leak into another test.
+    """
+    from smtjlab.bench import take_final_states  # imported here: loading conftest stays cheap
+
+    take_final_states()
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The full MNIST folder: $SMTJLAB_MNIST_DIR, or ../shared/data/mnist beside the clone."""
