@@ -21,7 +21,7 @@ from __future__ import annotations
 import pyvisa
 from smtjlab.instruments.keithley import Reading
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias, SourceState
 from smtjlab.instruments.scpi import ConnectionLostError, InstrumentError, Number
 from smtjlab.instruments.tsp import Boolean, Constant, TspAttribute, TspInstrument
 
@@ -97,6 +97,13 @@ class SmuChannel(SafeBias):
 
     def query(self, command: str, parse=str):
         return self.instrument.query(command, parse)
+
+    def read_state(self) -> SourceState:
+        """The level in V and the output state as the instrument reports them, in one query."""
+        level, output = self.instrument.print_values(
+            f"{self.smu}.source.levelv, {self.smu}.source.output"
+        )
+        return SourceState(level, output == 1)
 
     @property
     def compliance_a(self) -> float:

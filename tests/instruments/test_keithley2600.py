@@ -6,7 +6,7 @@ import pytest
 from smtjlab.instruments import registry
 from smtjlab.instruments.keithley import Reading
 from smtjlab.instruments.keithley2600 import Keithley2600
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SourceState
 from smtjlab.instruments.scpi import InstrumentError
 from smtjlab.mocks.bench import SimulatedBench
 from smtjlab.mocks.mock_keithley2600 import MockKeithley2600
@@ -140,6 +140,7 @@ def test_shutdown_reads_the_level_ramps_down_and_turns_the_output_off(expect):
             OK,
             ("smua.source.output = smua.OUTPUT_OFF", None),
             OK,
+            ("print(smua.source.output)", "0.00000e+00"),
         ],
     )
     smu.source(1).set_bias(0.01)
@@ -162,9 +163,11 @@ def test_close_shuts_down_every_channel_that_is_on(expect):
             ("print(smua.source.levelv)", "0.00000e+00"),
             ("smua.source.output = smua.OUTPUT_OFF", None),
             OK,
+            ("print(smua.source.output)", "0.00000e+00"),
             ("print(smub.source.levelv)", "0.00000e+00"),
             ("smub.source.output = smub.OUTPUT_OFF", None),
             OK,
+            ("print(smub.source.output)", "0.00000e+00"),
         ],
     )
     smu.source(1).set_bias(0.0)
@@ -172,11 +175,11 @@ def test_close_shuts_down_every_channel_that_is_on(expect):
     smu.close()
 
 
-def test_read_back_asks_level_and_output_in_one_print(expect):
+def test_read_state_asks_level_and_output_in_one_print(expect):
     smu = connected(
         expect, [("print(smub.source.levelv, smub.source.output)", "3.00000e-01\t1.00000e+00")]
     )
-    assert smu.source(2).read_back() == (pytest.approx(0.3), True)
+    assert smu.source(2).read_state() == SourceState(pytest.approx(0.3), True)
 
 
 def test_measurements_print_the_measure_functions(expect):
@@ -272,7 +275,7 @@ def test_a_timed_out_or_garbled_reply_is_asked_again(on_the_mock, fault):
     smu, faults, world = on_the_mock
     smu.source(2).set_bias(0.3)
     faults.inject(fault)
-    assert smu.source(2).read_back() == (pytest.approx(0.3), True)
+    assert smu.source(2).read_state() == SourceState(pytest.approx(0.3), True)
     assert faults.fired[fault] == 1 and world.output("smu:2") == (0.3, True)
 
 
@@ -287,4 +290,4 @@ def test_a_dropped_connection_is_one_clear_error(on_the_mock):
     smu, faults, _ = on_the_mock
     faults.inject("disconnect")
     with pytest.raises(InstrumentError, match="connection lost"):
-        smu.source(1).read_back()
+        smu.source(1).read_state()
