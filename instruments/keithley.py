@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import pyvisa
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SettingBias
 from smtjlab.instruments.scpi import (
     Choice,
-    ConnectionLostError,
     Flag,
     InstrumentError,
     Number,
@@ -33,8 +32,6 @@ from smtjlab.instruments.scpi import (
     Setting,
     short_form,
 )
-
-from smtjlab.errors import SmtjlabError
 
 ELEMENTS = {
     "voltage": "VOLTage",
@@ -56,7 +53,7 @@ class Reading:
     status: float | None = None
 
 
-class SourceMeter(SafeBias, ScpiInstrument):
+class SourceMeter(SettingBias, ScpiInstrument):
     """A SCPI source-measure unit sourcing voltage under `BiasLimits`; use it as a context manager.
 
     On connect it reads the present level and output state, refuses to take over an output that
@@ -113,27 +110,6 @@ class SourceMeter(SafeBias, ScpiInstrument):
     def source_voltage(self) -> float:
         """The programmed source level the instrument reports, in V."""
         return self._level
-
-    def _write_level(self, volts: float) -> None:
-        self._level = volts
-
-    def _write_output(self, on: bool) -> None:
-        self._output_state = on
-
-    def _write_compliance(self, amps: float) -> None:
-        self._compliance = amps
-
-    def _read_level(self) -> float:
-        return self._level
-
-    def _read_output(self) -> bool:
-        return self._output_state
-
-    def _is_link_lost(self, error: SmtjlabError) -> bool:
-        return isinstance(error, ConnectionLostError)
-
-    def _reconnect(self) -> None:
-        self.reconnect()
 
 
 @register("keithley2400", role="source")

@@ -21,11 +21,9 @@ from __future__ import annotations
 import pyvisa
 from smtjlab.instruments.keithley import Reading
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias, SourceState
-from smtjlab.instruments.scpi import ConnectionLostError, InstrumentError, Number
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SettingBias, SourceState
+from smtjlab.instruments.scpi import InstrumentError, Number
 from smtjlab.instruments.tsp import Boolean, Constant, TspAttribute, TspInstrument
-
-from smtjlab.errors import SmtjlabError
 
 SINGLE_CHANNEL_MODELS = ("2601B", "2611B", "2635B")
 # The family's widest ranges (2611B … 2636B: 202 V; 2601B/2602B: 3.03 A); each model refuses
@@ -37,7 +35,7 @@ _ON_OFF = Constant({True: ("{smu}.OUTPUT_ON", 1), False: ("{smu}.OUTPUT_OFF", 0)
 _AUTORANGE = Constant({True: ("{smu}.AUTORANGE_ON", 1), False: ("{smu}.AUTORANGE_OFF", 0)})
 
 
-class SmuChannel(SafeBias):
+class SmuChannel(SettingBias):
     """One channel (`smua` or `smub`) of a 2600B: a voltage `Source` under `BiasLimits`."""
 
     _function = TspAttribute(
@@ -135,27 +133,6 @@ class SmuChannel(SafeBias):
     def _require_output(self, call: str) -> None:
         if not self._output:
             raise InstrumentError(f"{self.name}: {call} needs the output on; set a bias first")
-
-    def _write_level(self, volts: float) -> None:
-        self._level = volts
-
-    def _write_output(self, on: bool) -> None:
-        self._output_state = on
-
-    def _write_compliance(self, amps: float) -> None:
-        self._compliance = amps
-
-    def _read_level(self) -> float:
-        return self._level
-
-    def _read_output(self) -> bool:
-        return self._output_state
-
-    def _is_link_lost(self, error: SmtjlabError) -> bool:
-        return isinstance(error, ConnectionLostError)
-
-    def _reconnect(self) -> None:
-        self.instrument.reconnect()
 
 
 @register("keithley2600", role="source")

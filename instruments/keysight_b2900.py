@@ -23,18 +23,15 @@ from typing import Any, TypeVar
 
 import pyvisa
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SafeBias
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SettingBias
 from smtjlab.instruments.scpi import (
     Choice,
-    ConnectionLostError,
     Flag,
     InstrumentError,
     Number,
     ScpiInstrument,
     Setting,
 )
-
-from smtjlab.errors import SmtjlabError
 
 T = TypeVar("T")
 # The *IDN? model field: B2901, B2902, B2911, B2912 (A, B or C) and the BL models.
@@ -44,7 +41,7 @@ MAX_VOLTS = 210.0  # the 200 V range with its 5 % over-range
 MAX_AMPS = 3.03  # DC, the 3 A range with its over-range
 
 
-class B2900Channel(SafeBias):
+class B2900Channel(SettingBias):
     """One output channel of a B2900: voltage biasing under the limits, and its measurements.
 
     On connect it reads the output state and level, refuses an output that is on sourcing
@@ -138,27 +135,6 @@ class B2900Channel(SafeBias):
     def close(self) -> None:
         """A channel closes by making itself safe; the instrument closes the session."""
         self.shutdown()
-
-    def _write_level(self, volts: float) -> None:
-        self._level = volts
-
-    def _write_output(self, on: bool) -> None:
-        self._output_state = on
-
-    def _write_compliance(self, amps: float) -> None:
-        self._compliance = amps
-
-    def _read_level(self) -> float:
-        return self._level
-
-    def _read_output(self) -> bool:
-        return self._output_state
-
-    def _is_link_lost(self, error: SmtjlabError) -> bool:
-        return isinstance(error, ConnectionLostError)
-
-    def _reconnect(self) -> None:
-        self.instrument.reconnect()
 
 
 @register("keysight-b2900", role="source")

@@ -407,3 +407,34 @@ class SafeBias:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class SettingBias(SafeBias):
+    """`SafeBias` whose hooks are three declared settings: `_level`, `_output_state`, `_compliance`.
+
+    A driver (or one channel of it) declares those three as `Setting`s of its own command set;
+    a lost link is reopened through the instrument's `reconnect` (a channel's instrument's).
+    """
+
+    def _write_level(self, volts: float) -> None:
+        self._level = volts
+
+    def _write_output(self, on: bool) -> None:
+        self._output_state = on
+
+    def _write_compliance(self, amps: float) -> None:
+        self._compliance = amps
+
+    def _read_level(self) -> float:
+        return self._level
+
+    def _read_output(self) -> bool:
+        return self._output_state
+
+    def _is_link_lost(self, error: SmtjlabError) -> bool:
+        from smtjlab.instruments.scpi import ConnectionLostError  # scpi is the layer below
+
+        return isinstance(error, ConnectionLostError)
+
+    def _reconnect(self) -> None:
+        getattr(self, "instrument", self).reconnect()
