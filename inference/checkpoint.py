@@ -7,7 +7,7 @@ Keys (docs/sc-semantics.md, "Checkpoint file"):
   `input_8bit` (bool: pixels kept at 8 bits instead of the N-state grid)
 - per layer l = 0 .. len(hidden): `weight_l` int8 levels (out, in) in [-h, h], h = (N-1)/2;
   `scale_l` float64 (out,) > 0; `bias_l` float64 (out,)
-- `train_mode` ("sc" | "plain"), `train_sc_length` (L, 0 for plain), `train_epochs`,
+- `train_mode` ("sc" | "plain" | "gxnor"), `train_sc_length` (L, 0 for plain), `train_epochs`,
   `train_seed`, `train_command` (the exact command line)
 - `test_accuracy`: MNIST test accuracy (10k) of the deterministic quantized network
 """
@@ -28,12 +28,18 @@ from smtjlab.errors import SmtjlabError
 FORMAT = "smtjlab.sc-mlp"
 VERSION = 1
 SHIPPED_DIR = Path(__file__).parent / "checkpoints"
-SHIPPED_NAMES: tuple[str, ...] = tuple(
-    f"mlp{depth}-s{states}-{mode}"
-    for depth in (1, 3)
-    for states in (5, 11)
-    for mode in ("sc", "plain")
+SHIPPED_NAMES: tuple[str, ...] = (
+    *(
+        f"mlp{depth}-s{states}-{mode}"
+        for depth in (1, 3)
+        for states in (5, 11)
+        for mode in ("sc", "plain")
+    ),
+    # GXNOR-trained (docs/gxnor.md); the CNN is a smtjlab.tnn-cnn checkpoint, not an SC model
+    "tnn-mlp-gxnor",
+    "tnn-cnn-gxnor",
 )
+TRAIN_MODES = ("sc", "plain", "gxnor")
 
 
 class CheckpointError(SmtjlabError):
@@ -204,8 +210,8 @@ def _validate(checkpoint: Checkpoint, path: Path) -> None:
         raise CheckpointError(f"{path}: states must be an odd integer >= 3, got {states}")
     if checkpoint.encoding not in ENCODINGS:
         raise CheckpointError(f"{path}: unknown encoding {checkpoint.encoding!r}")
-    if checkpoint.train_mode not in ("sc", "plain"):
-        raise CheckpointError(f"{path}: train_mode must be 'sc' or 'plain'")
+    if checkpoint.train_mode not in TRAIN_MODES:
+        raise CheckpointError(f"{path}: train_mode must be one of {', '.join(TRAIN_MODES)}")
     h = half_range(states)
     n_in = N_INPUTS
     for index, layer in enumerate(checkpoint.layers):
