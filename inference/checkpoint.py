@@ -28,17 +28,14 @@ from smtjlab.errors import SmtjlabError
 FORMAT = "smtjlab.sc-mlp"
 VERSION = 1
 SHIPPED_DIR = Path(__file__).parent / "checkpoints"
-SHIPPED_NAMES: tuple[str, ...] = (
-    *(
-        f"mlp{depth}-s{states}-{mode}"
-        for depth in (1, 3)
-        for states in (5, 11)
-        for mode in ("sc", "plain")
-    ),
-    # GXNOR-trained (docs/gxnor.md); the CNN is a smtjlab.tnn-cnn checkpoint, not an SC model
-    "tnn-mlp-gxnor",
-    "tnn-cnn-gxnor",
+SHIPPED_NAMES: tuple[str, ...] = tuple(
+    f"mlp{depth}-s{states}-{mode}"
+    for depth in (1, 3)
+    for states in (5, 11)
+    for mode in ("sc", "plain")
 )
+# GXNOR-trained (docs/gxnor.md); the CNN is a smtjlab.tnn-cnn checkpoint, not an SC model
+GXNOR_NAMES: tuple[str, ...] = ("tnn-mlp-gxnor", "tnn-cnn-gxnor")
 TRAIN_MODES = ("sc", "plain", "gxnor")
 
 
@@ -110,7 +107,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
     path = Path(model)
     if path.exists():
         return path
-    if str(model) in SHIPPED_NAMES:
+    if str(model) in SHIPPED_NAMES + GXNOR_NAMES:
         shipped = SHIPPED_DIR / f"{model}.npz"
         if not shipped.is_file():
             raise CheckpointError(
@@ -119,7 +116,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
         return shipped
     raise CheckpointError(
         f"{model}: no such checkpoint file, and not a shipped model name "
-        f"({', '.join(SHIPPED_NAMES)})"
+        f"({', '.join(SHIPPED_NAMES + GXNOR_NAMES)})"
     )
 
 

@@ -280,11 +280,12 @@ def train_gxnor(
     train: tuple[np.ndarray, np.ndarray],
     test: tuple[np.ndarray, np.ndarray],
     epochs: Callable[[Iterable[int]], Iterable[int]] = iter,
+    on_epoch: Callable[[dict], None] = lambda row: None,
 ) -> GxnorResult:
     """Train with Adam proposals and DST updates; test accuracy after every epoch.
 
     `counter` draws every decision (its bit source decides what they are made of); `epochs`
-    wraps the epoch loop (a progress bar).
+    wraps the epoch loop (a progress bar); `on_epoch` sees each epoch's history row.
     """
     torch.set_num_threads(THREADS)
     torch.manual_seed(config.seed)
@@ -311,13 +312,15 @@ def train_gxnor(
                 with torch.no_grad():
                     weights.copy_(old)
                 dst_update(weights, proposal, config.states, law, counter.bernoulli, result.dst)
-        result.history.append(
-            {
-                "epoch": epoch + 1,
-                "lr": epoch_lr(config, epoch),
-                "test_accuracy": accuracy(model, config, *test),
-            }
-        )
+        row = {
+            "epoch": epoch + 1,
+            "lr": epoch_lr(config, epoch),
+            "test_accuracy": accuracy(model, config, *test),
+            "decisions": counter.decisions,
+            "fair_bits": counter.bits.consumed,
+        }
+        result.history.append(row)
+        on_epoch(row)
     model.eval()
     return result
 

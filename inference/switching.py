@@ -44,7 +44,7 @@ class TanhLaw:
 @dataclass(frozen=True)
 class ThermalLaw:
     """Sub-critical write: τ0 = 1 ns, Δ = 40, I = 0.9·I_c0 gives τ ≈ 55 ns; T = 4τ ≈ 218 ns, so
-    P_sw(x) = 1 − exp(−4x) stays within 0.04 of tanh(3x) on [0, 1]."""
+    P_sw(x) = 1 − exp(−4x) stays within 0.041 of tanh(3x) on [0, 1]."""
 
     tau0_s: float = 1e-9
     delta: float = 40.0

@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from smtjlab.console import progress
@@ -24,7 +25,6 @@ from smtjlab.inference.decisions import (
     FairBits,
     PoolBits,
     PrngBits,
-    bits_needed,
     check_budget,
 )
 from smtjlab.inference.engine import deterministic_scores
@@ -43,17 +43,19 @@ from smtjlab.inference.switching import switching_law
 log = logging.getLogger(__name__)
 MNIST_TRAIN_IMAGES = 60_000
 MODEL_SOURCE = "mtj-model"  # decisions are MTJ switching events (thermal law by default)
+MOCK_SEED = 0  # the simulated device's seed: --bits mock is the same bits for every run
 
 
-def open_fair_bits(spec: str, fair_bits: int, seed: int) -> FairBits:
-    """The fair bits behind `--bits`: a PRNG, a mock bench pool of `fair_bits` bits, or the
-    p = ½ pool of a bit-pool file (read once, never reused)."""
+def open_fair_bits(spec: str, seed: int, stack: ExitStack) -> FairBits:
+    """The fair bits behind `--bits`: a PRNG, the mock bench live (closed by `stack`), or the
+    p = ½ pool of a bit-pool file. Device bits are read once, in order, never reused."""
     if spec in ("ideal", MODEL_SOURCE):
         return PrngBits(seed)
     if spec == "mock":
-        from smtjlab.bench import mock_bit_bank  # lazy: it loads the whole mock bench
+        from smtjlab.bench import Bench  # lazy: it loads the whole mock bench
+        from smtjlab.live_bits import LiveBenchBits
 
-        return PoolBits.from_bank(mock_bit_bank([FAIR_LEVEL], bits_per_level=fair_bits))
+        return LiveBenchBits(stack.enter_context(Bench.mock(seed=MOCK_SEED)))
     return PoolBits.from_bank(open_bit_source(spec, [FAIR_LEVEL]))
 
 
@@ -88,12 +90,24 @@ def run_gxnor(args: argparse.Namespace) -> dict:
     )
     n_train = args.train_images or MNIST_TRAIN_IMAGES
     decisions = decision_bound(build_model(config)) * steps_per_run(config, n_train)
-    bits = open_fair_bits(args.bits, bits_needed(decisions), args.seed)
-    check_budget(bits, decisions, f"{config.epochs} epochs of {n_train} images")
+    with ExitStack() as stack:  # the mock bench, if any, ends at 0 V, output off
+        bits = open_fair_bits(args.bits, args.seed, stack)
+        check_budget(bits, decisions, f"{config.epochs} epochs of {n_train} images")
+        return _train_and_save(args, config, bits, decisions, output, n_train)
+
+
+def _train_and_save(
+    args: argparse.Namespace,
+    config: GxnorConfig,
+    bits: FairBits,
+    decisions: int,
+    output: Path,
+    n_train: int,
+) -> dict:
     images, labels = load_mnist("train")
     train = images[:n_train], labels[:n_train]
     test = load_mnist("test")
-    law = switching_law(switching)
+    law = switching_law(config.switching)
     counter = DecisionCounter(bits)
     log.info(
         "gxnor: %s bits, %s law (%s), up to %d decisions",
@@ -105,11 +119,16 @@ def run_gxnor(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
 
     def epochs(items):
-        for epoch in progress(items, "train", total=config.epochs):
-            yield epoch
-            log.info("epoch %d: %s", epoch + 1, counter.stats())
+        return progress(items, "train", total=config.epochs)
 
-    result = train_gxnor(config, law, counter, train, test, epochs)
+    def report(row):
+        log.info(
+            "epoch %(epoch)d: lr %(lr).3g, test accuracy %(test_accuracy).4f, "
+            "%(decisions)d decisions, %(fair_bits)d fair bits",
+            row,
+        )
+
+    result = train_gxnor(config, law, counter, train, test, epochs, report)
     seconds = time.perf_counter() - started
     history = result.history
     best = max(history, key=lambda row: row["test_accuracy"])
@@ -128,7 +147,7 @@ def run_gxnor(args: argparse.Namespace) -> dict:
                 train_epochs=config.epochs,
                 train_seed=config.seed,
                 train_bits=config.bits,
-                train_switching=switching,
+                train_switching=config.switching,
                 decisions=counter.decisions,
                 fair_bits=bits.consumed,
                 test_accuracy=accuracy,
@@ -146,7 +165,7 @@ def run_gxnor(args: argparse.Namespace) -> dict:
         "history": history,
         "train_seconds": round(seconds, 1),
         "bits": config.bits,
-        "switching": switching,
+        "switching": config.switching,
         "law": law.describe(),
         **counter.stats(),
         "decision_bound": decisions,
@@ -156,6 +175,7 @@ def run_gxnor(args: argparse.Namespace) -> dict:
         "pulse_energy_j": dst.pulse_energy_j,
         "pulses": dst.pulses,
         "size_bytes": output.stat().st_size,
+        **({"bench": bits.stats()} if hasattr(bits, "stats") else {}),
     }
 
 
