@@ -24,7 +24,7 @@ import torch
 from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.cnn_checkpoint import CnnCheckpoint
 from smtjlab.inference.decisions import DecisionCounter
-from smtjlab.inference.model import N_CLASSES, N_INPUTS
+from smtjlab.inference.model import N_CLASSES, N_INPUTS, sc_variance
 from smtjlab.inference.quantize import check_states, level_values, pixel_levels
 from smtjlab.inference.switching import SwitchingLaw
 from torch import nn
@@ -108,11 +108,16 @@ class GxnorCnn(nn.Module):
 
 
 class GxnorMlp(nn.Module):
-    """784 → hidden ternary layers → 10, each layer's inputs on the unipolar grid {0, ½, 1}."""
+    """784 → hidden ternary layers → 10, each layer's inputs on the unipolar grid {0, ½, 1}.
 
-    def __init__(self, hidden: Sequence[int], states: int = 3) -> None:
+    With `sc_length=L`, training adds the SC engine's sampling noise at length L to every
+    layer's sum (Gaussian with the exact variance, smtjlab.inference.model.sc_variance).
+    """
+
+    def __init__(self, hidden: Sequence[int], states: int = 3, sc_length: int | None = None):
         super().__init__()
         self.states = check_states(states)
+        self.sc_length = sc_length
         self.hidden = [int(width) for width in hidden]
         widths = [N_INPUTS, *self.hidden, N_CLASSES]
         self.weights = nn.ParameterList(
@@ -123,8 +128,15 @@ class GxnorMlp(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs
         for weights, norm in zip(self.weights[:-1], self.norms[:-1], strict=False):
-            x = (ternary(norm(x @ weights.T)) + 1.0) / 2.0
-        return self.norms[-1](x @ self.weights[-1].T)
+            x = (ternary(norm(self._sum(x, weights))) + 1.0) / 2.0
+        return self.norms[-1](self._sum(x, self.weights[-1]))
+
+    def _sum(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        total = x @ weights.T
+        if self.training and self.sc_length:
+            variance = sc_variance(x, weights, "sign-magnitude").clamp_min(1e-12)
+            total = total + torch.randn_like(total) * torch.sqrt(variance / self.sc_length)
+        return total
 
     def export_sc(self) -> list[Layer]:
         """SC layers (N = 3 levels, scale > 0, bias) with batch norm folded in.
@@ -244,6 +256,7 @@ class GxnorConfig:
     batch_size: int = 100
     lr: float = 0.02  # first epoch
     lr_final: float = 2e-4  # last epoch; geometric in between
+    sc_length: int | None = None  # MLP only: train with the SC noise of length-L streams
 
 
 @dataclass
@@ -256,7 +269,7 @@ class GxnorResult:
 def build_model(config: GxnorConfig) -> nn.Module:
     if config.architecture == "cnn":
         return GxnorCnn(config.states)
-    return GxnorMlp(config.hidden, config.states)
+    return GxnorMlp(config.hidden, config.states, config.sc_length)
 
 
 def model_inputs(config: GxnorConfig, images: np.ndarray) -> torch.Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 from smtjlab.bench import Bench
 from smtjlab.inference.decisions import FAIR_LEVEL
 
-LOW_WATER = 1 << 22  # record more once fewer bits than this wait
+CHUNK_BITS = 1 << 22  # bits recorded at a time (about 90 records of the mock bench)
 
 
 class LiveBenchBits:
@@ -23,8 +23,9 @@ class LiveBenchBits:
 
     name = "mock"
 
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, chunk_bits: int = CHUNK_BITS) -> None:
         self._bench = bench
+        self.chunk_bits = chunk_bits
         self.calibration = bench.calibrate([FAIR_LEVEL])
         self.bias_v = self.calibration.level(FAIR_LEVEL).bias_v
         bench.set_bias(self.bias_v)
@@ -41,7 +42,7 @@ class LiveBenchBits:
         if len(self._bits) < count:
             chunks = [self._bits]
             have = len(self._bits)
-            while have < max(count, LOW_WATER):
+            while have < max(count, self.chunk_bits):
                 chunk = self._bench.bits(self._bench.record())
                 chunks.append(chunk)
                 have += len(chunk)

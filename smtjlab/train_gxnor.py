@@ -71,6 +71,8 @@ def run_gxnor(args: argparse.Namespace) -> dict:
             "--bits mtj-model draws MTJ switching events: use a thermal or "
             "precessional --switching law"
         )
+    if args.arch == "cnn" and args.sc_length:
+        raise SmtjlabError("--sc-length is for MLPs: the CNN does not run on the SC engine")
     if args.arch == "mlp" and args.states != 3:
         raise SmtjlabError("a GXNOR MLP exports to the SC engine with N = 3: use --states 3")
     output = Path(args.output)
@@ -87,6 +89,7 @@ def run_gxnor(args: argparse.Namespace) -> dict:
         batch_size=args.batch_size,
         lr=args.lr,
         lr_final=args.lr_final,
+        sc_length=args.sc_length,
     )
     n_train = args.train_images or MNIST_TRAIN_IMAGES
     decisions = decision_bound(build_model(config)) * steps_per_run(config, n_train)
@@ -194,6 +197,8 @@ def command_line(config: GxnorConfig, output: str, n_train: int | None = None) -
         f"--lr-final {config.lr_final:g}",
         f"--batch-size {config.batch_size}",
     ]
+    if config.sc_length:
+        words.append(f"--sc-length {config.sc_length}")
     if n_train:
         words.append(f"--train-images {n_train}")
     words += [

@@ -87,7 +87,9 @@ def test_dst_decisions_follow_f_in_the_mean():
 
 
 def run_mlp(digits, seed=0, **changes):
-    config = GxnorConfig(hidden=(32,), epochs=2, batch_size=100, seed=seed, **changes)
+    config = GxnorConfig(
+        hidden=(32,), epochs=3, batch_size=50, lr=0.05, lr_final=0.005, seed=seed, **changes
+    )
     counter = DecisionCounter(PrngBits(seed))
     return config, counter, train_gxnor(config, TANH, counter, *digits)
 
