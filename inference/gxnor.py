@@ -254,8 +254,8 @@ class GxnorConfig:
     epochs: int = 10
     seed: int = 0
     batch_size: int = 100
-    lr: float = 0.02  # first epoch
-    lr_final: float = 2e-4  # last epoch; geometric in between
+    lr: float = 0.02  # first step
+    lr_final: float = 2e-4  # last step; geometric in between
     sc_length: int | None = None  # MLP only: train with the SC noise of length-L streams
 
 
@@ -280,10 +280,11 @@ def steps_per_run(config: GxnorConfig, n_images: int) -> int:
     return config.epochs * math.ceil(n_images / config.batch_size)
 
 
-def epoch_lr(config: GxnorConfig, epoch: int) -> float:
-    if config.epochs == 1:
+def step_lr(config: GxnorConfig, step: int, total: int) -> float:
+    """lr decays geometrically from `lr` at the first step to `lr_final` at the last."""
+    if total <= 1:
         return config.lr
-    return config.lr * (config.lr_final / config.lr) ** (epoch / (config.epochs - 1))
+    return config.lr * (config.lr_final / config.lr) ** (step / (total - 1))
 
 
 def train_gxnor(
@@ -308,12 +309,15 @@ def train_gxnor(
     discrete = discrete_parameters(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = GxnorResult(model)
+    total, step = steps_per_run(config, len(x_train)), 0
     for epoch in epochs(range(config.epochs)):
-        for group in optimizer.param_groups:
-            group["lr"] = epoch_lr(config, epoch)
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         for start in range(0, len(order), config.batch_size):
+            lr = step_lr(config, step, total)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            step += 1
             batch = order[start : start + config.batch_size]
             loss = squared_hinge(model(x_train[batch]), y_train[batch])
             optimizer.zero_grad(set_to_none=True)
@@ -327,7 +331,7 @@ def train_gxnor(
                 dst_update(weights, proposal, config.states, law, counter.bernoulli, result.dst)
         row = {
             "epoch": epoch + 1,
-            "lr": epoch_lr(config, epoch),
+            "lr": lr,  # the epoch's last
             "test_accuracy": accuracy(model, config, *test),
             "decisions": counter.decisions,
             "fair_bits": counter.bits.consumed,

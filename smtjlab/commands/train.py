@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs)
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--lr", type=float, help="peak Adam learning rate (gxnor: first epoch)")
+    parser.add_argument("--lr", type=float, help="peak Adam learning rate (gxnor: first step)")
     parser.add_argument("--batch-size", type=positive_int)
     parser.add_argument(
         "--input-8bit", action="store_true", help="keep pixels at 8 bits (default: N states)"
@@ -78,7 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gxnor.add_argument(
         "--switching", choices=SWITCHING_LAWS, help="f(x) of the DST update (default tanh)"
     )
-    gxnor.add_argument("--lr-final", type=float, default=GXNOR.lr_final, help="last epoch's lr")
+    gxnor.add_argument(
+        "--lr-final", type=float, default=GXNOR.lr_final, help="gxnor: last step's lr"
+    )
     gxnor.add_argument(
         "--train-images", type=positive_int, help="train on the first N images (default all)"
     )
