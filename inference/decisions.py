@@ -76,7 +76,7 @@ class PoolBits:
         self.raw_bits = len(raw)
         self.debias = debias
         self.name = name
-        self._bits = _debiased(raw, debias)
+        self._bits = debiased(raw, debias)
         self._cursor = 0
         self.consumed = 0
 
@@ -102,7 +102,8 @@ class PoolBits:
         return out
 
 
-def _debiased(raw: np.ndarray, debias: Debias) -> np.ndarray:
+def debiased(raw: np.ndarray, debias: Debias) -> np.ndarray:
+    """Raw 0/1 bits made fair: as they are, XOR of pairs, or von Neumann (01 → 0, 10 → 1)."""
     if debias == "none":
         return raw
     pairs = raw[: len(raw) // 2 * 2].reshape(-1, 2)

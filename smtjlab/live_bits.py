@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from smtjlab.bench import Bench
-from smtjlab.inference.decisions import FAIR_LEVEL
+from smtjlab.inference.decisions import DEBIAS, FAIR_LEVEL, Debias, debiased
 
 CHUNK_BITS = 1 << 22  # bits recorded at a time (about 90 records of the mock bench)
 
@@ -23,8 +23,11 @@ class LiveBenchBits:
 
     name = "mock"
 
-    def __init__(self, bench: Bench, chunk_bits: int = CHUNK_BITS) -> None:
+    def __init__(self, bench: Bench, debias: Debias = "none", chunk_bits: int = CHUNK_BITS) -> None:
+        if debias not in DEBIAS:
+            raise ValueError(f"unknown debias {debias!r}")
         self._bench = bench
+        self.debias = debias
         self.chunk_bits = chunk_bits
         self.calibration = bench.calibrate([FAIR_LEVEL])
         self.bias_v = self.calibration.level(FAIR_LEVEL).bias_v
@@ -43,12 +46,13 @@ class LiveBenchBits:
             chunks = [self._bits]
             have = len(self._bits)
             while have < max(count, self.chunk_bits):
-                chunk = self._bench.bits(self._bench.record())
+                raw = self._bench.bits(self._bench.record())
+                self.records += 1
+                self.recorded += len(raw)
+                self.ones += int(raw.sum())
+                chunk = debiased(raw, self.debias)  # within one record: no pair spans a gap
                 chunks.append(chunk)
                 have += len(chunk)
-                self.records += 1
-                self.recorded += len(chunk)
-                self.ones += int(chunk.sum())
             self._bits = np.concatenate(chunks)
         out, self._bits = self._bits[:count], self._bits[count:]
         self.consumed += count

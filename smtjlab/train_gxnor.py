@@ -21,6 +21,7 @@ from smtjlab.inference.checkpoint import save_checkpoint
 from smtjlab.inference.cnn_checkpoint import save_cnn_checkpoint
 from smtjlab.inference.decisions import (
     FAIR_LEVEL,
+    Debias,
     DecisionCounter,
     FairBits,
     PoolBits,
@@ -46,7 +47,7 @@ MODEL_SOURCE = "mtj-model"  # decisions are MTJ switching events (thermal law by
 MOCK_SEED = 0  # the simulated device's seed: --bits mock is the same bits for every run
 
 
-def open_fair_bits(spec: str, seed: int, stack: ExitStack) -> FairBits:
+def open_fair_bits(spec: str, seed: int, stack: ExitStack, debias: Debias = "none") -> FairBits:
     """The fair bits behind `--bits`: a PRNG, the mock bench live (closed by `stack`), or the
     p = ½ pool of a bit-pool file. Device bits are read once, in order, never reused."""
     if spec in ("ideal", MODEL_SOURCE):
@@ -55,8 +56,8 @@ def open_fair_bits(spec: str, seed: int, stack: ExitStack) -> FairBits:
         from smtjlab.bench import Bench  # lazy: it loads the whole mock bench
         from smtjlab.live_bits import LiveBenchBits
 
-        return LiveBenchBits(stack.enter_context(Bench.mock(seed=MOCK_SEED)))
-    return PoolBits.from_bank(open_bit_source(spec, [FAIR_LEVEL]))
+        return LiveBenchBits(stack.enter_context(Bench.mock(seed=MOCK_SEED)), debias)
+    return PoolBits.from_bank(open_bit_source(spec, [FAIR_LEVEL]), debias)
 
 
 def default_switching(bits: str) -> str:
@@ -94,7 +95,7 @@ def run_gxnor(args: argparse.Namespace) -> dict:
     n_train = args.train_images or MNIST_TRAIN_IMAGES
     decisions = decision_bound(build_model(config)) * steps_per_run(config, n_train)
     with ExitStack() as stack:  # the mock bench, if any, ends at 0 V, output off
-        bits = open_fair_bits(args.bits, args.seed, stack)
+        bits = open_fair_bits(args.bits, args.seed, stack, args.debias)
         check_budget(bits, decisions, f"{config.epochs} epochs of {n_train} images")
         return _train_and_save(args, config, bits, decisions, output, n_train)
 
@@ -135,7 +136,7 @@ def _train_and_save(
     seconds = time.perf_counter() - started
     history = result.history
     best = max(history, key=lambda row: row["test_accuracy"])
-    command = command_line(config, args.output, args.train_images)
+    command = command_line(config, args.output, args.train_images, args.debias)
     partial = output.with_name(f".{output.stem}.partial.npz")
     if args.arch == "mlp":
         checkpoint = to_sc_checkpoint(result.model, config, float("nan"), command)
@@ -169,6 +170,7 @@ def _train_and_save(
         "train_seconds": round(seconds, 1),
         "bits": config.bits,
         "switching": config.switching,
+        "debias": args.debias,
         "law": law.describe(),
         **counter.stats(),
         "decision_bound": decisions,
@@ -182,7 +184,9 @@ def _train_and_save(
     }
 
 
-def command_line(config: GxnorConfig, output: str, n_train: int | None = None) -> str:
+def command_line(
+    config: GxnorConfig, output: str, n_train: int | None = None, debias: str = "none"
+) -> str:
     """The canonical command that reproduces `config` (stored in the checkpoint)."""
     words = ["smtjlab", "train", "--method gxnor", f"--arch {config.architecture}"]
     if config.architecture == "mlp":
@@ -191,6 +195,7 @@ def command_line(config: GxnorConfig, output: str, n_train: int | None = None) -
         f"--states {config.states}",
         f"--bits {config.bits}",
         f"--switching {config.switching}",
+        *([f"--debias {debias}"] if debias != "none" else []),
         f"--epochs {config.epochs}",
         f"--seed {config.seed}",
         f"--lr {config.lr:g}",

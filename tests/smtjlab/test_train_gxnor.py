@@ -89,3 +89,14 @@ def test_evaluate_runs_a_ternary_cnn_deterministically(tmp_path, capsys):
 def test_an_sc_model_still_needs_a_length(capsys):
     assert main(["evaluate", "--model", "mlp1-s5-sc", "--images", "10"]) == 1
     assert "--length" in capsys.readouterr().err
+
+
+def test_the_mtj_model_source_is_thermal_switching_with_a_seeded_draw():
+    from contextlib import ExitStack
+
+    from smtjlab.train_gxnor import default_switching, open_fair_bits
+
+    with ExitStack() as stack:
+        model, ideal = (open_fair_bits(spec, 3, stack) for spec in ("mtj-model", "ideal"))
+    assert default_switching("mtj-model") == "thermal" and default_switching("mock") == "tanh"
+    assert np.array_equal(model.take(1000), ideal.take(1000))
