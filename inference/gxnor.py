@@ -30,7 +30,6 @@ from smtjlab.inference.switching import SwitchingLaw
 from torch import nn
 from torch.nn import functional
 
-THREADS = 2
 THRESHOLD = 1.0  # r: φ(x) = ±1 beyond ±r
 WINDOW = 0.5  # a: the straight-through window half-width around ±r
 BN_EPS = 1e-4
@@ -301,7 +300,6 @@ def train_gxnor(
     `counter` draws every decision (its bit source decides what they are made of); `epochs`
     wraps the epoch loop (a progress bar); `on_epoch` sees each epoch's history row.
     """
-    torch.set_num_threads(THREADS)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = build_model(config)

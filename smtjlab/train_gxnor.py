@@ -14,6 +14,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import torch
+
 from smtjlab.console import progress
 from smtjlab.errors import SmtjlabError
 from smtjlab.inference.bitsource import open_bit_source
@@ -42,6 +44,7 @@ from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.switching import switching_law
 
 log = logging.getLogger(__name__)
+THREADS = 2  # torch threads: this is a shared 2-core machine
 MNIST_TRAIN_IMAGES = 60_000
 MODEL_SOURCE = "mtj-model"  # decisions are MTJ switching events (thermal law by default)
 MOCK_SEED = 0  # the simulated device's seed: --bits mock is the same bits for every run
@@ -120,6 +123,7 @@ def _train_and_save(
         law.describe(),
         decisions,
     )
+    torch.set_num_threads(THREADS)
     started = time.perf_counter()
 
     def epochs(items):

@@ -25,6 +25,15 @@ from smtjlab.inference.switching import switching_law
 TANH = switching_law("tanh")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny models: a second thread only waits for its share of a busy machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def digits():
     images, labels = load_mnist("test")
