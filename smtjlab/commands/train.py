@@ -9,6 +9,7 @@ import time
 from smtjlab.console import emit
 from smtjlab.errors import SmtjlabError
 from smtjlab.inference.checkpoint import save_checkpoint
+from smtjlab.inference.decisions import DEBIAS
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.gxnor import ARCHITECTURES, GxnorConfig
 from smtjlab.inference.mnist import load_mnist
@@ -80,6 +81,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gxnor.add_argument(
         "--lr-final", type=float, default=GXNOR.lr_final, help="gxnor: last step's lr"
+    )
+    gxnor.add_argument(
+        "--debias",
+        choices=DEBIAS,
+        default="none",
+        help="device bits: none, XOR of pairs or von Neumann before the decisions",
     )
     gxnor.add_argument(
         "--train-images", type=positive_int, help="train on the first N images (default all)"
