@@ -44,12 +44,13 @@ checkpoints: $(STAMP)
 	    -o inference/checkpoints/mlp$$depth-s$$states-$$mode.npz || exit 1; \
 	done; done; done
 
-# The GXNOR models (docs/gxnor.md): decisions from the mock bench's s-MTJ bits, seed 0, 2 threads.
+# The GXNOR models (docs/gxnor.md): decisions from the mock bench's s-MTJ bits, seed 0. One torch
+# thread: on this shared 2-core machine a second one mostly waits (docs/gxnor.md).
 checkpoints-gxnor: $(STAMP)
-	$(BIN)/smtjlab -v train --method gxnor --arch cnn --bits mock --epochs 2 --batch-size 250 \
-	  --lr 0.02 --lr-final 0.0005 --seed 0 -o inference/checkpoints/tnn-cnn-gxnor.npz --force
+	$(BIN)/smtjlab -v train --method gxnor --arch cnn --bits mock --epochs 6 --batch-size 250 \
+	  --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 -o inference/checkpoints/tnn-cnn-gxnor.npz --force
 	$(BIN)/smtjlab -v train --method gxnor --arch mlp --hidden 1024 --sc-length 100 --bits mock \
-	  --epochs 2 --batch-size 250 --lr 0.02 --lr-final 0.0005 --seed 0 \
+	  --epochs 3 --batch-size 250 --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 \
 	  -o inference/checkpoints/tnn-mlp-gxnor.npz --force
 
 clean:

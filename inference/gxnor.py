@@ -256,6 +256,7 @@ class GxnorConfig:
     lr: float = 0.02  # first step
     lr_final: float = 2e-4  # last step; geometric in between
     sc_length: int | None = None  # MLP only: train with the SC noise of length-L streams
+    float_lr_scale: float = 1.0  # batch norm's lr relative to the discrete weights'
 
 
 @dataclass
@@ -305,7 +306,10 @@ def train_gxnor(
     model = build_model(config)
     x_train, y_train = model_inputs(config, train[0]), torch.from_numpy(train[1].astype(np.int64))
     discrete = discrete_parameters(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    floats = [p for p in model.parameters() if not isinstance(p, DiscreteWeights)]
+    optimizer = torch.optim.Adam(
+        [{"params": discrete, "scale": 1.0}, {"params": floats, "scale": config.float_lr_scale}]
+    )
     result = GxnorResult(model)
     total, step = steps_per_run(config, len(x_train)), 0
     for epoch in epochs(range(config.epochs)):
@@ -314,7 +318,7 @@ def train_gxnor(
         for start in range(0, len(order), config.batch_size):
             lr = step_lr(config, step, total)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group["scale"]
             step += 1
             batch = order[start : start + config.batch_size]
             loss = squared_hinge(model(x_train[batch]), y_train[batch])

@@ -44,7 +44,6 @@ from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.switching import switching_law
 
 log = logging.getLogger(__name__)
-THREADS = 2  # torch threads: this is a shared 2-core machine
 MNIST_TRAIN_IMAGES = 60_000
 MODEL_SOURCE = "mtj-model"  # decisions are MTJ switching events (thermal law by default)
 MOCK_SEED = 0  # the simulated device's seed: --bits mock is the same bits for every run
@@ -94,6 +93,7 @@ def run_gxnor(args: argparse.Namespace) -> dict:
         lr=args.lr,
         lr_final=args.lr_final,
         sc_length=args.sc_length,
+        float_lr_scale=args.float_lr_scale,
     )
     n_train = args.train_images or MNIST_TRAIN_IMAGES
     decisions = decision_bound(build_model(config)) * steps_per_run(config, n_train)
@@ -123,7 +123,7 @@ def _train_and_save(
         law.describe(),
         decisions,
     )
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
     def epochs(items):
@@ -140,7 +140,7 @@ def _train_and_save(
     seconds = time.perf_counter() - started
     history = result.history
     best = max(history, key=lambda row: row["test_accuracy"])
-    command = command_line(config, args.output, args.train_images, args.debias)
+    command = command_line(config, args.output, args.train_images, args.debias, args.threads)
     partial = output.with_name(f".{output.stem}.partial.npz")
     if args.arch == "mlp":
         checkpoint = to_sc_checkpoint(result.model, config, float("nan"), command)
@@ -175,6 +175,7 @@ def _train_and_save(
         "bits": config.bits,
         "switching": config.switching,
         "debias": args.debias,
+        "threads": args.threads,
         "law": law.describe(),
         **counter.stats(),
         "decision_bound": decisions,
@@ -189,9 +190,14 @@ def _train_and_save(
 
 
 def command_line(
-    config: GxnorConfig, output: str, n_train: int | None = None, debias: str = "none"
+    config: GxnorConfig,
+    output: str,
+    n_train: int | None = None,
+    debias: str = "none",
+    threads: int = 2,
 ) -> str:
-    """The canonical command that reproduces `config` (stored in the checkpoint)."""
+    """The canonical command that reproduces `config` (stored in the checkpoint); it names the
+    threads too, since float sums in another order can tip a decision."""
     words = ["smtjlab", "train", "--method gxnor", f"--arch {config.architecture}"]
     if config.architecture == "mlp":
         words += [f"--hidden {width}" for width in config.hidden]
@@ -204,13 +210,13 @@ def command_line(
         f"--seed {config.seed}",
         f"--lr {config.lr:g}",
         f"--lr-final {config.lr_final:g}",
+        f"--float-lr-scale {config.float_lr_scale:g}",
         f"--batch-size {config.batch_size}",
     ]
     if config.sc_length:
         words.append(f"--sc-length {config.sc_length}")
+    words.append(f"--threads {threads}")
     if n_train:
         words.append(f"--train-images {n_train}")
-    words += [
-        f"-o {output}",
-    ]
+    words.append(f"-o {output}")
     return " ".join(words)

@@ -83,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--lr-final", type=float, default=GXNOR.lr_final, help="gxnor: last step's lr"
     )
     gxnor.add_argument(
+        "--float-lr-scale",
+        type=float,
+        default=GXNOR.float_lr_scale,
+        help="batch norm's lr as a fraction of the discrete weights' (default 1)",
+    )
+    gxnor.add_argument("--threads", type=positive_int, default=2, help="torch threads (default 2)")
+    gxnor.add_argument(
         "--debias",
         choices=DEBIAS,
         default="none",
