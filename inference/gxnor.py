@@ -252,9 +252,9 @@ class GxnorConfig:
     bits: str = "ideal"
     epochs: int = 10
     seed: int = 0
-    batch_size: int = 100
-    lr: float = 0.02  # first step
-    lr_final: float = 2e-4  # last step; geometric in between
+    batch_size: int = 250
+    lr: float = 0.3  # first step (docs/gxnor.md: DST needs a large one)
+    lr_final: float = 2e-3  # last step; geometric in between
     sc_length: int | None = None  # MLP only: train with the SC noise of length-L streams
     float_lr_scale: float = 1.0  # batch norm's lr relative to the discrete weights'
 
