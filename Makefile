@@ -47,10 +47,10 @@ checkpoints: $(STAMP)
 # The GXNOR models (docs/gxnor.md): decisions from the mock bench's s-MTJ bits, seed 0. One torch
 # thread: on this shared 2-core machine a second one mostly waits (docs/gxnor.md).
 checkpoints-gxnor: $(STAMP)
-	$(BIN)/smtjlab -v train --method gxnor --arch cnn --bits mock --epochs 6 --batch-size 250 \
+	$(BIN)/smtjlab -v train --method gxnor --arch cnn --bits mock --epochs 4 --batch-size 500 \
 	  --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 -o inference/checkpoints/tnn-cnn-gxnor.npz --force
 	$(BIN)/smtjlab -v train --method gxnor --arch mlp --hidden 1024 --sc-length 100 --bits mock \
-	  --epochs 3 --batch-size 250 --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 \
+	  --epochs 2 --batch-size 1000 --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 \
 	  -o inference/checkpoints/tnn-mlp-gxnor.npz --force
 
 clean:
