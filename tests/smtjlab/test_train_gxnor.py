@@ -30,7 +30,8 @@ def test_a_run_too_big_for_its_bit_pool_is_refused_before_any_work(tmp_path, cap
     pool = tmp_path / "pool.h5"
     pool_bank({0.5: np.random.default_rng(0).integers(0, 2, 10_000)}).save(pool)
     output = tmp_path / "model.npz"
-    assert main(train_argv(output, "--bits", str(pool))) == 1
+    # 784·8 + 8·10 = 6352 weights, 600 steps of 100 images
+    assert main(train_argv(output, "--bits", str(pool), "--batch-size", "100")) == 1
     error = capsys.readouterr().err.strip()
     assert (
         "needs up to 3,811,200 decisions" in error
