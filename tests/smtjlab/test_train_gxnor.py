@@ -101,3 +101,20 @@ def test_the_mtj_model_source_is_thermal_switching_with_a_seeded_draw():
         model, ideal = (open_fair_bits(spec, 3, stack) for spec in ("mtj-model", "ideal"))
     assert default_switching("mtj-model") == "thermal" and default_switching("mock") == "tanh"
     assert np.array_equal(model.take(1000), ideal.take(1000))
+
+
+def test_decisions_from_a_bit_pool_file_are_exact_and_read_once(tmp_path):
+    from contextlib import ExitStack
+
+    from smtjlab.inference.decisions import DecisionCounter
+    from smtjlab.train_gxnor import open_fair_bits
+
+    path = tmp_path / "pool.h5"
+    pool_bank({0.5: np.random.default_rng(4).integers(0, 2, 1 << 20)}).save(path)
+    p = np.array([0.0, 0.05, 0.5, 0.9, 1.0])
+    with ExitStack() as stack:
+        counter = DecisionCounter(open_fair_bits(str(path), 0, stack))
+    decisions = counter.bernoulli(np.tile(p, (40_000, 1)))
+    bound = 5 * np.sqrt(p * (1 - p) / 40_000) + 1e-9
+    assert np.all(np.abs(decisions.mean(axis=0) - p) <= bound)
+    assert counter.bits.consumed + counter.bits.available() == 1 << 20
