@@ -1,4 +1,5 @@
 import json
+from contextlib import ExitStack
 
 import numpy as np
 import pytest
@@ -6,9 +7,11 @@ import torch
 from smtjlab.inference.bitsource import PoolBits as pool_bank
 from smtjlab.inference.checkpoint import load_checkpoint
 from smtjlab.inference.cnn_checkpoint import save_cnn_checkpoint
+from smtjlab.inference.decisions import DecisionCounter
 from smtjlab.inference.gxnor import GxnorCnn, to_cnn_checkpoint
 
 from smtjlab.cli import main
+from smtjlab.train_gxnor import default_switching, open_fair_bits
 
 
 def train_argv(output, *extra):
@@ -93,10 +96,6 @@ def test_an_sc_model_still_needs_a_length(capsys):
 
 
 def test_the_mtj_model_source_is_thermal_switching_with_a_seeded_draw():
-    from contextlib import ExitStack
-
-    from smtjlab.train_gxnor import default_switching, open_fair_bits
-
     with ExitStack() as stack:
         model, ideal = (open_fair_bits(spec, 3, stack) for spec in ("mtj-model", "ideal"))
     assert default_switching("mtj-model") == "thermal" and default_switching("mock") == "tanh"
@@ -104,11 +103,6 @@ def test_the_mtj_model_source_is_thermal_switching_with_a_seeded_draw():
 
 
 def test_decisions_from_a_bit_pool_file_are_exact_and_read_once(tmp_path):
-    from contextlib import ExitStack
-
-    from smtjlab.inference.decisions import DecisionCounter
-    from smtjlab.train_gxnor import open_fair_bits
-
     path = tmp_path / "pool.h5"
     pool_bank({0.5: np.random.default_rng(4).integers(0, 2, 1 << 20)}).save(path)
     p = np.array([0.0, 0.05, 0.5, 0.9, 1.0])
