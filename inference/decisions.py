@@ -9,8 +9,8 @@ a decision still open past t's last digit has u = t and so b = 0.
 
 Fair bits come from a `FairBits` source:
 
-- `PrngBits`: a seeded numpy PRNG (`--bits ideal`);
-- `PoolBits`: the bits of a recorded p = ½ bit pool (`--bits mock` or a bit-pool file), read
+- `PrngFairBits`: a seeded numpy PRNG (`--bits ideal`);
+- `PoolFairBits`: the bits of a recorded p = ½ bit pool (`--bits mock` or a bit-pool file), read
   once, in order, through an optional debias (XOR of pairs, or von Neumann), and never reused:
   a source that runs dry raises `DecisionBudgetError`. `check_budget` refuses a run up front
   when the pool cannot cover its worst case.
@@ -49,7 +49,7 @@ class FairBits(Protocol):
         ...
 
 
-class PrngBits:
+class PrngFairBits:
     """Fair bits from a seeded PCG64 generator (the `ideal` source)."""
 
     name = "ideal"
@@ -66,7 +66,7 @@ class PrngBits:
         return math.inf
 
 
-class PoolBits:
+class PoolFairBits:
     """The bits of one recorded pool, read in order exactly once, optionally debiased."""
 
     def __init__(self, bits: np.ndarray, debias: Debias = "none", name: str = "pool") -> None:
@@ -81,7 +81,7 @@ class PoolBits:
         self.consumed = 0
 
     @classmethod
-    def from_bank(cls, bank: BitBank, debias: Debias = "none") -> PoolBits:
+    def from_bank(cls, bank: BitBank, debias: Debias = "none") -> PoolFairBits:
         """The p = ½ pool of a bit bank (a mock bench's or a bit-pool file's)."""
         pool = bank.pool(FAIR_LEVEL)
         return cls(pool.bits(), debias, name=getattr(bank, "name", "pool"))

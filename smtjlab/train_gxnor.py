@@ -26,8 +26,8 @@ from smtjlab.inference.decisions import (
     Debias,
     DecisionCounter,
     FairBits,
-    PoolBits,
-    PrngBits,
+    PoolFairBits,
+    PrngFairBits,
     check_budget,
 )
 from smtjlab.inference.engine import deterministic_scores
@@ -53,13 +53,13 @@ def open_fair_bits(spec: str, seed: int, stack: ExitStack, debias: Debias = "non
     """The fair bits behind `--bits`: a PRNG, the mock bench live (closed by `stack`), or the
     p = ½ pool of a bit-pool file. Device bits are read once, in order, never reused."""
     if spec in ("ideal", MODEL_SOURCE):
-        return PrngBits(seed)
+        return PrngFairBits(seed)
     if spec == "mock":
         from smtjlab.bench import Bench  # lazy: it loads the whole mock bench
         from smtjlab.live_bits import LiveBenchBits
 
         return LiveBenchBits(stack.enter_context(Bench.mock(seed=MOCK_SEED)), debias)
-    return PoolBits.from_bank(open_bit_source(spec, [FAIR_LEVEL]), debias)
+    return PoolFairBits.from_bank(open_bit_source(spec, [FAIR_LEVEL]), debias)
 
 
 def default_switching(bits: str) -> str:

@@ -3,8 +3,8 @@ import pytest
 from smtjlab.inference.decisions import (
     DecisionBudgetError,
     DecisionCounter,
-    PoolBits,
-    PrngBits,
+    PoolFairBits,
+    PrngFairBits,
     bernoulli,
     bits_needed,
     check_budget,
@@ -22,7 +22,7 @@ def assert_exact(decisions: np.ndarray, p: np.ndarray) -> None:
 
 
 def test_prng_decisions_are_bernoulli_p_across_the_unit_interval():
-    counter = DecisionCounter(PrngBits(1))
+    counter = DecisionCounter(PrngFairBits(1))
     p = np.tile(PROBABILITIES, (40_000, 1))  # one call, every p mixed as in a DST step
     decisions = counter.bernoulli(p)
     assert decisions.shape == p.shape and decisions.dtype == bool
@@ -33,7 +33,7 @@ def test_prng_decisions_are_bernoulli_p_across_the_unit_interval():
 
 def test_pool_decisions_are_exact_and_never_reuse_bits():
     bits = np.random.default_rng(2).integers(0, 2, 3_000_000, dtype=np.uint8)
-    source = PoolBits(bits)
+    source = PoolFairBits(bits)
     decisions = np.concatenate(
         [bernoulli(np.tile(PROBABILITIES, (10_000, 1)), source) for _ in range(10)]
     )
@@ -54,14 +54,14 @@ def telegraph(n: int, up: float, down: float, seed: int) -> np.ndarray:
 
 def test_von_neumann_makes_a_biased_correlated_pool_fair():
     raw = telegraph(400_000, 0.2, 0.4, seed=3)  # P(1) = 1/3, lag-1 correlation 0.4
-    assert abs(PoolBits(raw).take(200_000).mean() - 1 / 3) < 0.01
-    fair = PoolBits(raw, "von-neumann")  # P(01) = P(10) for any stationary two-state chain
+    assert abs(PoolFairBits(raw).take(200_000).mean() - 1 / 3) < 0.01
+    fair = PoolFairBits(raw, "von-neumann")  # P(01) = P(10) for any stationary two-state chain
     assert abs(fair.take(fair.available()).mean() - 0.5) < 0.005
-    assert PoolBits(raw, "xor").available() == 200_000
+    assert PoolFairBits(raw, "xor").available() == 200_000
 
 
 def test_a_too_small_pool_is_refused_up_front_and_when_it_runs_dry():
-    source = PoolBits(np.zeros(1000, dtype=np.uint8))
+    source = PoolFairBits(np.zeros(1000, dtype=np.uint8))
     with pytest.raises(DecisionBudgetError, match="needs up to 1,000 decisions"):
         check_budget(source, 1000)
     check_budget(source, 350)  # 2·350 bits + a six-sigma margin fit
@@ -73,4 +73,4 @@ def test_a_too_small_pool_is_refused_up_front_and_when_it_runs_dry():
 
 def test_probabilities_outside_the_unit_interval_are_rejected():
     with pytest.raises(ValueError):
-        bernoulli(np.array([1.5]), PrngBits(0))
+        bernoulli(np.array([1.5]), PrngFairBits(0))

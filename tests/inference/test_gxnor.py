@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 from smtjlab.inference.cnn_checkpoint import load_cnn_checkpoint, save_cnn_checkpoint
-from smtjlab.inference.decisions import DecisionCounter, PrngBits
+from smtjlab.inference.decisions import DecisionCounter, PrngFairBits
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.gxnor import (
     DstStats,
@@ -87,7 +87,7 @@ def test_dst_skips_decisions_that_cannot_move_a_clipped_weight():
 
 
 def test_dst_decisions_follow_f_in_the_mean():
-    counter = DecisionCounter(PrngBits(0))
+    counter = DecisionCounter(PrngFairBits(0))
     w = torch.zeros(20_000)
     dst_update(w, torch.full((20_000,), 0.1), 3, TANH, counter.bernoulli, DstStats())
     expected = np.tanh(0.3)
@@ -99,7 +99,7 @@ def run_mlp(digits, seed=0, **changes):
     config = GxnorConfig(
         hidden=(32,), epochs=3, batch_size=50, lr=0.05, lr_final=0.005, seed=seed, **changes
     )
-    counter = DecisionCounter(PrngBits(seed))
+    counter = DecisionCounter(PrngFairBits(seed))
     return config, counter, train_gxnor(config, TANH, counter, *digits)
 
 
