@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from smtjlab.bench import Bench
+from smtjlab.errors import SmtjlabError
 from smtjlab.inference.decisions import DEBIAS, FAIR_LEVEL, Debias, debiased
 
 CHUNK_BITS = 1 << 22  # bits recorded at a time (about 90 records of the mock bench)
@@ -25,7 +26,7 @@ class LiveBenchBits:
 
     def __init__(self, bench: Bench, debias: Debias = "none", chunk_bits: int = CHUNK_BITS) -> None:
         if debias not in DEBIAS:
-            raise ValueError(f"unknown debias {debias!r}")
+            raise SmtjlabError(f"unknown debias {debias!r}; use one of {', '.join(DEBIAS)}")
         self._bench = bench
         self.debias = debias
         self.chunk_bits = chunk_bits
