@@ -49,8 +49,8 @@ checkpoints: $(STAMP)
 checkpoints-gxnor: $(STAMP)
 	$(BIN)/smtjlab -v train --method gxnor --arch cnn --bits mock --epochs 4 --batch-size 500 \
 	  --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 -o inference/checkpoints/tnn-cnn-gxnor.npz --force
-	$(BIN)/smtjlab -v train --method gxnor --arch mlp --hidden 1024 --sc-length 100 --bits mock \
-	  --epochs 2 --batch-size 1000 --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 \
+	$(BIN)/smtjlab -v train --method gxnor --arch mlp --hidden 1024 --hidden 1024 --sc-length 100 \
+	  --bits mock --epochs 4 --batch-size 500 --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 \
 	  -o inference/checkpoints/tnn-mlp-gxnor.npz --force
 
 clean:
