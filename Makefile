@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench table checkpoints clean
+.PHONY: demo test lint format bench table checkpoints checkpoints-gxnor clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ checkpoints: $(STAMP)
 	    --epochs 20 --seed 0 --lr 0.003 --batch-size 200 \
 	    -o inference/checkpoints/mlp$$depth-s$$states-$$mode.npz || exit 1; \
 	done; done; done
+
+# The GXNOR models (docs/gxnor.md): decisions from the mock bench's s-MTJ bits, seed 0. One torch
+# thread: on this shared 2-core machine a second one mostly waits (docs/gxnor.md).
+checkpoints-gxnor: $(STAMP)
+	$(BIN)/smtjlab -v train --method gxnor --arch cnn --bits mock --epochs 4 --batch-size 500 \
+	  --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 -o inference/checkpoints/tnn-cnn-gxnor.npz --force
+	$(BIN)/smtjlab -v train --method gxnor --arch mlp --hidden 1024 --hidden 1024 --sc-length 100 \
+	  --bits mock --epochs 4 --batch-size 500 --lr 0.3 --lr-final 0.002 --seed 0 --threads 1 \
+	  -o inference/checkpoints/tnn-mlp-gxnor.npz --force
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -7,7 +7,7 @@ Keys (docs/sc-semantics.md, "Checkpoint file"):
   `input_8bit` (bool: pixels kept at 8 bits instead of the N-state grid)
 - per layer l = 0 .. len(hidden): `weight_l` int8 levels (out, in) in [-h, h], h = (N-1)/2;
   `scale_l` float64 (out,) > 0; `bias_l` float64 (out,)
-- `train_mode` ("sc" | "plain"), `train_sc_length` (L, 0 for plain), `train_epochs`,
+- `train_mode` ("sc" | "plain" | "gxnor"), `train_sc_length` (L, 0 for plain), `train_epochs`,
   `train_seed`, `train_command` (the exact command line)
 - `test_accuracy`: MNIST test accuracy (10k) of the deterministic quantized network
 """
@@ -35,6 +35,9 @@ SHIPPED_NAMES: tuple[str, ...] = tuple(
     for states in (5, 11)
     for mode in ("sc", "plain")
 )
+# GXNOR-trained (docs/gxnor.md); the CNN is a smtjlab.tnn-cnn checkpoint, not an SC model
+GXNOR_NAMES: tuple[str, ...] = ("tnn-mlp-gxnor", "tnn-cnn-gxnor")
+TRAIN_MODES = ("sc", "plain", "gxnor")
 
 
 class CheckpointError(SmtjlabError):
@@ -109,7 +112,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
     path = Path(model)
     if path.exists():
         return path
-    if str(model) in SHIPPED_NAMES:
+    if str(model) in SHIPPED_NAMES + GXNOR_NAMES:
         shipped = SHIPPED_DIR / f"{model}.npz"
         if not shipped.is_file():
             raise CheckpointError(
@@ -118,7 +121,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
         return shipped
     raise CheckpointError(
         f"{model}: no such checkpoint file, and not a shipped model name "
-        f"({', '.join(SHIPPED_NAMES)})"
+        f"({', '.join(SHIPPED_NAMES + GXNOR_NAMES)})"
     )
 
 
@@ -210,8 +213,8 @@ def _validate(checkpoint: Checkpoint, path: Path) -> None:
     states = checkpoint.states
     if states < 3 or states % 2 == 0:
         raise CheckpointError(f"{path}: states must be an odd integer >= 3, got {states}")
-    if checkpoint.train_mode not in ("sc", "plain"):
-        raise CheckpointError(f"{path}: train_mode must be 'sc' or 'plain'")
+    if checkpoint.train_mode not in TRAIN_MODES:
+        raise CheckpointError(f"{path}: train_mode must be one of {', '.join(TRAIN_MODES)}")
     h = half_range(states)
     n_in = N_INPUTS
     for index, layer in enumerate(checkpoint.layers):

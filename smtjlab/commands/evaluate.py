@@ -9,6 +9,7 @@ import numpy as np
 
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
+from smtjlab.errors import SmtjlabError
 
 BATCH = 500
 
@@ -20,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model", required=True, help="checkpoint .npz, or a shipped name such as mlp1-s5-sc"
     )
-    parser.add_argument("--length", type=positive_int, required=True, help="stream length L")
+    parser.add_argument(
+        "--length", type=positive_int, help="stream length L (SC models; not for a CNN)"
+    )
     parser.add_argument(
         "--images", type=positive_int, default=10000, help="first N test images (default all)"
     )
@@ -36,13 +39,18 @@ def run(args: argparse.Namespace) -> int:
     # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
     from smtjlab.bench import open_bit_source
     from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
+    from smtjlab.inference.cnn_checkpoint import is_cnn_checkpoint
     from smtjlab.inference.engine import ScEngine, device_levels
     from smtjlab.inference.mnist import load_mnist
 
     path = resolve_model(args.model)
-    checkpoint = load_checkpoint(path)
     images, labels = load_mnist("test")
     images, labels = images[: args.images], labels[: args.images]
+    if is_cnn_checkpoint(path):
+        return run_cnn(args, path, images, labels)
+    if args.length is None:
+        raise SmtjlabError(f"{path.name} is an SC model: give --length L")
+    checkpoint = load_checkpoint(path)
     bits = open_bit_source(args.bits, device_levels(checkpoint))
     engine = ScEngine(checkpoint, args.length, bits=bits, seed=args.seed)
     started = time.perf_counter()
@@ -72,5 +80,36 @@ def run(args: argparse.Namespace) -> int:
         f"{path.name}: {100 * accuracy:.2f} % on {len(images)} test images at L = {args.length} "
         f"({checkpoint.encoding}, {checkpoint.states} states, {args.bits} bits, "
         f"{result['images_per_s']:.0f} images/s)",
+    )
+    return 0
+
+
+def run_cnn(args: argparse.Namespace, path, images: np.ndarray, labels: np.ndarray) -> int:
+    """The ternary CNN, deterministic (no bit source: it is not an SC model)."""
+    from smtjlab.inference.cnn_checkpoint import load_cnn_checkpoint
+    from smtjlab.inference.gxnor import cnn_from_checkpoint, cnn_inputs, predict  # torch
+
+    checkpoint = load_cnn_checkpoint(path)
+    started = time.perf_counter()
+    predictions = predict(cnn_from_checkpoint(checkpoint), cnn_inputs(images))
+    seconds = time.perf_counter() - started
+    accuracy = float((predictions == labels).mean())
+    result = {
+        "accuracy": accuracy,
+        "images": len(images),
+        "length": None,
+        "states": checkpoint.states,
+        "encoding": None,
+        "images_per_s": len(images) / seconds,
+        "model": str(path),
+        "architecture": "cnn",
+        "train_bits": checkpoint.train_bits,
+        "train_switching": checkpoint.train_switching,
+    }
+    emit(
+        result,
+        args.json,
+        f"{path.name}: {100 * accuracy:.2f} % on {len(images)} test images (ternary CNN, "
+        f"deterministic, {result['images_per_s']:.0f} images/s)",
     )
     return 0

@@ -7,11 +7,14 @@ import logging
 import time
 
 from smtjlab.console import emit, progress
+from smtjlab.errors import SmtjlabError
 from smtjlab.inference.encoding import Encoding
+from smtjlab.inference.gxnor_config import ARCHITECTURES, DEBIAS, SWITCHING_LAWS, GxnorConfig
 from smtjlab.inference.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 DEFAULTS = TrainConfig(hidden=(), states=5)
+GXNOR = GxnorConfig()
 
 
 def positive_int(text: str) -> int:
@@ -33,11 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--hidden",
         type=positive_int,
         action="append",
-        required=True,
         metavar="WIDTH",
-        help="width of a hidden layer; repeat for more layers",
+        help="width of a hidden layer; repeat for more layers (required for --method sc)",
     )
-    parser.add_argument("--states", type=int, required=True, help="odd number of states N >= 3")
+    parser.add_argument(
+        "--states",
+        type=int,
+        help="odd number of states N >= 3 (required for --method sc; gxnor: 3)",
+    )
     parser.add_argument(
         "--encoding", choices=[name.value for name in Encoding], default=DEFAULTS.encoding.value
     )
@@ -49,17 +55,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs)
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--lr", type=float, default=DEFAULTS.lr, help="peak Adam learning rate")
-    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
+    parser.add_argument("--lr", type=float, help="peak Adam learning rate (gxnor: first step)")
+    parser.add_argument("--batch-size", type=positive_int)
     parser.add_argument(
         "--input-8bit", action="store_true", help="keep pixels at 8 bits (default: N states)"
     )
     parser.add_argument("-o", "--output", required=True, metavar="MODEL", help="checkpoint .npz")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    gxnor = parser.add_argument_group("--method gxnor (docs/gxnor.md)")
+    gxnor.add_argument(
+        "--method",
+        choices=("sc", "gxnor"),
+        default="sc",
+        help="sc: SC-aware QAT (default); gxnor: discrete state transitions on device bits",
+    )
+    gxnor.add_argument("--arch", choices=ARCHITECTURES, default="mlp")
+    gxnor.add_argument(
+        "--bits", default="ideal", help="ideal, mock, mtj-model or a bit-pool file (p = 1/2 pool)"
+    )
+    gxnor.add_argument(
+        "--switching", choices=SWITCHING_LAWS, help="f(x) of the DST update (default tanh)"
+    )
+    gxnor.add_argument(
+        "--lr-final", type=float, default=GXNOR.lr_final, help="gxnor: last step's lr"
+    )
+    gxnor.add_argument(
+        "--float-lr-scale",
+        type=float,
+        default=GXNOR.float_lr_scale,
+        help="batch norm's lr as a fraction of the discrete weights' (default 1)",
+    )
+    gxnor.add_argument("--threads", type=positive_int, default=2, help="torch threads (default 2)")
+    gxnor.add_argument(
+        "--debias",
+        choices=DEBIAS,
+        default="none",
+        help="device bits: none, XOR of pairs or von Neumann before the decisions",
+    )
+    gxnor.add_argument(
+        "--train-images", type=positive_int, help="train on the first N images (default all)"
+    )
+    gxnor.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.method == "gxnor":
+        return run_gxnor_command(args)
+    if not args.hidden or args.states is None:
+        raise SmtjlabError("--method sc needs --hidden WIDTH and --states N")
+    args.lr = DEFAULTS.lr if args.lr is None else args.lr
+    args.batch_size = args.batch_size or DEFAULTS.batch_size
     # torch (and numba) load only when training runs, not to build the parser
     from smtjlab.inference.checkpoint import save_checkpoint
     from smtjlab.inference.engine import deterministic_scores
@@ -108,6 +154,25 @@ def run(args: argparse.Namespace) -> int:
         args.json,
         f"{path}: deterministic test accuracy {100 * accuracy:.2f} % "
         f"after {seconds:.0f} s ({path.stat().st_size / 1024:.0f} KiB)",
+    )
+    return 0
+
+
+def run_gxnor_command(args: argparse.Namespace) -> int:
+    from smtjlab.inference.quantize import check_states
+    from smtjlab.train_gxnor import run_gxnor  # lazy: torch and the mock bench
+
+    args.states = 3 if args.states is None else check_states(args.states)
+    args.lr = GXNOR.lr if args.lr is None else args.lr
+    args.batch_size = args.batch_size or GXNOR.batch_size
+    result = run_gxnor(args)
+    emit(
+        result,
+        args.json,
+        f"{result['model']}: deterministic test accuracy {100 * result['test_accuracy']:.2f} % "
+        f"(best {100 * result['best_accuracy']:.2f} % at epoch {result['best_epoch']}), "
+        f"{result['decisions']} decisions from {result['fair_bits']} {result['source']} bits, "
+        f"{result['train_seconds']:.0f} s",
     )
     return 0
 

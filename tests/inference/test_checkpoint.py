@@ -12,6 +12,7 @@ from smtjlab.inference.checkpoint import (
     resolve_model,
     save_checkpoint,
 )
+from smtjlab.inference.cnn_checkpoint import load_cnn_checkpoint
 from smtjlab.inference.encoding import Encoding
 
 from smtjlab.cli import main
@@ -110,3 +111,12 @@ def test_a_pickle_member_is_refused_not_executed(tmp_path, capsys):
     assert main(["evaluate", "--model", str(path), "--length", "10", "--images", "1"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pickle" in err and str(path) in err
+
+
+def test_the_shipped_gxnor_models_resolve_by_name_and_say_how_they_were_made():
+    mlp = load_checkpoint("tnn-mlp-gxnor")
+    assert mlp.states == 3 and mlp.train_mode == "gxnor" and mlp.encoding == "sign-magnitude"
+    assert "--method gxnor" in mlp.train_command and "--bits mock" in mlp.train_command
+    cnn = load_cnn_checkpoint(resolve_model("tnn-cnn-gxnor"))
+    assert cnn.train_bits == "mock" and cnn.fair_bits >= cnn.decisions > 0
+    assert "--arch cnn" in cnn.train_command
