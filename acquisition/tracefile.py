@@ -214,6 +214,12 @@ def read_trace(path: str | os.PathLike, name: str) -> Trace:
         return _read_one(file, name, path)
 
 
+def sample_count(path: str | os.PathLike) -> int:
+    """How many samples the traces of a file hold, all traces together."""
+    with open_trace_file(path) as file:
+        return sum(len(dataset) for dataset in file["traces"].values())
+
+
 @contextmanager
 def open_trace_file(path: str | os.PathLike) -> Iterator[h5py.File]:
     """Open a trace file read-only after checking its format attributes."""

@@ -70,11 +70,15 @@ class Checkpoint:
         return [self.layers[0].weights.shape[1], *(layer.weights.shape[0] for layer in self.layers)]
 
 
+def checkpoint_path(path: str | os.PathLike) -> Path:
+    """The file `save_checkpoint` writes for `path`: the .npz suffix is added if missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
     """Write `checkpoint` as a compressed .npz (the suffix is added if missing)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = checkpoint_path(path)
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION),

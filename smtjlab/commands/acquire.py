@@ -12,12 +12,14 @@ from contextlib import ExitStack
 import pyvisa
 
 from smtjlab.acquisition.record import record
+from smtjlab.acquisition.tracefile import sample_count
 from smtjlab.console import emit, progress
 from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400, SourceMeter
 from smtjlab.instruments.safety import BiasLimits, load_limits
 from smtjlab.instruments.scpi import InstrumentError
+from smtjlab.outputs import OutputFile, add_force_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bias", nargs="+", type=float, required=True, metavar="V")
     parser.add_argument("--duration", type=float, required=True, metavar="S", help="per bias")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.h5")
+    add_force_argument(parser)
     parser.add_argument("--sample-rate", type=float, default=1e6, metavar="HZ")
     parser.add_argument("--points", type=int, default=1_000_000, help="points per scope record")
     parser.add_argument("--channel", nargs="+", type=int, default=[1], help="scope channels")
@@ -50,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output = OutputFile(args.output, force=args.force, inputs=[args.limits])
     limits = load_limits(args.limits)
     for bias in args.bias:
         limits.check_bias(bias)  # refuse before any instrument is touched
@@ -65,10 +69,12 @@ def run(args: argparse.Namespace) -> int:
         for channel in args.channel:
             scope.channel(channel).scale = args.scale
             scope.channel(channel).offset = args.offset
+        # Filled chunk by chunk; after a failure it stays if it holds samples.
+        target = stack.enter_context(output.appending(keep=lambda path: sample_count(path) > 0))
         summary = record(
             smu,
             scope,
-            args.output,
+            target,
             args.bias,
             args.duration,
             channels=args.channel,
@@ -78,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
             source=source,
             progress=progress,
         )
-    result = {"path": str(summary.path), "source": source, "traces": summary.traces}
+    result = {"path": str(output.path), "source": source, "traces": summary.traces}
     text = "\n".join(
         f"{t['name']}: {t['samples']} samples at {t['sample_rate']:g} Sa/s" for t in summary.traces
     )
-    emit(result, args.json, f"wrote {summary.path}\n{text}")
+    emit(result, args.json, f"wrote {output.path}\n{text}")
     return 0
 
 

@@ -17,6 +17,7 @@ from smtjlab.acquisition.calibration import target_levels
 from smtjlab.bench import SWEEP_RANGE, Bench
 from smtjlab.console import emit, progress
 from smtjlab.instruments.safety import load_limits
+from smtjlab.outputs import OutputFile, add_force_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,11 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--limits", metavar="FILE", help="bias limits TOML (docs/instruments.md)")
     parser.add_argument("-o", "--output", metavar="CAL.json", help="store the calibration here")
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    output = None
+    if args.output:
+        output = OutputFile(args.output, force=args.force, inputs=[args.recording, args.limits])
     levels = target_levels(args.levels)
     limits = load_limits(args.limits)
     for bias in args.range:
@@ -68,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
     with bench:
         calibration = bench.calibrate(levels, tuple(args.range), progress=progress)
     calibration.meta.update(levels=args.levels, source=args.source if args.mock else "measured")
-    saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""
+    saved = ""
+    if output is not None:
+        with output.writing() as temp:
+            calibration.save(temp)
+        saved = f"\nsaved to {output.path}"
     fit = calibration.fit
     text = "\n".join(
         [

@@ -8,6 +8,7 @@ import sys
 from smtjlab import demo
 from smtjlab.commands.train import positive_int
 from smtjlab.console import emit
+from smtjlab.outputs import OutputFile, add_force_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,11 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
     )
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    output = OutputFile(args.report, force=args.force, inputs=[args.recording, args.model])
     steps = iter(range(1, 10))
 
     def step(message: str) -> None:
@@ -53,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         step=step,
     )
-    report = demo.write_report(result, args.report)
-    summary = {**result.summary(), "report": str(report)}
+    with output.writing() as temp:
+        demo.write_report(result, temp)
+    summary = {**result.summary(), "report": str(output.path)}
     emit(summary, args.json, _text(summary))
     return 0
 

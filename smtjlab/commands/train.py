@@ -7,7 +7,8 @@ import logging
 import time
 
 from smtjlab.console import emit
-from smtjlab.inference.checkpoint import save_checkpoint
+from smtjlab.outputs import OutputFile, add_force_argument
+from smtjlab.inference.checkpoint import checkpoint_path, save_checkpoint
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.quantize import DEFAULT_ENCODING, ENCODINGS, check_states
@@ -56,11 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input-8bit", action="store_true", help="keep pixels at 8 bits (default: N states)"
     )
     parser.add_argument("-o", "--output", required=True, metavar="MODEL", help="checkpoint .npz")
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    output = OutputFile(checkpoint_path(args.output), force=args.force)
     check_states(args.states)
     config = TrainConfig(
         hidden=tuple(args.hidden),
@@ -82,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
     accuracy = float(
         (deterministic_scores(checkpoint, test_images).argmax(1) == test_labels).mean()
     )
-    path = save_checkpoint(
-        to_checkpoint(model, config, accuracy, checkpoint.train_command), args.output
-    )
+    with output.writing() as temp:
+        save_checkpoint(to_checkpoint(model, config, accuracy, checkpoint.train_command), temp)
+    path = output.path
     result = {
         "model": str(path),
         "test_accuracy": accuracy,
