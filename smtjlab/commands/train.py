@@ -7,12 +7,12 @@ import logging
 import time
 
 from smtjlab.console import emit
-from smtjlab.outputs import OutputFile, add_force_argument
 from smtjlab.inference.checkpoint import checkpoint_path, save_checkpoint
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.quantize import DEFAULT_ENCODING, ENCODINGS, check_states
 from smtjlab.inference.train import TrainConfig, to_checkpoint, train_model
+from smtjlab.outputs import OutputFile, add_force_argument
 
 log = logging.getLogger(__name__)
 DEFAULTS = TrainConfig(hidden=(), states=5)
