@@ -31,9 +31,11 @@ def test_acquire_replay_source_and_limits_file(tmp_path, capsys):
     argv = ["acquire", "--mock", "--source", "replay", "--duration", "0.01", "-o", str(out)]
     assert main([*argv, "--bias", "0.3", "--limits", str(limits)]) == 0
     assert "ch1_bias_+0.3000V: 10000 samples" in capsys.readouterr().out
-    assert main([*argv, "--bias", "0.35", "--limits", str(limits)]) == 1
+    recorded = out.read_bytes()
+    assert main([*argv, "--bias", "0.35", "--limits", str(limits), "--force"]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "bias 0.35 V refused: the limit is |V| <= 0.3 V" in error
+    assert out.read_bytes() == recorded  # the refused run left the recording alone
 
 
 @pytest.mark.parametrize(
@@ -90,3 +92,35 @@ def test_sigkill_mid_acquisition_leaves_a_readable_file(tmp_path):
     (trace,) = read_traces(out)
     assert len(trace.data) >= 200_000 and len(trace.data) % 100_000 == 0
     assert trace.source == "synthetic"
+
+
+def test_an_existing_recording_is_refused_before_the_bench_opens(tmp_path, capsys, monkeypatch):
+    from smtjlab.commands import acquire
+
+    def never(*_):
+        raise AssertionError("the bench must not open")
+
+    monkeypatch.setattr(acquire, "_open_mock", never)
+    out = tmp_path / "existing.h5"
+    out.write_bytes(b"last week's recording")
+    assert main(["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "-o", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "existing.h5: exists; pass --force to replace it" in error
+    assert out.read_bytes() == b"last week's recording"
+
+
+def test_acquire_with_force_replaces_a_recording_only_once_it_is_recorded(tmp_path, capsys):
+    out = tmp_path / "existing.h5"
+    out.write_bytes(b"last week's recording")
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "-o", str(out), "--force"]
+    assert main(argv) == 0
+    assert len(read_traces(out)[0].data) == 10_000
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["existing.h5"]
+
+
+def test_a_failed_acquire_leaves_no_empty_file(tmp_path, capsys):
+    out = tmp_path / "new.h5"
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "--points", "10"]
+    assert main([*argv, "-o", str(out)]) == 1  # refused by record() once the bench is open
+    assert "points" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -57,3 +57,17 @@ def test_calibrate_a_replay_that_recorded_the_level_biases(capsys, tmp_path):
 def test_a_sweep_range_beyond_the_limits_is_refused_before_connecting(capsys):
     assert main(["calibrate", "--mock", "--range", "0.1", "0.9"]) == 1
     assert "refused" in capsys.readouterr().err
+
+
+def test_an_existing_calibration_file_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
+    from smtjlab.commands import calibrate
+
+    def never(*_):
+        raise AssertionError("no work before the output is checked")
+
+    monkeypatch.setattr(calibrate, "load_limits", never)
+    out = tmp_path / "cal.json"
+    out.write_text("{}")
+    assert main(["calibrate", "--mock", "-o", str(out)]) == 1
+    assert "cal.json: exists; pass --force to replace it" in capsys.readouterr().err
+    assert out.read_text() == "{}"
