@@ -183,3 +183,27 @@ def test_a_failed_digitize_leaves_no_partial_output(tmp_path, capsys):
     assert main(["digitize", str(source), "-o", str(tmp_path / "out.h5")]) == 1
     capsys.readouterr()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("volts_per_code", np.nan), ("volts_per_code", 0.0), ("sample_rate", 1e-300)],
+)
+def test_a_bad_scale_is_one_line_and_leaves_no_output(tmp_path, capsys, key, value):
+    source = tmp_path / "in.h5"
+    with TraceWriter(source) as writer:
+        writer.create(
+            "t",
+            sample_rate=1e6,
+            bias_voltage=0.3,
+            dtype=np.int16,
+            volts_per_code=1e-3,
+            offset_volts=0.0,
+        )
+        writer.append("t", np.arange(1000, dtype=np.int16))
+    with h5py.File(source, "a") as file:
+        file["traces/t"].attrs[key] = value
+    before = digest(source)
+    assert main(["digitize", str(source), "-o", str(tmp_path / "out.h5")]) == 1
+    one_error(capsys, key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"] and digest(source) == before
