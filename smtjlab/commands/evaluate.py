@@ -11,7 +11,7 @@ from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
 from smtjlab.inference.bitsource import open_bit_source
 from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
-from smtjlab.inference.engine import ScEngine, device_levels
+from smtjlab.inference.engine import ScEngine, check_memory, device_levels
 from smtjlab.inference.mnist import load_mnist
 
 BATCH = 500
@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     path = resolve_model(args.model)
     checkpoint = load_checkpoint(path)
+    check_memory(checkpoint, args.length, min(BATCH, args.images))  # before any work
     images, labels = load_mnist("test")
     images, labels = images[: args.images], labels[: args.images]
     bits = open_bit_source(args.bits, device_levels(checkpoint))

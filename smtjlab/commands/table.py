@@ -18,7 +18,12 @@ from smtjlab.commands.train import positive_int
 from smtjlab.console import emit, progress
 from smtjlab.inference.bitsource import open_bit_source
 from smtjlab.inference.checkpoint import load_checkpoint
-from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
+from smtjlab.inference.engine import (
+    ScEngine,
+    check_memory,
+    deterministic_scores,
+    device_levels,
+)
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.outputs import OutputFile, add_force_argument
 
@@ -86,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     images, labels = images[: args.images], labels[: args.images]
     models = [(d, s, m) for d in DEPTHS for s in STATES for m in MODES]
     checkpoints = {key: load_checkpoint(model_name(*key)) for key in models}
+    for checkpoint in checkpoints.values():  # refuse an absurd L before any work
+        check_memory(checkpoint, max(args.lengths), min(BATCH, args.images))
     # one bit source per set of device levels: the mock bench calibrates and fills it once
     sources = {}
     rows = []

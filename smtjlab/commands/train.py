@@ -7,7 +7,7 @@ import logging
 import time
 
 from smtjlab.console import emit
-from smtjlab.inference.checkpoint import checkpoint_path, save_checkpoint
+from smtjlab.inference.checkpoint import checkpoint_path, check_storable_states, save_checkpoint
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.quantize import DEFAULT_ENCODING, ENCODINGS, check_states
@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     output = OutputFile(checkpoint_path(args.output), force=args.force)
-    check_states(args.states)
+    check_storable_states(check_states(args.states), "--states")
     config = TrainConfig(
         hidden=tuple(args.hidden),
         states=args.states,
