@@ -7,7 +7,7 @@ import logging
 import time
 
 from smtjlab.console import emit
-from smtjlab.inference.checkpoint import checkpoint_path, check_storable_states, save_checkpoint
+from smtjlab.inference.checkpoint import check_storable_states, checkpoint_path, save_checkpoint
 from smtjlab.inference.engine import deterministic_scores
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.quantize import DEFAULT_ENCODING, ENCODINGS, check_states
