@@ -47,16 +47,27 @@ Progress = Callable[[Iterable, str, int], Iterable]
 FORMAT = "smtjlab.calibration"
 VERSION = 1
 FINE_RANGE = (0.03, 0.97)  # occupancies the fine sweep spans
+TOLERANCE = 0.01  # a level is accepted within ±this of its target
 
 
 class CalibrationError(SmtjlabError):
     """A sweep without a transition, a level that cannot be reached, a bad calibration file."""
 
 
-def target_levels(n_states: int) -> list[float]:
-    """The device levels an N-state network needs: k/(N−1) for 0 < k < N−1."""
+def target_levels(n_states: int, tolerance: float = TOLERANCE) -> list[float]:
+    """The device levels an N-state network needs: k/(N−1) for 0 < k < N−1.
+
+    Neighbouring levels must lie more than two tolerances apart, or a level accepted at the
+    edge of its ±tolerance band could be its neighbour's.
+    """
     if n_states < 3:
         raise CalibrationError(f"a network needs at least 3 states, not {n_states}")
+    most = math.ceil(1 / (2 * tolerance))  # the largest N with 1/(N−1) > 2·tolerance
+    if n_states > most:
+        raise CalibrationError(
+            f"{n_states} states need levels {1 / (n_states - 1):.3g} apart, closer than twice "
+            f"the ±{tolerance:g} calibration tolerance: at most {most} states"
+        )
     return [k / (n_states - 1) for k in range(1, n_states - 1)]
 
 
@@ -168,12 +179,12 @@ def calibrate(
     sweep_points: int = 11,
     sweep_bits: int = 20_000,
     verify_bits: int = 50_000,
-    tolerance: float = 0.01,
+    tolerance: float = TOLERANCE,
     max_iterations: int = 8,
     progress: Progress | None = None,
 ) -> Calibration:
     """Sweep, fit and solve every level (module docstring); raises CalibrationError."""
-    low, high = sorted(bias_range)
+    low, high = check_sweep_range(bias_range)
     # Biases rounded to 1 µV: what a person would type, and what the SMU can set.
     coarse = sweep(measure, np.round(np.linspace(low, high, sweep_points), 6), sweep_bits, progress)
     fit = fit_sigmoid(coarse)
@@ -191,6 +202,17 @@ def calibrate(
         for p in (progress(levels, "levels", len(levels)) if progress else levels)
     ]
     return Calibration(fit=fit, points=points, levels=solved)
+
+
+def check_sweep_range(bias_range: Sequence[float]) -> tuple[float, float]:
+    """The sweep range as (low, high); refused unless both are finite and distinct."""
+    low, high = sorted(float(bias) for bias in bias_range)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise CalibrationError(
+            f"sweep range {bias_range[0]:g} … {bias_range[1]:g} V: need two finite, "
+            "different biases"
+        )
+    return low, high
 
 
 def sweep(
@@ -252,7 +274,7 @@ def solve_level(
     p_target: float,
     bias_range: tuple[float, float],
     n_bits: int = 50_000,
-    tolerance: float = 0.01,
+    tolerance: float = TOLERANCE,
     max_iterations: int = 8,
     start_v: float | None = None,
 ) -> Level:
@@ -308,7 +330,7 @@ class DriftMonitor:
         measure: MeasureBits,
         bias_range: tuple[float, float],
         *,
-        tolerance: float = 0.01,
+        tolerance: float = TOLERANCE,
         n_bits: int = 50_000,
     ) -> None:
         self.calibration = calibration

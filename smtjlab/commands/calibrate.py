@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from smtjlab.acquisition.calibration import target_levels
+from smtjlab.acquisition.calibration import check_sweep_range, target_levels
 from smtjlab.bench import SWEEP_RANGE, Bench
 from smtjlab.console import emit, progress
 from smtjlab.instruments.safety import load_limits
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         output = OutputFile(args.output, force=args.force, inputs=[args.recording, args.limits])
     levels = target_levels(args.levels)
+    check_sweep_range(args.range)
     limits = load_limits(args.limits)
     for bias in args.range:
         limits.check_bias(bias)  # refuse before any instrument is touched
