@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import curve_fit
 from scipy.special import expit, logit
-from smtjlab.acquisition.bitstream import autocorrelation
+from smtjlab.acquisition.bitstream import autocorrelation, effective_bits
 
 from smtjlab.errors import SmtjlabError
 
@@ -241,12 +241,7 @@ def fit_sigmoid(points: Sequence[SweepPoint]) -> SigmoidFit:
         )
     bias = np.array([pt.bias_v for pt in points])
     p = np.array([pt.p_high for pt in points])
-    n_eff = np.array(
-        [
-            pt.n_bits * (1 - rho) / (1 + rho)
-            for pt, rho in ((pt, _clip_rho(pt.lag1)) for pt in points)
-        ]
-    )
+    n_eff = np.array([effective_bits(pt.n_bits, pt.lag1) for pt in points])
     # Binomial σ, with p pulled off 0 and 1 so saturated points keep a finite weight.
     shrunk = (p * n_eff + 0.5) / (n_eff + 1)
     sigma = np.sqrt(shrunk * (1 - shrunk) / n_eff)
@@ -377,10 +372,6 @@ class DriftMonitor:
 def _lag1(bits: np.ndarray) -> float:
     rho = autocorrelation(bits, 1)
     return 0.0 if math.isnan(rho) else rho
-
-
-def _clip_rho(rho: float) -> float:
-    return min(max(rho, 0.0), 0.9)
 
 
 def _monotone(p: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
