@@ -13,6 +13,13 @@ import pyvisa
 
 from smtjlab.acquisition.record import record
 from smtjlab.acquisition.tracefile import sample_count
+from smtjlab.arguments import (
+    finite_float,
+    int_between,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+)
 from smtjlab.console import emit, progress
 from smtjlab.instruments.discovery import check_resource_name, driver_for, identify
 from smtjlab.instruments.infiniivision import InfiniiVision
@@ -34,17 +41,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--source", choices=("model", "replay"), default="model", help="mock bench source"
     )
-    parser.add_argument("--seed", type=int, default=0, help="mock bench seed")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="mock bench seed")
+    # biases are checked against the limits, which name a NaN or an out-of-range value
     parser.add_argument("--bias", nargs="+", type=float, required=True, metavar="V")
-    parser.add_argument("--duration", type=float, required=True, metavar="S", help="per bias")
+    parser.add_argument(
+        "--duration", type=positive_float, required=True, metavar="S", help="per bias"
+    )
     parser.add_argument("-o", "--output", required=True, metavar="OUT.h5")
     add_force_argument(parser)
-    parser.add_argument("--sample-rate", type=float, default=1e6, metavar="HZ")
-    parser.add_argument("--points", type=int, default=1_000_000, help="points per scope record")
-    parser.add_argument("--channel", nargs="+", type=int, default=[1], help="scope channels")
-    parser.add_argument("--scale", type=float, default=0.025, help="scope V/div")
-    parser.add_argument("--offset", type=float, default=0.15, help="scope V at screen centre")
-    parser.add_argument("--settle", type=float, default=0.0, metavar="S", help="wait after bias")
+    parser.add_argument("--sample-rate", type=positive_float, default=1e6, metavar="HZ")
+    parser.add_argument(
+        "--points", type=int_between(100, 8_000_000), default=1_000_000, help="points per record"
+    )
+    parser.add_argument(
+        "--channel",
+        nargs="+",
+        type=int_between(1, InfiniiVision.CHANNELS),
+        default=[1],
+        help="scope channels",
+    )
+    parser.add_argument("--scale", type=positive_float, default=0.025, help="scope V/div")
+    parser.add_argument(
+        "--offset", type=finite_float, default=0.15, help="scope V at screen centre"
+    )
+    parser.add_argument(
+        "--settle", type=nonnegative_float, default=0.0, metavar="S", help="wait after bias"
+    )
     parser.add_argument(
         "--limits", metavar="FILE", help="bias limits TOML (see docs/instruments.md)"
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from smtjlab.acquisition.calibration import check_sweep_range, target_levels
+from smtjlab.arguments import nonnegative_int, positive_int
 from smtjlab.bench import SWEEP_RANGE, Bench
 from smtjlab.console import emit, progress
 from smtjlab.instruments.safety import load_limits
@@ -39,11 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--source", choices=("model", "replay"), default="model", help="mock bench source"
     )
     parser.add_argument("--recording", metavar="FILE", help="trace file for --source replay")
-    parser.add_argument("--seed", type=int, default=0, help="mock bench seed")
-    parser.add_argument("--levels", type=int, default=5, metavar="N", help="network states N")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="mock bench seed")
+    parser.add_argument(
+        "--levels", type=positive_int, default=5, metavar="N", help="network states N"
+    )
     parser.add_argument(
         "--range",
-        type=float,
+        type=float,  # checked against the limits, like every bias
         nargs=2,
         default=SWEEP_RANGE,
         metavar=("LOW", "HIGH"),

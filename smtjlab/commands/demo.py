@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from smtjlab import demo
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit
 from smtjlab.outputs import OutputFile, add_force_argument
 
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="the main job, offline on the mock bench", description=__doc__
     )
     parser.add_argument(
-        "--images", type=_image_count, default=1000, help="MNIST test images (1000)"
+        "--images", type=int_between(1, 10000), default=1000, help="MNIST test images (1000)"
     )
     parser.add_argument(
         "--length", type=positive_int, default=demo.DEFAULT_LENGTH, help="bitstream length L"
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recording", metavar="FILE", help="trace file to replay (default: the shipped one)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument(
         "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
     )
@@ -89,10 +89,3 @@ def _text(summary: dict) -> str:
             f"report figure: {summary['report']}",
         ]
     )
-
-
-def _image_count(text: str) -> int:
-    count = int(text)
-    if not 1 <= count <= 10000:
-        raise argparse.ArgumentTypeError("must be between 1 and 10000 (the MNIST test set)")
-    return count

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import positive_float, positive_int
 from smtjlab.console import emit
 from smtjlab.inference.energy import EnergyParameters, compare, parameter_table
 
@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="WIDTH",
         help="hidden widths of the network (default: 256)",
     )
-    parser.add_argument("--tau-c", type=float, help="device correlation time in s (default 1e-9)")
+    parser.add_argument(
+        "--tau-c", type=positive_float, help="device correlation time in s (default 1e-9)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 

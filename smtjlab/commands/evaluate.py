@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit, progress
 from smtjlab.inference.bitsource import open_bit_source
 from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
@@ -26,12 +26,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--length", type=positive_int, required=True, help="stream length L")
     parser.add_argument(
-        "--images", type=positive_int, default=10000, help="first N test images (default all)"
+        "--images",
+        type=int_between(1, 10000),
+        default=10000,
+        help="first N test images (default all)",
     )
     parser.add_argument(
         "--bits", default="ideal", help="ideal (PRNG), mock (mock bench pools) or a bit-pool file"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the stream placement"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from smtjlab.arguments import positive_float
+
 TAB_CHOICES = ("connect", "live", "calibration", "pools", "inference", "all")
 
 
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--run-seconds",
-        type=float,
+        type=positive_float,
         default=10.0,
         metavar="S",
         help="with --screenshot: how long to run before the picture (default 10)",

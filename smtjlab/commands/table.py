@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit, progress
 from smtjlab.inference.bitsource import open_bit_source
 from smtjlab.inference.checkpoint import load_checkpoint
@@ -42,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table", help="reproduce the paper's accuracy table", description=__doc__
     )
     parser.add_argument(
-        "--images", type=positive_int, default=10000, help="first N test images (default all)"
+        "--images",
+        type=int_between(1, 10000),
+        default=10000,
+        help="first N test images (default all)",
     )
     parser.add_argument(
         "--bits",
@@ -52,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lengths", type=positive_int, nargs="+", default=list(LENGTHS), metavar="L"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the stream placement"
+    )
     parser.add_argument(
         "--repeats",
         type=positive_int,

@@ -6,6 +6,7 @@ import argparse
 import logging
 import time
 
+from smtjlab.arguments import nonnegative_int, positive_float, positive_int
 from smtjlab.console import emit
 from smtjlab.inference.checkpoint import check_storable_states, checkpoint_path, save_checkpoint
 from smtjlab.inference.engine import deterministic_scores
@@ -16,17 +17,6 @@ from smtjlab.outputs import OutputFile, add_force_argument
 
 log = logging.getLogger(__name__)
 DEFAULTS = TrainConfig(hidden=(), states=5)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (anything else is a usage error, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="WIDTH",
         help="width of a hidden layer; repeat for more layers",
     )
-    parser.add_argument("--states", type=int, required=True, help="odd number of states N >= 3")
+    parser.add_argument(
+        "--states", type=positive_int, required=True, help="odd number of states N >= 3"
+    )
     parser.add_argument("--encoding", choices=ENCODINGS, default=DEFAULT_ENCODING)
     parser.add_argument(
         "--sc-length",
@@ -50,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train with the SC sampling noise of streams of length L (default: plain QAT)",
     )
     parser.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs)
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--lr", type=float, default=DEFAULTS.lr, help="peak Adam learning rate")
+    parser.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed)
+    parser.add_argument(
+        "--lr", type=positive_float, default=DEFAULTS.lr, help="peak Adam learning rate"
+    )
     parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
     parser.add_argument(
         "--input-8bit", action="store_true", help="keep pixels at 8 bits (default: N states)"

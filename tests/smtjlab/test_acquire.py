@@ -7,8 +7,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
-from smtjlab.acquisition.tracefile import read_traces
+from smtjlab.acquisition.tracefile import TraceWriter, read_traces
+from smtjlab.instruments.scpi import InstrumentError
 
 from smtjlab.cli import main
 
@@ -118,9 +120,52 @@ def test_acquire_with_force_replaces_a_recording_only_once_it_is_recorded(tmp_pa
     assert sorted(path.name for path in tmp_path.iterdir()) == ["existing.h5"]
 
 
-def test_a_failed_acquire_leaves_no_empty_file(tmp_path, capsys):
+def failing_record(samples):
+    """`record` that writes `samples` samples, then loses the scope."""
+
+    def record(smu, scope, path, *args, **kwargs):
+        with TraceWriter(path) as writer:
+            writer.create("ch1_bias_+0.1000V", sample_rate=1e6, bias_voltage=0.1)
+            writer.append("ch1_bias_+0.1000V", np.zeros(samples, np.float32))
+        raise InstrumentError("scope: connection lost")
+
+    return record
+
+
+@pytest.mark.parametrize("samples", [0, 1000])
+def test_a_failed_acquire_keeps_its_file_only_if_it_recorded_something(
+    tmp_path, capsys, monkeypatch, samples
+):
+    from smtjlab.commands import acquire
+
+    monkeypatch.setattr(acquire, "record", failing_record(samples))
     out = tmp_path / "new.h5"
-    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "--points", "10"]
-    assert main([*argv, "-o", str(out)]) == 1  # refused by record() once the bench is open
-    assert "points" in capsys.readouterr().err
+    argv = ["acquire", "--mock", "--bias", "0.1", "--duration", "0.01", "-o", str(out)]
+    assert main(argv) == 1
+    assert "connection lost" in capsys.readouterr().err
+    if samples:
+        assert len(read_traces(out)[0].data) == samples
+    else:
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--duration", "nan"], "argument --duration: 'nan' is not a finite number"),
+        (["--duration", "0"], "argument --duration: '0' is not > 0"),
+        (["--channel", "0"], "argument --channel: 0 is not between 1 and 4"),
+        (["--channel", "one"], "argument --channel: 'one' is not an integer"),
+        (["--settle", "-1"], "argument --settle: '-1' is not >= 0"),
+        (["--sample-rate", "inf"], "argument --sample-rate: 'inf' is not a finite number"),
+        (["--points", "5"], "argument --points: 5 is not between 100 and 8000000"),
+        (["--scale", "0"], "argument --scale: '0' is not > 0"),
+        (["--seed", "-1"], "argument --seed: -1 is not >= 0"),
+    ],
+)
+def test_bad_numbers_are_usage_errors_naming_the_argument(tmp_path, capsys, extra, message):
+    argv = ["acquire", "--mock", "--bias", "0.1", "--duration", "1", "-o", str(tmp_path / "u.h5")]
+    with pytest.raises(SystemExit) as raised:
+        main([*argv, *extra])
+    assert raised.value.code == 2 and message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
