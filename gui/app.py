@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from smtjlab.errors import SmtjlabError
+from smtjlab.outputs import OutputFile
 
 log = logging.getLogger("smtjlab.gui")
 
@@ -47,8 +48,10 @@ def run(
     screenshot: Path | None = None,
     run_seconds: float = 10.0,
     tab: str = "inference",
+    force: bool = False,
 ) -> int:
-    """Show the window until it is closed, or run `run_seconds` and save screenshot(s)."""
+    """Show the window until it is closed, or run `run_seconds` and save screenshot(s)
+    (an existing picture is replaced only with `force`)."""
     if screenshot is not None and run_seconds <= 0:
         raise SmtjlabError("--run-seconds must be positive")
     app = _application()
@@ -58,6 +61,12 @@ def run(
 
     if tab != "all" and tab not in TABS:
         raise SmtjlabError(f"unknown tab {tab!r}; choose one of {', '.join(TABS)} or all")
+    outputs = {}  # checked before the window opens (smtjlab.outputs)
+    if screenshot is not None:
+        outputs = {
+            name: OutputFile(path, force=force, make_folder=True)
+            for name, path in screenshot_paths(screenshot, tab).items()
+        }
     window = LabWindow(mock=mock)
     window.show()
 
@@ -73,23 +82,23 @@ def run(
         pilot = Autopilot(window)
         pilot.start()
 
-        pending = list(screenshot_paths(screenshot, tab).items())
+        pending = list(outputs.items())
 
         def show_next() -> None:
             window.show_tab(pending[0][0])
             QTimer.singleShot(SETTLE_MS, grab)
 
         def grab() -> None:
-            _, path = pending.pop(0)
+            _, output = pending.pop(0)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if not window.grab().save(str(path)):
-                    raise SmtjlabError(f"{path}: could not write the screenshot")
+                with output.writing() as temp:
+                    if not window.grab().save(str(temp), "PNG"):
+                        raise SmtjlabError(f"{output.path}: could not write the screenshot")
             except SmtjlabError as error:
                 result["error"] = error
                 window.close()
                 return
-            log.info("saved %s", path)
+            log.info("saved %s", output.path)
             if pending:
                 show_next()
             else:

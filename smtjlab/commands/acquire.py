@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 import pyvisa
 
-from smtjlab.acquisition.record import record
+from smtjlab.acquisition.record import check_room, record
 from smtjlab.acquisition.tracefile import sample_count
 from smtjlab.arguments import (
     finite_float,
@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     limits = load_limits(args.limits)
     for bias in args.bias:
         limits.check_bias(bias)  # refuse before any instrument is touched
+    check_room(
+        output.path.parent, len(args.bias) * len(args.channel), args.duration, args.sample_rate
+    )
     with ExitStack() as stack:
         if args.mock:
             smu, scope = _open_mock(args, limits)

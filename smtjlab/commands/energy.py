@@ -9,7 +9,9 @@ import argparse
 
 from smtjlab.arguments import positive_float, positive_int
 from smtjlab.console import emit
+from smtjlab.inference.checkpoint import check_storable_states
 from smtjlab.inference.energy import EnergyParameters, compare, parameter_table
+from smtjlab.inference.quantize import check_states
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_storable_states(check_states(args.states), "--states")
     params = EnergyParameters() if args.tau_c is None else EnergyParameters(tau_c=args.tau_c)
     widths = [784, *(args.hidden or [256]), 10]
     result = compare(params, widths, args.states, args.length)

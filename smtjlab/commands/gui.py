@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from smtjlab.arguments import positive_float
+from smtjlab.outputs import add_force_argument
 
 TAB_CHOICES = ("connect", "live", "calibration", "pools", "inference", "all")
 
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="inference",
         help="with --screenshot: the view to show; 'all' saves PNG-<tab>.png for each view",
     )
+    add_force_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -51,4 +53,5 @@ def run(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         run_seconds=args.run_seconds,
         tab=args.tab,
+        force=args.force,
     )

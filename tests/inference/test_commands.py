@@ -111,3 +111,17 @@ def test_table_refuses_existing_outputs_before_loading_mnist(capsys, tmp_path, m
     assert "accuracy.png: exists; pass --force to replace it" in capsys.readouterr().err
     assert plot.read_bytes() == b"the published plot"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["figures"]
+
+
+def test_energy_tau_c_nan_is_a_usage_error_not_bare_nan_json(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["energy", "--tau-c", "nan", "--json"])
+    assert exit_info.value.code == 2 and capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("states", "message"), [("4", "odd integer"), ("1000001", "more than the 255")]
+)
+def test_energy_refuses_states_no_network_can_have(capsys, states, message):
+    assert main(["energy", "--states", states]) == 1
+    assert message in capsys.readouterr().err

@@ -169,3 +169,14 @@ def test_bad_numbers_are_usage_errors_naming_the_argument(tmp_path, capsys, extr
         main([*argv, *extra])
     assert raised.value.code == 2 and message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "extra", [["--duration", "1e12"], ["--duration", "0.01", "--sample-rate", "1e300"]]
+)
+def test_a_recording_larger_than_the_free_disk_is_refused_before_any_work(tmp_path, capsys, extra):
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "1", "-o", str(tmp_path / "x.h5")]
+    assert main([*argv, *extra]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "GB (2 bytes a sample), more than the" in error
+    assert list(tmp_path.iterdir()) == []
