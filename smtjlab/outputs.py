@@ -116,14 +116,13 @@ class OutputFile:
     def _temporary(self) -> Path:
         self.check()  # the path may have changed while the command worked
         self._folder()
-        for _ in range(100):
-            temp = self.path.with_name(
-                f".{self.path.name}.{secrets.token_hex(4)}.tmp{self.path.suffix}"
-            )
-            if not os.path.lexists(temp):
-                _create_new(temp)
-                return temp
-        raise OutputError(f"{self.path}: no free temporary name in {self.path.parent}")
+        # hidden, beside the output (so the rename stays on one file system), ending in the
+        # output's suffix (so writers that go by it, such as matplotlib, write the right format)
+        temp = self.path.with_name(
+            f".{self.path.name}.{secrets.token_hex(4)}.tmp{self.path.suffix}"
+        )
+        _create_new(temp)
+        return temp
 
     def _folder(self) -> None:
         if self.make_folder:
