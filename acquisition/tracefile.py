@@ -38,6 +38,7 @@ CHUNK_SAMPLES = 1 << 16
 SAMPLE_RATE_HZ = (1.0, 1e12)  # a slow data logger ... past any real-time digitizer
 VOLTS_PER_CODE = (1e-12, 100.0)  # one ADC step: a 24-bit converter ... a 1:100 probe at 10 V/div
 MAX_ABS_VOLTS = 1e3  # bias and offset: past the range of any source-measure unit
+SCALE_ATTRS = ("volts_per_code", "offset_volts")  # of integer ADC codes
 TEXT_ATTRS = ("device", "started_at", "instrument", "source")
 NUMBER_ATTRS = ("field_oe", "temperature_k")
 
@@ -246,10 +247,9 @@ def iter_traces(path: str | os.PathLike) -> Iterator[Trace]:
 
 
 def _check_header(file: h5py.File, path: Path) -> None:
-    if not _is_text(_plain(file.attrs.get("format"))) or _plain(file.attrs["format"]) != FORMAT:
-        raise TraceFileError(
-            f"{path}: attribute format is {_plain(file.attrs.get('format'))!r}, not {FORMAT!r}"
-        )
+    found = _plain(file.attrs.get("format"))
+    if not isinstance(found, str) or found != FORMAT:
+        raise TraceFileError(f"{path}: attribute format is {found!r}, not {FORMAT!r}")
     version = _plain(file.attrs.get("version"))
     if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
         raise TraceFileError(
@@ -304,9 +304,6 @@ def _read_one(file: h5py.File, name: str, path: str | os.PathLike) -> Trace:
     return trace
 
 
-SCALE_ATTRS = ("volts_per_code", "offset_volts")
-
-
 def check_scale(
     where: str,
     sample_rate: float,
@@ -347,7 +344,7 @@ def checked_attrs(where: str, attrs: dict[str, Any]) -> dict[str, Any]:
         raise TraceFileError(f"{where}: unknown attributes {sorted(unknown)}")
     plain = {key: _plain(value) for key, value in attrs.items()}
     for key in TEXT_ATTRS:
-        if key in plain and not _is_text(plain[key]):
+        if key in plain and not isinstance(plain[key], str):
             raise TraceFileError(
                 f"{where}: attribute {key!r} must be text, not {_describe(plain[key])}"
             )
@@ -377,10 +374,6 @@ def _integer(where: str, key: str, value: Any, minimum: int) -> int:
             f"{where}: attribute {key!r} must be an integer >= {minimum}, not {_describe(value)}"
         )
     return value
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, str)
 
 
 def _describe(value: Any) -> str:
