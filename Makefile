@@ -13,7 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/smtjlab demo
+	$(BIN)/smtjlab demo --force
 
 # pytest exits 5 when it collects nothing: a broken suite, so it fails here too.
 test: $(STAMP)
@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/smtjlab bench
 
 table: $(STAMP)
-	$(BIN)/smtjlab table
+	$(BIN)/smtjlab table --force
 
 # The shipped models (docs/accuracy.md): mlp{1,3}-s{5,11}-{sc,plain}, seed 0, 2 CPU threads.
 checkpoints: $(STAMP)
@@ -41,7 +41,7 @@ checkpoints: $(STAMP)
 	  sc=$$([ $$mode = sc ] && echo --sc-length 100); \
 	  $(BIN)/smtjlab train $$hidden --states $$states --encoding sign-magnitude $$sc \
 	    --epochs 20 --seed 0 --lr 0.003 --batch-size 200 \
-	    -o inference/checkpoints/mlp$$depth-s$$states-$$mode.npz || exit 1; \
+	    --force -o inference/checkpoints/mlp$$depth-s$$states-$$mode.npz || exit 1; \
 	done; done; done
 
 # The GXNOR models (docs/gxnor.md): decisions from the mock bench's s-MTJ bits, seed 0. One torch

@@ -62,6 +62,16 @@ def decimate(states: np.ndarray, interval: int, offset: int = 0) -> Bitstream:
     return Bitstream(bits=bits, interval=int(interval), offset=int(offset))
 
 
+def effective_bits(n_bits: int, rho: float) -> float:
+    """The independent bits that `n_bits` with lag-1 correlation ρ are worth: n(1−ρ)/(1+ρ).
+
+    ρ is clipped to [0, 0.9]: anticorrelation is not counted as a gain, and a near-constant
+    stream's estimate of ρ is too noisy to shrink n by more than 19x.
+    """
+    rho = 0.0 if math.isnan(rho) else min(max(rho, 0.0), 0.9)
+    return n_bits * (1 - rho) / (1 + rho)
+
+
 def autocorrelation(bits: np.ndarray, lag: int = 1) -> float:
     """Sample autocorrelation of 0/1 bits at `lag`; NaN for a constant or too short stream."""
     bits = np.asarray(bits, dtype=np.uint8)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import curve_fit
 from scipy.special import expit, logit
-from smtjlab.acquisition.bitstream import autocorrelation
+from smtjlab.acquisition.bitstream import autocorrelation, effective_bits
 from smtjlab.acquisition.digitize import NoSwitching
 
 from smtjlab.errors import SmtjlabError
@@ -48,16 +48,27 @@ Progress = Callable[[Iterable, str, int], Iterable]
 FORMAT = "smtjlab.calibration"
 VERSION = 1
 FINE_RANGE = (0.03, 0.97)  # occupancies the fine sweep spans
+TOLERANCE = 0.01  # a level is accepted within ±this of its target
 
 
 class CalibrationError(SmtjlabError):
     """A sweep without a transition, a level that cannot be reached, a bad calibration file."""
 
 
-def target_levels(n_states: int) -> list[float]:
-    """The device levels an N-state network needs: k/(N−1) for 0 < k < N−1."""
+def target_levels(n_states: int, tolerance: float = TOLERANCE) -> list[float]:
+    """The device levels an N-state network needs: k/(N−1) for 0 < k < N−1.
+
+    Neighbouring levels must lie more than two tolerances apart, or a level accepted at the
+    edge of its ±tolerance band could be its neighbour's.
+    """
     if n_states < 3:
         raise CalibrationError(f"a network needs at least 3 states, not {n_states}")
+    most = math.ceil(1 / (2 * tolerance))  # the largest N with 1/(N−1) > 2·tolerance
+    if n_states > most:
+        raise CalibrationError(
+            f"{n_states} states need levels {1 / (n_states - 1):.3g} apart, closer than twice "
+            f"the ±{tolerance:g} calibration tolerance: at most {most} states"
+        )
     return [k / (n_states - 1) for k in range(1, n_states - 1)]
 
 
@@ -244,12 +255,12 @@ def calibrate(
     sweep_points: int = 11,
     sweep_bits: int = 20_000,
     verify_bits: int = 50_000,
-    tolerance: float = 0.01,
+    tolerance: float = TOLERANCE,
     max_iterations: int = 8,
     progress: Progress | None = None,
 ) -> Calibration:
     """Sweep, fit and solve every level (module docstring); raises CalibrationError."""
-    low, high = sorted(bias_range)
+    low, high = check_sweep_range(bias_range)
     # Biases rounded to 1 µV: what a person would type, and what the SMU can set.
     coarse = sweep(measure, np.round(np.linspace(low, high, sweep_points), 6), sweep_bits, progress)
     fit = fit_sigmoid(coarse)
@@ -267,6 +278,17 @@ def calibrate(
         for p in (progress(levels, "levels", len(levels)) if progress else levels)
     ]
     return Calibration(fit=fit, points=points, levels=solved)
+
+
+def check_sweep_range(bias_range: Sequence[float]) -> tuple[float, float]:
+    """The sweep range as (low, high); refused unless both are finite and distinct."""
+    low, high = sorted(float(bias) for bias in bias_range)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise CalibrationError(
+            f"sweep range {bias_range[0]:g} … {bias_range[1]:g} V: need two finite, "
+            "different biases"
+        )
+    return low, high
 
 
 def sweep(
@@ -299,12 +321,7 @@ def fit_sigmoid(points: Sequence[SweepPoint]) -> SigmoidFit:
         )
     bias = np.array([pt.bias_v for pt in points])
     p = np.array([pt.p_high for pt in points])
-    n_eff = np.array(
-        [
-            pt.n_bits * (1 - rho) / (1 + rho)
-            for pt, rho in ((pt, _clip_rho(pt.lag1)) for pt in points)
-        ]
-    )
+    n_eff = np.array([effective_bits(pt.n_bits, pt.lag1) for pt in points])
     # Binomial σ, with p pulled off 0 and 1 so saturated points keep a finite weight.
     shrunk = (p * n_eff + 0.5) / (n_eff + 1)
     sigma = np.sqrt(shrunk * (1 - shrunk) / n_eff)
@@ -332,7 +349,7 @@ def solve_level(
     p_target: float,
     bias_range: tuple[float, float],
     n_bits: int = 50_000,
-    tolerance: float = 0.01,
+    tolerance: float = TOLERANCE,
     max_iterations: int = 8,
     start_v: float | None = None,
 ) -> Level:
@@ -411,7 +428,7 @@ class DriftMonitor:
         measure: MeasureBits,
         bias_range: tuple[float, float],
         *,
-        tolerance: float = 0.01,
+        tolerance: float = TOLERANCE,
         n_bits: int = 50_000,
     ) -> None:
         self.calibration = calibration
@@ -458,10 +475,6 @@ class DriftMonitor:
 def _lag1(bits: np.ndarray) -> float:
     rho = autocorrelation(bits, 1)
     return 0.0 if math.isnan(rho) else rho
-
-
-def _clip_rho(rho: float) -> float:
-    return min(max(rho, 0.0), 0.9)
 
 
 def _monotone(p: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ bits) with attributes `p_target` and `n_bits` (and, when known, `bias_v` and `p_
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -31,6 +32,8 @@ from pathlib import Path
 import h5py
 import numba
 import numpy as np
+from smtjlab.acquisition.bitstream import autocorrelation, effective_bits
+from smtjlab.acquisition.calibration import TOLERANCE
 from smtjlab.acquisition.packing import pack_bits, unpack_bits, words_for
 
 from smtjlab.errors import SmtjlabError
@@ -39,6 +42,14 @@ POOL_FORMAT = "smtjlab.bitpools"
 POOL_VERSION = 1
 LEVEL_TOLERANCE = 1e-6  # a pool serves p when |p − p_target| <= this
 DEFAULT_CAPACITY = 1 << 22  # bits per level: 512 KiB packed
+# A pool's measured P(1) may be off its target by the calibration tolerance (the level was
+# accepted within it) plus sampling noise: binomial σ over the effective bit count (lag-1
+# inflation). Past REFUSE_SIGMA σ beyond the tolerance it is wrong (a chance of ~3e-7);
+# past WARN_SIGMA (~1e-3) it is a doubt worth a warning.
+REFUSE_SIGMA = 5.0
+WARN_SIGMA = 3.0
+
+log = logging.getLogger(__name__)
 
 
 class BitPoolError(SmtjlabError):
@@ -140,6 +151,30 @@ class BitPool:
             self.drawn_bits += count * length
             self.overlapping_segments += overlapping
         return segments
+
+    def check(self, where: str = "") -> None:
+        """Refuse a pool whose measured P(1) is off its target beyond chance (see
+        REFUSE_SIGMA: constant pools, swapped levels); warn on a milder doubt."""
+        bits = self.bits()
+        where = where or f"the pool for p = {self.p_target:g}"
+        ones = int(np.count_nonzero(bits))
+        if ones in (0, len(bits)):
+            raise BitPoolError(
+                f"{where}: all {len(bits)} bits are {int(ones > 0)}, not a stream with "
+                f"P(1) = {self.p_target:g}"
+            )
+        p = ones / len(bits)
+        n_eff = effective_bits(len(bits), autocorrelation(bits, 1))
+        sigma = math.sqrt(self.p_target * (1 - self.p_target) / n_eff)
+        excess = (abs(p - self.p_target) - TOLERANCE) / sigma
+        figure = (
+            f"{where}: measured P(1) = {p:.4f} over {len(bits)} bits, target "
+            f"{self.p_target:g} ± {TOLERANCE:g} (σ = {sigma:.2g} with the lag-1 correlation)"
+        )
+        if excess > REFUSE_SIGMA:
+            raise BitPoolError(f"{figure}: off by {excess:.0f} σ beyond the tolerance")
+        if excess > WARN_SIGMA:
+            log.warning("%s: off by %.1f σ beyond the tolerance", figure, excess)
 
     def stats(self) -> dict[str, float | int | None]:
         """Size, fill, measured p, overlap rate and reuse of this pool."""
@@ -306,9 +341,9 @@ class BitBank:
         bank = cls()
         try:
             with h5py.File(path, "r", locking=False) as handle:
-                if handle.attrs.get("format") != POOL_FORMAT:
+                if _attr_text(handle, "format") != POOL_FORMAT:
                     raise BitPoolError(f"{path}: not a bit-pool file (format != {POOL_FORMAT!r})")
-                if handle.attrs.get("version") != POOL_VERSION:
+                if _attr_number(handle, "version") != POOL_VERSION:
                     raise BitPoolError(f"{path}: unsupported bit-pool version")
                 group = handle.get("levels")
                 if not isinstance(group, h5py.Group) or len(group) == 0:
@@ -329,7 +364,7 @@ class BitBank:
 def _read_level(where: str, dataset) -> BitPool:
     if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
         raise BitPoolError(f"{where} is not a 1-D dataset")
-    p_target = float(dataset.attrs.get("p_target", np.nan))
+    p_target = _attr_number(dataset, "p_target")
     if not 0 < p_target < 1:
         raise BitPoolError(f"{where} needs an attribute p_target strictly between 0 and 1")
     data = dataset[()]
@@ -338,15 +373,41 @@ def _read_level(where: str, dataset) -> BitPool:
             raise BitPoolError(f"{where}: uint8 bits must be 0 or 1")
         bits = data
     elif data.dtype == np.uint64:
-        length = int(dataset.attrs.get("n_bits", -1))
-        if not 64 * (data.size - 1) < length <= 64 * data.size:
-            raise BitPoolError(f"{where}: n_bits {length} does not fit {data.size} words")
-        bits = unpack_bits(data, length)
+        length = _attr_number(dataset, "n_bits")
+        if (
+            not math.isfinite(length)
+            or length != int(length)
+            or not 64 * (data.size - 1) < length <= 64 * data.size
+        ):
+            raise BitPoolError(f"{where}: n_bits {length:g} does not fit {data.size} words")
+        bits = unpack_bits(data, int(length))
     else:
         raise BitPoolError(f"{where}: dtype {data.dtype}; want uint8 bits or packed uint64")
     if len(bits) < 64:
         raise BitPoolError(f"{where}: {len(bits)} bits are too few for a pool")
-    bias = dataset.attrs.get("bias_v")
-    pool = BitPool(p_target, len(bits), bias_v=float(bias) if bias is not None else None)
+    bias = _attr_number(dataset, "bias_v") if "bias_v" in dataset.attrs else None
+    if bias is not None and not math.isfinite(bias):
+        raise BitPoolError(f"{where}: bias_v {bias} is not finite")
+    pool = BitPool(p_target, len(bits), bias_v=bias)
     pool.append(bits)
+    pool.check(where)
     return pool
+
+
+def _attr_text(node, key: str) -> str | None:
+    """A text attribute, None when missing or not text."""
+    value = node.attrs.get(key)
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def _attr_number(node, key: str) -> float:
+    """A numeric attribute, NaN when missing or not a real number (so the caller's range
+    check names it)."""
+    value = node.attrs.get(key)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,21 @@ from smtjlab.instruments.roles import Scope, Source, Waveform
 from smtjlab.instruments.scpi import InstrumentError
 
 Progress = Callable[[Iterable, str, int], Iterable]
+BYTES_PER_SAMPLE = 2  # int16 ADC codes at most (WORD transfers; BYTE ones take 1)
+
+
+def check_room(
+    folder: str | os.PathLike, traces: int, duration_s: float, sample_rate: float
+) -> None:
+    """Refuse a recording whose samples would not fit on the disk that is to hold them."""
+    needed = traces * math.ceil(duration_s * sample_rate) * BYTES_PER_SAMPLE
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise InstrumentError(
+            f"record: {traces} trace(s) of {duration_s:g} s at {sample_rate:g} Sa/s need "
+            f"{needed / 1e9:.3g} GB ({BYTES_PER_SAMPLE} bytes a sample), more than the "
+            f"{free / 1e9:.3g} GB free in {folder}"
+        )
 
 
 @dataclass
@@ -66,6 +82,7 @@ def record(
         smu.limits.check_bias(bias)
     if duration_s <= 0 or sample_rate <= 0 or record_points < 100:
         raise InstrumentError("record: need duration > 0, sample rate > 0 and >= 100 points")
+    check_room(Path(path).parent, len(biases) * len(channels), duration_s, sample_rate)
     total = max(1, round(duration_s * sample_rate))
     points = min(record_points, total)
     records = math.ceil(total / points)

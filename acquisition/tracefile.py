@@ -7,6 +7,7 @@ and raises `TraceFileError` naming what is wrong.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,14 @@ OPTIONAL_ATTRS = (
     "source",
 )
 CHUNK_SAMPLES = 1 << 16
+# What a trace's numbers may be. Past these bounds a file is wrong, not exotic: digitizing it
+# would give dwell times in years or volts in the billions without a word.
+SAMPLE_RATE_HZ = (1.0, 1e12)  # a slow data logger ... past any real-time digitizer
+VOLTS_PER_CODE = (1e-12, 100.0)  # one ADC step: a 24-bit converter ... a 1:100 probe at 10 V/div
+MAX_ABS_VOLTS = 1e3  # bias and offset: past the range of any source-measure unit
+SCALE_ATTRS = ("volts_per_code", "offset_volts")  # of integer ADC codes
+TEXT_ATTRS = ("device", "started_at", "instrument", "source")
+NUMBER_ATTRS = ("field_oe", "temperature_k")
 
 
 class TraceFileError(SmtjlabError):
@@ -112,13 +121,11 @@ class TraceWriter:
             raise TraceFileError(f"trace {name!r}: ADC codes need volts_per_code and offset_volts")
         if not is_codes and dtype != np.float32:
             raise TraceFileError(f"trace {name!r}: samples are float32 volts or integer codes")
-        unknown = set(attrs) - set(OPTIONAL_ATTRS)
-        if unknown:
-            raise TraceFileError(f"trace {name!r}: unknown attributes {sorted(unknown)}")
-        if attrs.get("source", "measured") not in SOURCES:
-            raise TraceFileError(f"trace {name!r}: source must be one of {SOURCES}")
         if name in self._traces:
             raise TraceFileError(f"{self.path}: trace {name!r} already exists")
+        where = f"{self.path}: trace {name!r}"
+        check_scale(where, sample_rate, bias_voltage, volts_per_code, offset_volts)
+        attrs = checked_attrs(where, {k: v for k, v in attrs.items() if v is not None})
         dataset = self._traces.create_dataset(
             name,
             shape=(0,),
@@ -132,9 +139,7 @@ class TraceWriter:
         if is_codes:
             dataset.attrs["volts_per_code"] = float(volts_per_code)
             dataset.attrs["offset_volts"] = float(offset_volts)
-        for key, value in attrs.items():
-            if value is not None:
-                dataset.attrs[key] = value
+        dataset.attrs.update(attrs)
         self._file.flush()
 
     def append(self, name: str, samples: np.ndarray) -> None:
@@ -214,6 +219,12 @@ def read_trace(path: str | os.PathLike, name: str) -> Trace:
         return _read_one(file, name, path)
 
 
+def sample_count(path: str | os.PathLike) -> int:
+    """How many samples the traces of a file hold, all traces together."""
+    with open_trace_file(path) as file:
+        return sum(len(dataset) for dataset in file["traces"].values())
+
+
 @contextmanager
 def open_trace_file(path: str | os.PathLike) -> Iterator[h5py.File]:
     """Open a trace file read-only after checking its format attributes."""
@@ -236,12 +247,11 @@ def iter_traces(path: str | os.PathLike) -> Iterator[Trace]:
 
 
 def _check_header(file: h5py.File, path: Path) -> None:
-    if file.attrs.get("format") != FORMAT:
-        raise TraceFileError(
-            f"{path}: attribute format is {_plain(file.attrs.get('format'))!r}, not {FORMAT!r}"
-        )
+    found = _plain(file.attrs.get("format"))
+    if not isinstance(found, str) or found != FORMAT:
+        raise TraceFileError(f"{path}: attribute format is {found!r}, not {FORMAT!r}")
     version = _plain(file.attrs.get("version"))
-    if version != VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
         raise TraceFileError(
             f"{path}: unsupported version {version!r} (this reader knows {VERSION})"
         )
@@ -258,17 +268,15 @@ def _read_one(file: h5py.File, name: str, path: str | os.PathLike) -> Trace:
     for key in ("sample_rate", "bias_voltage"):
         if key not in attrs:
             raise TraceFileError(f"{where}: missing attribute {key!r}")
-        if not np.isfinite(float(attrs[key])):
-            raise TraceFileError(f"{where}: attribute {key!r} is not finite")
-    if float(attrs["sample_rate"]) <= 0:
-        raise TraceFileError(f"{where}: sample_rate must be positive")
     is_codes = np.issubdtype(dataset.dtype, np.integer)
     if is_codes and not {"volts_per_code", "offset_volts"} <= attrs.keys():
         raise TraceFileError(f"{where}: integer ADC codes need volts_per_code and offset_volts")
     if not is_codes and dataset.dtype != np.float32:
         raise TraceFileError(f"{where}: dtype {dataset.dtype} is neither float32 nor integer")
-    if attrs.get("source", "measured") not in SOURCES:
-        raise TraceFileError(f"{where}: source {attrs['source']!r} is not one of {SOURCES}")
+    scale = {key: _number(where, key, attrs[key]) for key in ("sample_rate", "bias_voltage")}
+    if is_codes:
+        scale.update({key: _number(where, key, attrs[key]) for key in SCALE_ATTRS})
+    check_scale(where, **scale)
     try:
         data = dataset[()]
     except OSError as error:
@@ -276,11 +284,8 @@ def _read_one(file: h5py.File, name: str, path: str | os.PathLike) -> Trace:
     trace = Trace(
         name=name,
         data=data,
-        sample_rate=float(attrs["sample_rate"]),
-        bias_voltage=float(attrs["bias_voltage"]),
-        volts_per_code=float(attrs["volts_per_code"]) if is_codes else None,
-        offset_volts=float(attrs["offset_volts"]) if is_codes else None,
-        attrs={k: _plain(attrs[k]) for k in OPTIONAL_ATTRS if k in attrs},
+        attrs=checked_attrs(where, {k: attrs[k] for k in OPTIONAL_ATTRS if k in attrs}),
+        **scale,
     )
     states = file["states"].get(name) if "states" in file else None
     if states is not None:
@@ -294,14 +299,94 @@ def _read_one(file: h5py.File, name: str, path: str | os.PathLike) -> Trace:
         if not {"interval", "offset"} <= bits.attrs.keys():
             raise TraceFileError(f"{where}: bits need the attributes interval and offset")
         trace.bits = bits[()]
-        trace.bits_interval = int(bits.attrs["interval"])
-        trace.bits_offset = int(bits.attrs["offset"])
+        trace.bits_interval = _integer(f"{where}: bits", "interval", bits.attrs["interval"], 1)
+        trace.bits_offset = _integer(f"{where}: bits", "offset", bits.attrs["offset"], 0)
     return trace
+
+
+def check_scale(
+    where: str,
+    sample_rate: float,
+    bias_voltage: float,
+    volts_per_code: float | None = None,
+    offset_volts: float | None = None,
+) -> None:
+    """Refuse a sample rate, bias or ADC scale that is not finite or is absurd (bounds above)."""
+    values = {
+        "sample_rate": sample_rate,
+        "bias_voltage": bias_voltage,
+        "volts_per_code": volts_per_code,
+        "offset_volts": offset_volts,
+    }
+    for key, value in values.items():
+        if value is not None:
+            _number(where, key, value)
+    low, high = SAMPLE_RATE_HZ
+    if not low <= sample_rate <= high:
+        raise TraceFileError(
+            f"{where}: sample_rate {sample_rate:g} Hz is outside [{low:g}, {high:g}] Hz"
+        )
+    for key in ("bias_voltage", "offset_volts"):
+        if values[key] is not None and abs(values[key]) > MAX_ABS_VOLTS:
+            raise TraceFileError(f"{where}: {key} {values[key]:g} V is beyond ±{MAX_ABS_VOLTS:g} V")
+    low, high = VOLTS_PER_CODE
+    if volts_per_code is not None and not low <= volts_per_code <= high:
+        raise TraceFileError(
+            f"{where}: volts_per_code {volts_per_code:g} is outside [{low:g}, {high:g}] V "
+            "(an ADC step is positive)"
+        )
+
+
+def checked_attrs(where: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The optional attributes as plain values, each of its documented type (DESIGN §5.1)."""
+    unknown = set(attrs) - set(OPTIONAL_ATTRS)
+    if unknown:
+        raise TraceFileError(f"{where}: unknown attributes {sorted(unknown)}")
+    plain = {key: _plain(value) for key, value in attrs.items()}
+    for key in TEXT_ATTRS:
+        if key in plain and not isinstance(plain[key], str):
+            raise TraceFileError(
+                f"{where}: attribute {key!r} must be text, not {_describe(plain[key])}"
+            )
+    for key in NUMBER_ATTRS:
+        if key in plain:
+            plain[key] = _number(where, key, plain[key])
+    if "channel" in plain:
+        plain["channel"] = _integer(where, "channel", plain["channel"], 1)
+    if plain.get("source", "measured") not in SOURCES:
+        raise TraceFileError(f"{where}: source {plain['source']!r} is not one of {SOURCES}")
+    return plain
+
+
+def _number(where: str, key: str, value: Any) -> float:
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TraceFileError(f"{where}: attribute {key!r} must be a number, not {_describe(value)}")
+    if not math.isfinite(value):
+        raise TraceFileError(f"{where}: attribute {key!r} is not finite")
+    return float(value)
+
+
+def _integer(where: str, key: str, value: Any, minimum: int) -> int:
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise TraceFileError(
+            f"{where}: attribute {key!r} must be an integer >= {minimum}, not {_describe(value)}"
+        )
+    return value
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, str | int | float):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
-        return value.decode()
+        return value.decode(errors="replace")
     if isinstance(value, np.generic):
         return value.item()
     return value

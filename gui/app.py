@@ -16,6 +16,7 @@ from pathlib import Path
 from smtjlab.instruments.safety import STOP_SIGNALS, Terminated
 
 from smtjlab.errors import SmtjlabError
+from smtjlab.outputs import OutputFile
 
 log = logging.getLogger("smtjlab.gui")
 
@@ -52,8 +53,10 @@ def run(
     tab: str = "inference",
     station=None,
     limits=None,
+    force: bool = False,
 ) -> int:
-    """Show the window until it is closed, or run `run_seconds` and save screenshot(s)."""
+    """Show the window until it is closed, or run `run_seconds` and save screenshot(s)
+    (an existing picture is replaced only with `force`)."""
     if screenshot is not None and run_seconds <= 0:
         raise SmtjlabError("--run-seconds must be positive")
     app = _application()
@@ -64,6 +67,12 @@ def run(
 
     if tab != "all" and tab not in TABS:
         raise SmtjlabError(f"unknown tab {tab!r}; choose one of {', '.join(TABS)} or all")
+    outputs = {}  # checked before the window opens (smtjlab.outputs)
+    if screenshot is not None:
+        outputs = {
+            name: OutputFile(path, force=force, make_folder=True)
+            for name, path in screenshot_paths(screenshot, tab).items()
+        }
     window = LabWindow(mock=mock, station=station, limits=limits)
     window.show()
 
@@ -88,23 +97,23 @@ def run(
         pilot = Autopilot(window, source=STATION_KEY if station is not None else "mock-model")
         pilot.start()
 
-        pending = list(screenshot_paths(screenshot, tab).items())
+        pending = list(outputs.items())
 
         def show_next() -> None:
             window.show_tab(pending[0][0])
             QTimer.singleShot(SETTLE_MS, grab)
 
         def grab() -> None:
-            _, path = pending.pop(0)
+            _, output = pending.pop(0)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if not window.grab().save(str(path)):
-                    raise SmtjlabError(f"{path}: could not write the screenshot")
+                with output.writing() as temp:
+                    if not window.grab().save(str(temp), "PNG"):
+                        raise SmtjlabError(f"{output.path}: could not write the screenshot")
             except SmtjlabError as error:
                 result["error"] = error
                 window.close()
                 return
-            log.info("saved %s", path)
+            log.info("saved %s", output.path)
             if pending:
                 show_next()
             else:

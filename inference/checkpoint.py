@@ -78,11 +78,15 @@ class Checkpoint:
         return [self.layers[0].weights.shape[1], *(layer.weights.shape[0] for layer in self.layers)]
 
 
+def checkpoint_path(path: str | os.PathLike) -> Path:
+    """The file `save_checkpoint` writes for `path`: the .npz suffix is added if missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
     """Write `checkpoint` as a compressed .npz (the suffix is added if missing)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = checkpoint_path(path)
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
@@ -159,14 +163,33 @@ METADATA: dict[str, type] = {
 }
 
 
+# The numpy dtype kinds each metadata type may be stored as: no float reads as an int
+# (`states = 5.5` is not 5) and no integer as a bool.
+DTYPE_KINDS: dict[type, str] = {str: "U", int: "iu", bool: "b", float: "fiu"}
+# Weight levels are stored as int8, |level| <= h = (N-1)/2 <= 127: at most 255 states.
+MAX_STATES = 2 * int(np.iinfo(np.int8).max) + 1
+
+
+def check_storable_states(states: int, where: str = "checkpoint") -> None:
+    """Refuse a number of states whose weight levels int8 cannot hold (N > 255)."""
+    if states > MAX_STATES:
+        raise CheckpointError(
+            f"{where}: {states} states are more than the {MAX_STATES} whose weight levels "
+            "a checkpoint stores (int8, |level| <= 127)"
+        )
+
+
 def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
     meta = {}
     for key, kind in METADATA.items():
         if key not in arrays:
             raise CheckpointError(f"{path}: missing key {key!r}")
         value = arrays[key]
-        if value.shape != () or (kind is str) != (value.dtype.kind == "U"):
-            raise CheckpointError(f"{path}: {key!r} must be a scalar {kind.__name__}")
+        if value.shape != () or value.dtype.kind not in DTYPE_KINDS[kind]:
+            raise CheckpointError(
+                f"{path}: {key!r} must be a scalar {kind.__name__}, not {value.dtype} "
+                f"of shape {value.shape}"
+            )
         meta[key] = kind(value.item())
     if meta.pop("format") != FORMAT:
         raise CheckpointError(f"{path}: format is not {FORMAT!r}")
@@ -175,6 +198,7 @@ def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
     states = meta["states"]
     if states < 3 or states % 2 == 0:
         raise CheckpointError(f"{path}: states must be an odd integer >= 3, got {states}")
+    check_storable_states(states, str(path))
     hidden = arrays.get("hidden")
     if hidden is None or hidden.ndim != 1 or hidden.dtype.kind not in "iu":
         raise CheckpointError(f"{path}: 'hidden' must be a 1-D integer array of widths")
@@ -213,6 +237,7 @@ def _validate(checkpoint: Checkpoint, path: Path) -> None:
     states = checkpoint.states
     if states < 3 or states % 2 == 0:
         raise CheckpointError(f"{path}: states must be an odd integer >= 3, got {states}")
+    check_storable_states(states, str(path))
     if checkpoint.train_mode not in TRAIN_MODES:
         raise CheckpointError(f"{path}: train_mode must be one of {', '.join(TRAIN_MODES)}")
     h = half_range(states)

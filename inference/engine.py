@@ -18,6 +18,7 @@ drawn fresh for every image. Probabilities 0 and 1 are constant streams.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numba
@@ -31,6 +32,8 @@ from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.lanes import AND, LANES, XOR, lanes_sum, lanes_zero, popcount_into
 from smtjlab.inference.quantize import half_range, pixel_levels
+
+from smtjlab.errors import SmtjlabError
 
 _M1 = np.uint64(0x5555_5555_5555_5555)
 _M2 = np.uint64(0x3333_3333_3333_3333)
@@ -62,6 +65,56 @@ def thresholds(layer: Layer, states: int, length: int, floor: float) -> np.ndarr
 
 GROUP = 8  # neurons per kernel task: they share every input-stream word they load
 BLOCK = 32  # images per kernel task: their input streams stay in cache
+
+
+class EngineError(SmtjlabError):
+    """A request the engine refuses up front: streams that would not fit in memory."""
+
+
+def stream_bytes(checkpoint: Checkpoint, length: int, images: int, programmed: bool = False) -> int:
+    """The packed stream memory an engine at `length` needs to classify `images` at once.
+
+    Programming draws every weight stream and then lays them out densely (two copies; none
+    more once `programmed`); a batch needs a fresh stream for each image's inputs of the
+    widest layer.
+    """
+    weights = sum(
+        -(-layer.weights.shape[0] // GROUP) * GROUP * layer.weights.shape[1]
+        for layer in checkpoint.layers
+    )
+    widest = max(layer.weights.shape[1] for layer in checkpoint.layers)
+    streams = images * widest + (0 if programmed else 2 * weights)
+    return 8 * words_for(length) * streams
+
+
+def available_memory() -> int:
+    """Bytes of memory the system can give now (MemAvailable; free pages elsewhere)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(
+    checkpoint: Checkpoint, length: int, images: int, programmed: bool = False
+) -> None:
+    """Refuse a length whose streams would not fit in the memory available, saying the limit."""
+    needed = stream_bytes(checkpoint, length, images, programmed)
+    available = available_memory()
+    if needed <= available:
+        return
+    per_word = stream_bytes(checkpoint, 64, images, programmed)  # per 64 bits of length
+    longest = available // per_word * 64
+    batch = f" and {images} images at once" if images else ""
+    raise EngineError(
+        f"L = {length} needs {needed / 2**30:.1f} GiB of packed streams for the "
+        f"{'-'.join(map(str, checkpoint.widths))} network{batch}, more than the "
+        f"{available / 2**30:.1f} GiB available: the longest L that fits is {longest}"
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +161,8 @@ class ScEngine:
         seed: int = 0,
     ) -> None:
         if length < 1:
-            raise ValueError(f"stream length must be >= 1, got {length}")
+            raise EngineError(f"stream length must be >= 1, got {length}")
+        check_memory(checkpoint, length, 0)
         self.checkpoint = checkpoint
         self.length = int(length)
         self.bits = bits if bits is not None else IdealBits()
@@ -174,6 +228,7 @@ class ScEngine:
     def forward(self, images: np.ndarray, record: bool = False) -> Forward:
         """Classify a batch of uint8 images (B, 28, 28) or (B, 784)."""
         checkpoint = self.checkpoint
+        check_memory(checkpoint, self.length, len(images), programmed=True)
         levels, denominator = pixel_levels(
             images, None if checkpoint.input_8bit else checkpoint.states
         )

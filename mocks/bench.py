@@ -13,8 +13,13 @@ Two sources feed `sample`:
 - `"replay"`: a trace file (the shipped synthetic recording by default, or a lab recording
   made with `smtjlab acquire`). Samples come from the recorded trace whose bias is nearest the
   applied bias, sample by sample, looping. Traces with a `channel` attribute equal to the
-  scope channel (1-based) feed that channel; if there are none, every trace feeds it. When the
-  requested sample rate is an integer factor below the recording's, every k-th sample is taken.
+  scope channel (1-based) feed that channel; if there are none, every trace feeds it.
+  A replay keeps the recording's time scale: at a rate k times below the recording's (k an
+  integer), every k-th sample is served. Any other rate is refused with a `ReplayError`:
+  serving samples at the wrong rate makes every dwell time wrong by that ratio, silently, and
+  a faster rate would have to invent samples (holding each recorded one m times keeps the
+  transitions on the recording's grid, which misreads τc by half when the recording's
+  dwells last only a few samples).
 """
 
 from __future__ import annotations
@@ -28,8 +33,32 @@ import numpy as np
 from smtjlab.acquisition.tracefile import Trace, TraceFileError, read_traces
 from smtjlab.mocks.smtj import DeviceParams, ReadoutNoise, SmtjDevice, WaferSpread
 
+from smtjlab.errors import SmtjlabError
+
 SOURCES = ("model", "replay")
 DEFAULT_OUTPUT = "smu:1"  # the single SMU of the default bench
+RATE_TOLERANCE = 1e-9  # relative: how close a rate ratio must be to an integer
+
+
+class ReplayError(SmtjlabError):
+    """A recording that cannot be served at the rate asked for."""
+
+
+def servable(recorded_hz: float, requested_hz: float) -> bool:
+    """Whether a recording can be served at a rate: its own divided by an integer."""
+    ratio = recorded_hz / requested_hz
+    return round(ratio) >= 1 and abs(ratio - round(ratio)) <= RATE_TOLERANCE * ratio
+
+
+def replay_step(recorded_hz: float, requested_hz: float) -> int:
+    """Serve every k-th recorded sample: k = recorded/requested, which must be an integer."""
+    if not servable(recorded_hz, requested_hz):
+        raise ReplayError(
+            f"a recording made at {recorded_hz:.7g} Sa/s cannot be replayed at {requested_hz:.7g} "
+            "Sa/s: the rate asked for must be the recording's divided by an integer "
+            f"({recorded_hz:g}, {recorded_hz / 2:g}, {recorded_hz / 5:g} Sa/s, ...)"
+        )
+    return round(recorded_hz / requested_hz)
 
 
 def shipped_recording() -> Path:
@@ -170,8 +199,14 @@ class SimulatedBench:
                 # No bias, no current through the divider: a recording has nothing to say.
                 return np.zeros(n_samples, np.float32), np.zeros(n_samples, np.uint8)
             segment = self._nearest(channel, bias)
-            step = max(1, round(segment.sample_rate / sample_rate))
-            return segment.take(n_samples, step)
+            return segment.take(n_samples, replay_step(segment.sample_rate, sample_rate))
+
+    def replay_rate(self) -> float | None:
+        """The slowest recorded rate of the traces a replay serves now (None: no replay)."""
+        with self._lock:
+            if self.source != "replay" or not self.output_on:
+                return None
+            return min(self._nearest(ch, self.bias_v).sample_rate for ch in range(self.channels))
 
     def p_high(self, channel: int = 0, bias_v: float | None = None) -> float:
         """The expected high-state occupancy at a bias (default: the applied one).
@@ -203,7 +238,13 @@ class SimulatedBench:
         if output not in self.wiring:
             return 0.0
         channel = self.wiring.index(output)
-        volts, _ = self.sample(channel, n_samples, n_samples / max(integration_s, 1e-9))
+        rate = n_samples / max(integration_s, 1e-9)
+        with self._lock:
+            if self.source == "replay" and self.output(output)[1]:
+                # an average over the window needs no exact rate: the nearest one a replay serves
+                native = self._nearest(channel, self.bias_on(channel)).sample_rate
+                rate = native / max(1, round(native / rate))
+            volts, _ = self.sample(channel, n_samples, rate)
         return float(volts.mean()) / self.r_load
 
     def _nearest(self, channel: int, bias: float) -> _Segment:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from smtjlab.mocks.bench import SimulatedBench
+from smtjlab.mocks.bench import SimulatedBench, servable
 from smtjlab.mocks.scpi_parser import ScpiDevice, ScpiError, boolean, choice, number, one
 
 CHANNELS = 4
@@ -42,15 +42,23 @@ TYPE_CODES = {"NORM": 0, "PEAK": 1, "AVER": 2, "HRES": 3}
 TYPE_BITS = {"NORM": 8, "PEAK": 8, "AVER": 12, "HRES": 12}
 
 
-def _sample_rate(time_range: float) -> float:
-    """The fastest rate in a 1-2-5 sequence whose record over `time_range` fits the memory."""
+def _sample_rate(time_range: float, recorded_hz: float | None = None) -> float:
+    """The fastest rate in a 1-2-5 sequence whose record over `time_range` fits the memory.
+
+    Replaying a recording, the front end is no faster than the recording and takes one of its
+    integer fractions (smtjlab.mocks.bench.servable), so replayed time runs at its own pace.
+    """
     limit = min(MAX_SAMPLE_RATE, MEMORY_POINTS / time_range)
-    exponent = np.floor(np.log10(limit))
-    for mantissa in (5.0, 2.0, 1.0):
-        rate = mantissa * 10**exponent
-        if rate <= limit * (1 + 1e-12):
-            return float(rate)
-    return float(10 ** (exponent - 1) * 5)
+    if recorded_hz is not None:
+        limit = min(limit, recorded_hz)
+    exponent = int(np.floor(np.log10(limit)))
+    for power in range(exponent, exponent - 13, -1):
+        for mantissa in (5.0, 2.0, 1.0):
+            rate = mantissa * 10.0**power
+            fits = rate <= limit * (1 + 1e-12)
+            if fits and (recorded_hz is None or servable(recorded_hz, rate)):
+                return float(rate)
+    return float(limit) if recorded_hz is None else recorded_hz
 
 
 class MockInfiniiVision(ScpiDevice):
@@ -195,7 +203,7 @@ class MockInfiniiVision(ScpiDevice):
         self.average_count = int(self._value(params, 2, 65536))
 
     def _rate(self) -> float:
-        return _sample_rate(10 * self.time_scale)
+        return _sample_rate(10 * self.time_scale, self.bench.replay_rate())
 
     def _record_points(self) -> int:
         return max(1, round(10 * self.time_scale * self._rate()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
@@ -13,9 +14,9 @@ T = TypeVar("T")
 
 
 def emit(result: dict[str, Any], as_json: bool, text: str) -> None:
-    """Print `result` as one JSON object, or `text` for people."""
+    """Print `result` as one strict JSON object (NaN and infinities become null), or `text`."""
     if as_json:
-        json.dump(result, sys.stdout, default=_jsonable)
+        json.dump(strict_json(result), sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(text)
@@ -29,8 +30,17 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
     )
 
 
-def _jsonable(value: Any) -> Any:
-    # numpy scalars and arrays appear in results; JSON knows only Python numbers and lists.
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+def strict_json(value: Any) -> Any:
+    """`value` with numpy scalars and arrays made Python, and non-finite floats made None.
+
+    JSON has no NaN or infinity; an undefined statistic (too few switches, say) is null.
+    """
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value

@@ -29,6 +29,7 @@ import numpy as np
 
 from smtjlab.acquisition.digitize import digitize, fit_dwells
 from smtjlab.mocks.smtj import ReadoutNoise, adc_codes, readout, telegraph_states
+from smtjlab.outputs import OutputFile
 
 SAMPLE_RATE = 10e6
 LOW_V, HIGH_V = 0.10, 0.15  # the default device's divider levels at V50 = 0.30 V
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     if not pattern.search(document):
         parser.error(f"{args.write} has no {TABLE_BEGIN} … {TABLE_END} markers")
     replacement = f"{TABLE_BEGIN}\n{text}{TABLE_END}"
-    args.write.write_text(pattern.sub(lambda _: replacement, document))
+    with OutputFile(args.write, force=True).writing() as temp:  # the document is replaced whole
+        temp.write_text(pattern.sub(lambda _: replacement, document))
     return 0
 
 

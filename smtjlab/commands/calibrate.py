@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 
+from smtjlab.arguments import positive_int
 from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
+from smtjlab.outputs import OutputFile, add_force_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,42 +30,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_bench_options(parser, default="discover")
     parser.add_argument("--device", help="the station's [[device]] to calibrate (default: first)")
-    parser.add_argument("--levels", type=int, default=5, metavar="N", help="network states N")
+    parser.add_argument(
+        "--levels", type=positive_int, default=5, metavar="N", help="network states N"
+    )
     parser.add_argument(
         "--range",
-        type=float,
+        type=float,  # checked against the limits, like every bias
         nargs=2,
         metavar=("LOW", "HIGH"),
         help="bias sweep range in V (default 0.15 0.45)",
     )
     parser.add_argument("-o", "--output", metavar="CAL.json", help="store the calibration here")
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
-    from smtjlab.acquisition.calibration import target_levels
+    from smtjlab.acquisition.calibration import check_sweep_range, target_levels
     from smtjlab.bench import SWEEP_RANGE, Bench
 
-    levels = target_levels(args.levels)
     station = station_from(args)
+    array = len(station.devices) > 1 and args.device is None
+    output = None
+    if args.output:
+        if array:
+            raise SmtjlabError("-o stores one device's calibration: add --device NAME")
+        inputs = [args.recording, args.limits, args.station]
+        output = OutputFile(args.output, force=args.force, inputs=inputs)
+    levels = target_levels(args.levels)
     bias_range = tuple(args.range or SWEEP_RANGE)
+    check_sweep_range(bias_range)
     for bias in bias_range:
         station.limits.check_bias(bias)  # refuse before any instrument is touched
-    array = len(station.devices) > 1 and args.device is None
     with Bench.open(station, device=args.device) as bench:
         if array:
             calibration = bench.calibrate_array(levels, bias_range, progress=progress)
         else:
             calibration = bench.calibrate(levels, bias_range, progress=progress)
     if array:
-        if args.output:
-            raise SmtjlabError("-o stores one device's calibration: add --device NAME")
         emit(calibration.summary(), args.json, _array_text(calibration))
         return 0
     calibration.meta.update(levels=args.levels)
-    saved = f"\nsaved to {calibration.save(args.output)}" if args.output else ""
+    saved = ""
+    if output is not None:
+        with output.writing() as temp:
+            calibration.save(temp)
+        saved = f"\nsaved to {output.path}"
     emit(calibration.summary(), args.json, _text(calibration) + saved)
     return 0
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import int_between, positive_int
 from smtjlab.commands.where import add_bench_options, station_from
 from smtjlab.console import emit
+from smtjlab.outputs import OutputFile, add_force_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="the main job, offline on the mock bench", description=__doc__
     )
     parser.add_argument(
-        "--images", type=_image_count, default=1000, help="MNIST test images (1000)"
+        "--images", type=int_between(1, 10000), default=1000, help="MNIST test images (1000)"
     )
     parser.add_argument(
         "--length",
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--report", default="smtjlab-demo.png", help="report figure path (smtjlab-demo.png)"
     )
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
     from smtjlab import demo
 
+    output = OutputFile(args.report, force=args.force, inputs=[args.recording, args.model])
     steps = iter(range(1, 10))
 
     def step(message: str) -> None:
@@ -48,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         step=step,
     )
-    report = demo.write_report(result, args.report)
-    summary = {**result.summary(), "report": str(report)}
+    with output.writing() as temp:
+        demo.write_report(result, temp)
+    summary = {**result.summary(), "report": str(output.path)}
     emit(summary, args.json, _text(summary))
     return 0
 
@@ -80,10 +84,3 @@ def _text(summary: dict) -> str:
             f"report figure: {summary['report']}",
         ]
     )
-
-
-def _image_count(text: str) -> int:
-    count = int(text)
-    if not 1 <= count <= 10000:
-        raise argparse.ArgumentTypeError("must be between 1 and 10000 (the MNIST test set)")
-    return count

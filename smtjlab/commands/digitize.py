@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from smtjlab.console import emit, progress
+from smtjlab.outputs import OutputFile, add_force_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,71 +22,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("input", metavar="IN.h5", help="trace file (DESIGN §5.1)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="file to write")
+    add_force_argument(parser)
     parser.add_argument("--invert", action="store_true", help="state 1 = the lower level")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
+    # heavy imports (numba, h5py) load when the command runs, not to build the parser
     from smtjlab.acquisition.bitstream import choose_interval, decimate
     from smtjlab.acquisition.digitize import DigitizeError, digitize_trace
-    from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter, iter_traces
+    from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter, iter_traces, trace_names
 
-    source, target = Path(args.input), Path(args.output)
-    if target.exists() and source.exists() and target.resolve() == source.resolve():
-        raise TraceFileError(f"{target}: the output must not be the input file")
+    source = Path(args.input)
+    output = OutputFile(args.output, force=args.force, inputs=[source])
+    trace_names(source)  # a missing or foreign input stops here, before any file is made
     rows = []
-    try:
-        with TraceWriter(target) as writer:
-            for trace in progress(iter_traces(source), "digitize"):
-                try:
-                    found = digitize_trace(trace, invert=args.invert)
-                except DigitizeError as error:
-                    raise DigitizeError(f"{source}: {error}") from None
-                stream = decimate(found.states, choose_interval(found.tau_c_samples))
-                writer.write_trace(
-                    replace(
-                        trace,
-                        states=found.states,
-                        bits=stream.bits,
-                        bits_interval=stream.interval,
-                        bits_offset=stream.offset,
-                    ),
-                    compression="gzip",
-                )
-                rows.append(
-                    {
-                        "name": trace.name,
-                        "threshold_v": found.threshold_v,
-                        "low_v": found.low_v,
-                        "high_v": found.high_v,
-                        "p_high": found.p_high,
-                        "dwell_high_s": found.dwell_high_s,
-                        "dwell_low_s": found.dwell_low_s,
-                        "interval": stream.interval,
-                        "n_bits": len(stream.bits),
-                        "lag1_autocorr": stream.lag1,
-                    }
-                )
-            if not rows:
-                raise TraceFileError(f"{source}: no traces to digitize (group 'traces' is empty)")
-    except BaseException:
-        target.unlink(missing_ok=True)  # no half-written output after an error
-        raise
-    rows = [{key: _finite(value) for key, value in row.items()} for row in rows]
-    emit({"traces": rows}, args.json, "\n".join(_line(row) for row in rows) + f"\nwrote {target}")
+    with output.writing() as temp, TraceWriter(temp) as writer:
+        for trace in progress(iter_traces(source), "digitize"):
+            try:
+                found = digitize_trace(trace, invert=args.invert)
+            except DigitizeError as error:
+                raise DigitizeError(f"{source}: {error}") from None
+            stream = decimate(found.states, choose_interval(found.tau_c_samples))
+            writer.write_trace(
+                replace(
+                    trace,
+                    states=found.states,
+                    bits=stream.bits,
+                    bits_interval=stream.interval,
+                    bits_offset=stream.offset,
+                ),
+                compression="gzip",
+            )
+            rows.append(
+                {
+                    "name": trace.name,
+                    "threshold_v": found.threshold_v,
+                    "low_v": found.low_v,
+                    "high_v": found.high_v,
+                    "p_high": found.p_high,
+                    "dwell_high_s": found.dwell_high_s,
+                    "dwell_low_s": found.dwell_low_s,
+                    "interval": stream.interval,
+                    "n_bits": len(stream.bits),
+                    "lag1_autocorr": stream.lag1,
+                }
+            )
+        if not rows:
+            raise TraceFileError(f"{source}: no traces to digitize (group 'traces' is empty)")
+    emit(
+        {"traces": rows},
+        args.json,
+        "\n".join(_line(row) for row in rows) + f"\nwrote {output.path}",
+    )
     return 0
-
-
-def _finite(value):
-    # JSON has no NaN: undefined statistics (too few switches) are null.
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _line(row: dict) -> str:
     def us(seconds):
-        return "n/a" if seconds is None else f"{seconds * 1e6:.3g} µs"
+        # undefined with too few switches (NaN here, null in the JSON)
+        return f"{seconds * 1e6:.3g} µs" if math.isfinite(seconds) else "n/a"
 
     return (
         f"{row['name']}: p_high {row['p_high']:.4f}, levels {row['low_v']:.4f}/"

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import positive_float, positive_int
 from smtjlab.console import emit
+from smtjlab.inference.checkpoint import check_storable_states
 from smtjlab.inference.energy import EnergyParameters, compare, parameter_table
+from smtjlab.inference.quantize import check_states
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,12 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="WIDTH",
         help="hidden widths of the network (default: 256)",
     )
-    parser.add_argument("--tau-c", type=float, help="device correlation time in s (default 1e-9)")
+    parser.add_argument(
+        "--tau-c", type=positive_float, help="device correlation time in s (default 1e-9)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_storable_states(check_states(args.states), "--states")
     params = EnergyParameters() if args.tau_c is None else EnergyParameters(tau_c=args.tau_c)
     widths = [784, *(args.hidden or [256]), 10]
     result = compare(params, widths, args.states, args.length)

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
 
@@ -25,12 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--length", type=positive_int, help="stream length L (SC models; not for a CNN)"
     )
     parser.add_argument(
-        "--images", type=positive_int, default=10000, help="first N test images (default all)"
+        "--images",
+        type=int_between(1, 10000),
+        default=10000,
+        help="first N test images (default all)",
     )
     parser.add_argument(
         "--bits", default="ideal", help="ideal (PRNG), mock (mock bench pools) or a bit-pool file"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the stream placement"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -40,17 +45,19 @@ def run(args: argparse.Namespace) -> int:
     from smtjlab.bench import open_bit_source
     from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
     from smtjlab.inference.cnn_checkpoint import is_cnn_checkpoint
-    from smtjlab.inference.engine import ScEngine, device_levels
+    from smtjlab.inference.engine import ScEngine, check_memory, device_levels
     from smtjlab.inference.mnist import load_mnist
 
     path = resolve_model(args.model)
-    images, labels = load_mnist("test")
-    images, labels = images[: args.images], labels[: args.images]
     if is_cnn_checkpoint(path):
-        return run_cnn(args, path, images, labels)
+        images, labels = load_mnist("test")
+        return run_cnn(args, path, images[: args.images], labels[: args.images])
     if args.length is None:
         raise SmtjlabError(f"{path.name} is an SC model: give --length L")
     checkpoint = load_checkpoint(path)
+    check_memory(checkpoint, args.length, min(BATCH, args.images))  # before any work
+    images, labels = load_mnist("test")
+    images, labels = images[: args.images], labels[: args.images]
     bits = open_bit_source(args.bits, device_levels(checkpoint))
     engine = ScEngine(checkpoint, args.length, bits=bits, seed=args.seed)
     started = time.perf_counter()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from smtjlab.arguments import positive_float
+from smtjlab.outputs import add_force_argument
+
 TAB_CHOICES = ("connect", "live", "calibration", "pools", "inference", "all")
 
 
@@ -30,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--run-seconds",
-        type=float,
+        type=positive_float,
         default=10.0,
         metavar="S",
         help="with --screenshot: how long to run before the picture (default 10)",
@@ -41,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="inference",
         help="with --screenshot: the view to show; 'all' saves PNG-<tab>.png for each view",
     )
+    add_force_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -60,4 +64,5 @@ def run(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         run_seconds=args.run_seconds,
         tab=args.tab,
+        force=args.force,
     )

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit, progress
+from smtjlab.outputs import OutputFile, add_force_argument
 
 LENGTHS = (100, 200, 300, 400, 500)
 DEPTHS = (1, 3)
@@ -32,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table", help="reproduce the paper's accuracy table", description=__doc__
     )
     parser.add_argument(
-        "--images", type=positive_int, default=10000, help="first N test images (default all)"
+        "--images",
+        type=int_between(1, 10000),
+        default=10000,
+        help="first N test images (default all)",
     )
     parser.add_argument(
         "--bits",
@@ -42,7 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lengths", type=positive_int, nargs="+", default=list(LENGTHS), metavar="L"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the stream placement")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the stream placement"
+    )
     parser.add_argument(
         "--repeats",
         type=positive_int,
@@ -57,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="accuracy",
         help="file stem: OUT/NAME-table.csv, OUT/NAME-table.md, OUT/figures/NAME.png",
     )
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -69,14 +76,30 @@ def run(args: argparse.Namespace) -> int:
     # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
     from smtjlab.bench import open_bit_source
     from smtjlab.inference.checkpoint import load_checkpoint
-    from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
+    from smtjlab.inference.engine import (
+        ScEngine,
+        check_memory,
+        deterministic_scores,
+        device_levels,
+    )
     from smtjlab.inference.mnist import load_mnist
 
     started = time.perf_counter()
+    bits_file = None if args.bits in ("ideal", "mock") else args.bits
+    csv_out, md_out, png_out = (
+        OutputFile(path, force=args.force, inputs=[bits_file], make_folder=True)
+        for path in (
+            args.out / f"{args.name}-table.csv",
+            args.out / f"{args.name}-table.md",
+            args.out / "figures" / f"{args.name}.png",
+        )
+    )
     images, labels = load_mnist("test")
     images, labels = images[: args.images], labels[: args.images]
     models = [(d, s, m) for d in DEPTHS for s in STATES for m in MODES]
     checkpoints = {key: load_checkpoint(model_name(*key)) for key in models}
+    for checkpoint in checkpoints.values():  # refuse an absurd L before any work
+        check_memory(checkpoint, max(args.lengths), min(BATCH, args.images))
     # one bit source per set of device levels: the mock bench calibrates and fills it once
     sources = {}
     rows = []
@@ -113,16 +136,15 @@ def run(args: argparse.Namespace) -> int:
         )
         for key in models
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     pools = [
         row for source in sources.values() if hasattr(source, "stats") for row in source.stats()
     ]
     text = _markdown(rows, deterministic, args, len(images), checkpoints) + _pool_note(pools)
-    files = [
-        _write(args.out / f"{args.name}-table.csv", _csv(rows)),
-        _write(args.out / f"{args.name}-table.md", text),
-        _plot(rows, deterministic, args.out / "figures" / f"{args.name}.png"),
-    ]
+    with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
+        csv_temp.write_text(_csv(rows))
+        md_temp.write_text(text)
+        _plot(rows, deterministic, png)
+    files = [csv_out.path, md_out.path, png_out.path]
     best = max(rows, key=lambda row: row["accuracy"])
     result = {
         "cells": rows,
@@ -138,11 +160,6 @@ def run(args: argparse.Namespace) -> int:
     }
     emit(result, args.json, text)
     return 0
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
 
 
 def _csv(rows: list[dict]) -> str:
@@ -207,13 +224,12 @@ def _pool_note(pools: list[dict]) -> str:
     )
 
 
-def _plot(rows, deterministic, path: Path) -> Path:
+def _plot(rows, deterministic, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=False)
     for axis, depth in zip(axes, DEPTHS, strict=True):
         for states, colour in zip(STATES, ("tab:blue", "tab:red"), strict=True):
@@ -239,6 +255,5 @@ def _plot(rows, deterministic, path: Path) -> Path:
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7, loc="lower right")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, format="png")
     plt.close(figure)
-    return path

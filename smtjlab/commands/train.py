@@ -6,26 +6,17 @@ import argparse
 import logging
 import time
 
+from smtjlab.arguments import nonnegative_int, positive_float, positive_int
 from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
 from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.gxnor_config import ARCHITECTURES, DEBIAS, SWITCHING_LAWS, GxnorConfig
 from smtjlab.inference.train_config import TrainConfig
+from smtjlab.outputs import OutputFile, add_force_argument
 
 log = logging.getLogger(__name__)
 DEFAULTS = TrainConfig(hidden=(), states=5)
 GXNOR = GxnorConfig()
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (anything else is a usage error, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,13 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train with the SC sampling noise of streams of length L (default: plain QAT)",
     )
     parser.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs)
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--lr", type=float, help="peak Adam learning rate (gxnor: first step)")
+    parser.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed)
+    parser.add_argument(
+        "--lr", type=positive_float, help="peak Adam learning rate (gxnor: first step)"
+    )
     parser.add_argument("--batch-size", type=positive_int)
     parser.add_argument(
         "--input-8bit", action="store_true", help="keep pixels at 8 bits (default: N states)"
     )
     parser.add_argument("-o", "--output", required=True, metavar="MODEL", help="checkpoint .npz")
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     gxnor = parser.add_argument_group("--method gxnor (docs/gxnor.md)")
     gxnor.add_argument(
@@ -107,13 +101,18 @@ def run(args: argparse.Namespace) -> int:
     args.lr = DEFAULTS.lr if args.lr is None else args.lr
     args.batch_size = args.batch_size or DEFAULTS.batch_size
     # torch (and numba) load only when training runs, not to build the parser
-    from smtjlab.inference.checkpoint import save_checkpoint
+    from smtjlab.inference.checkpoint import (
+        check_storable_states,
+        checkpoint_path,
+        save_checkpoint,
+    )
     from smtjlab.inference.engine import deterministic_scores
     from smtjlab.inference.mnist import load_mnist
     from smtjlab.inference.quantize import check_states
     from smtjlab.inference.train import to_checkpoint, train_model
 
-    check_states(args.states)
+    output = OutputFile(checkpoint_path(args.output), force=args.force)
+    check_storable_states(check_states(args.states), "--states")
     config = TrainConfig(
         hidden=tuple(args.hidden),
         states=args.states,
@@ -134,9 +133,9 @@ def run(args: argparse.Namespace) -> int:
     accuracy = float(
         (deterministic_scores(checkpoint, test_images).argmax(1) == test_labels).mean()
     )
-    path = save_checkpoint(
-        to_checkpoint(model, config, accuracy, checkpoint.train_command), args.output
-    )
+    with output.writing() as temp:
+        save_checkpoint(to_checkpoint(model, config, accuracy, checkpoint.train_command), temp)
+    path = output.path
     result = {
         "model": str(path),
         "test_accuracy": accuracy,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from smtjlab.arguments import int_between, nonnegative_int
+
 
 def add_bench_options(parser: argparse.ArgumentParser, *, default: str) -> None:
     """The station options; `default` says what no option means (told in --help)."""
@@ -28,10 +30,12 @@ def add_bench_options(parser: argparse.ArgumentParser, *, default: str) -> None:
         % ("replay" if default == "replay" else "model"),
     )
     parser.add_argument("--recording", metavar="FILE", help="--mock --source replay: trace file")
-    parser.add_argument("--seed", type=int, default=0, help="--mock: the simulated world's seed")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="--mock: the simulated world's seed"
+    )
     parser.add_argument(
         "--devices",
-        type=int,
+        type=int_between(1, 4),
         default=1,
         metavar="N",
         help="--mock: an array of N devices (1-4), one per level, on two-channel SMUs",

@@ -9,6 +9,7 @@ from smtjlab.acquisition.calibration import (
     DriftMonitor,
     SigmoidFit,
     calibrate,
+    check_sweep_range,
     solve_level,
     sweep,
     target_levels,
@@ -147,3 +148,17 @@ def test_a_level_converges_from_a_fit_too_wide():
     too_wide = SigmoidFit(v50=0.30, width=0.06)
     level = solve_level(device.measure, too_wide, 0.25, RANGE, tolerance=0.01)
     assert abs(level.p_measured - 0.25) <= 0.005  # converged, not merely the closest try
+
+
+def test_more_levels_than_the_tolerance_can_tell_apart_are_refused_saying_the_limit():
+    assert len(target_levels(50)) == 48  # levels 1/49 apart: more than 2 x 0.01
+    with pytest.raises(CalibrationError, match=r"1001 states .* at most 50 states"):
+        target_levels(1001)
+    with pytest.raises(CalibrationError, match="at most 50 states"):
+        target_levels(51)
+
+
+@pytest.mark.parametrize("bias_range", [(0.3, 0.3), (0.1, float("nan")), (float("inf"), 0.2)])
+def test_a_sweep_range_without_width_or_finite_ends_is_refused(bias_range):
+    with pytest.raises(CalibrationError, match="need two finite, different biases"):
+        check_sweep_range(bias_range)

@@ -182,3 +182,89 @@ def test_live_refill_while_drawing():
         stop.set()
         thread.join()
     assert pool.n_bits == 1 << 16
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"format": np.array([1, 2])}, "not a bit-pool file"),
+        ({"version": "1"}, "unsupported bit-pool version"),
+        ({"data": np.zeros(100, np.uint8), "p_target": "half"}, "p_target strictly between"),
+        ({"data": np.zeros(4, np.uint64), "p_target": 0.5, "n_bits": "many"}, "does not fit"),
+        (
+            {"data": bernoulli(0.5, 640), "p_target": 0.5, "bias_v": np.array([0.1, 0.2])},
+            "bias_v nan is not finite",
+        ),
+    ],
+)
+def test_pool_attributes_of_the_wrong_type_name_the_problem(tmp_path, kwargs, message):
+    test_bad_pool_files_name_the_problem(tmp_path, kwargs, message)
+
+
+def bank_file(tmp_path, pools):
+    """A bit-pool file holding `pools` {p_target: bits}, written as a bench would."""
+    bank = BitBank()
+    for p_target, bits in pools.items():
+        pool = BitPool(p_target, len(bits))
+        pool.append(bits)
+        bank.add(pool)
+    return bank.save(tmp_path / "pools.h5")
+
+
+def test_constant_pools_are_refused(tmp_path):
+    path = bank_file(tmp_path, {0.5: np.zeros(1 << 16, np.uint8)})
+    with pytest.raises(BitPoolError, match="all 65536 bits are 0, not a stream with P"):
+        BitBank.load(path)
+
+
+def test_swapped_quarter_and_three_quarter_pools_are_refused(tmp_path):
+    n = 1 << 18
+    path = bank_file(tmp_path, {0.25: bernoulli(0.75, n, 1), 0.5: bernoulli(0.5, n, 2)})
+    with pytest.raises(BitPoolError, match=r"measured P\(1\) = 0\.7\d+ .* target 0\.25 ± 0\.01"):
+        BitBank.load(path)
+
+
+def test_a_pool_within_the_calibration_tolerance_is_accepted_silently(tmp_path, caplog):
+    # calibrated to 0.259 (inside ±0.01 of 0.25): the level is what calibration accepted
+    path = bank_file(tmp_path, {0.25: bernoulli(0.259, 1 << 20, 3)})
+    assert BitBank.load(path).levels == [0.25]
+    assert not caplog.records
+
+
+def correlated(p, n, rho, seed):
+    """A two-state Markov chain with occupancy p and lag-1 correlation rho."""
+    rng = np.random.default_rng(seed)
+    up, down = p * (1 - rho), (1 - p) * (1 - rho)  # P(0 -> 1), P(1 -> 0)
+    bits = np.empty(n, np.uint8)
+    state = rng.random() < p
+    draws = rng.random(n)
+    for i in range(n):
+        state = draws[i] >= down if state else draws[i] < up
+        bits[i] = state
+    return bits
+
+
+def test_the_tolerance_widens_with_the_lag1_correlation(tmp_path, caplog):
+    # p = 0.5 + 0.01 + ~4 binomial σ of independent bits: refused as independent bits,
+    # accepted (with a warning at most) once their lag-1 correlation of 0.8 counts
+    n = 1 << 14
+    independent_sigma = np.sqrt(0.25 / n)
+    p = 0.5 + 0.01 + 7 * independent_sigma
+    pool = BitPool(0.5, n)
+    pool.append(bernoulli(p, n, 4))
+    with pytest.raises(BitPoolError, match="σ beyond the tolerance"):
+        pool.check()
+    slow = BitPool(0.5, n)
+    slow.append(correlated(p, n, 0.8, 5))
+    slow.check()  # sigma is 3x larger: about 2 σ beyond the tolerance
+
+
+def test_a_mild_doubt_is_a_warning_naming_the_figure(tmp_path, caplog):
+    n = 1 << 16
+    pool = BitPool(0.5, n)
+    bits = np.zeros(n, np.uint8)
+    bits[: round(n * (0.51 + 4 * np.sqrt(0.25 / n)))] = 1  # 4 σ beyond the tolerance
+    pool.append(np.random.default_rng(6).permutation(bits))
+    with caplog.at_level("WARNING"):
+        pool.check()
+    assert "measured P(1) = 0.5178 over 65536 bits" in caplog.text and "σ beyond" in caplog.text

@@ -136,3 +136,87 @@ def test_sigkill_mid_write_leaves_every_flushed_chunk(tmp_path, chunks_before_ki
     assert len(trace.data) >= (flushed + 1) * 4096
     complete = len(trace.data) // 4096
     np.testing.assert_array_equal(trace.data[: complete * 4096 : 4096], np.arange(complete))
+
+
+def _codes_file(tmp_path, **attrs):
+    """An int16 trace whose attributes are then overwritten with `attrs`, as a file could be."""
+    path = tmp_path / "codes.h5"
+    with TraceWriter(path) as writer:
+        writer.create(
+            "t",
+            sample_rate=1e6,
+            bias_voltage=0.3,
+            dtype=np.int16,
+            volts_per_code=1e-4,
+            offset_volts=0.1,
+            channel=1,
+        )
+        writer.append("t", np.arange(100, dtype=np.int16))
+    with h5py.File(path, "a") as file:
+        file["traces/t"].attrs.update(attrs)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"volts_per_code": 0.0}, r"volts_per_code 0 is outside \[1e-12, 100\] V"),
+        ({"volts_per_code": -1e-4}, "volts_per_code -0.0001 is outside"),
+        ({"volts_per_code": np.nan}, "'volts_per_code' is not finite"),
+        ({"volts_per_code": 1e39}, "volts_per_code 1e[+]39 is outside"),
+        ({"sample_rate": 1e-300}, r"sample_rate 1e-300 Hz is outside \[1, 1e[+]12\] Hz"),
+        ({"sample_rate": np.inf}, "'sample_rate' is not finite"),
+        ({"bias_voltage": 1e39}, "bias_voltage 1e[+]39 V is beyond"),
+        ({"offset_volts": -1e6}, "offset_volts -1e[+]06 V is beyond"),
+        ({"sample_rate": "fast"}, "'sample_rate' must be a number, not 'fast'"),
+        ({"sample_rate": np.bool_(True)}, "'sample_rate' must be a number, not True"),
+        ({"bias_voltage": np.zeros(3)}, r"must be a number, not an array of shape \(3,\)"),
+        ({"channel": "one"}, "'channel' must be an integer >= 1, not 'one'"),
+        ({"channel": 0}, "'channel' must be an integer >= 1, not 0"),
+        ({"temperature_k": "cold"}, "'temperature_k' must be a number"),
+        ({"device": np.arange(2)}, "'device' must be text, not an array"),
+    ],
+)
+def test_scale_and_attributes_that_are_zero_non_finite_absurd_or_mistyped_are_refused(
+    tmp_path, attrs, message
+):
+    with pytest.raises(TraceFileError, match=message):
+        read_traces(_codes_file(tmp_path, **attrs))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: f.attrs.__setitem__("format", np.array([b"a", b"b"])), "attribute format"),
+        (lambda f: f.attrs.__setitem__("version", np.ones(2)), "unsupported version"),
+        (lambda f: f.attrs.__setitem__("version", "1"), "unsupported version '1'"),
+        (
+            lambda f: f.create_dataset("bits/t", data=np.zeros(4, np.uint8)).attrs.update(
+                {"interval": "four", "offset": 0}
+            ),
+            "'interval' must be an integer >= 1, not 'four'",
+        ),
+    ],
+)
+def test_headers_and_bit_attributes_of_the_wrong_type_are_refused(tmp_path, damage, message):
+    with pytest.raises(TraceFileError, match=message):
+        read_traces(_broken(tmp_path, damage))
+
+
+def test_the_writer_refuses_what_the_reader_would(tmp_path):
+    with TraceWriter(tmp_path / "w.h5") as writer:
+        with pytest.raises(TraceFileError, match="sample_rate 1e-300 Hz is outside"):
+            writer.create("t", sample_rate=1e-300, bias_voltage=0.1)
+        with pytest.raises(TraceFileError, match="'bias_voltage' is not finite"):
+            writer.create("t", sample_rate=1e6, bias_voltage=float("nan"))
+        with pytest.raises(TraceFileError, match="volts_per_code 0 is outside"):
+            writer.create(
+                "t",
+                sample_rate=1e6,
+                bias_voltage=0.1,
+                dtype=np.int8,
+                volts_per_code=0.0,
+                offset_volts=0.0,
+            )
+        with pytest.raises(TraceFileError, match="'channel' must be an integer"):
+            writer.create("t", sample_rate=1e6, bias_voltage=0.1, channel=1.5)

@@ -87,6 +87,17 @@ BAD = {
         lambda p: rewrite(p, train_command=np.array([{"x": 1}], dtype=object)),
         "pickle",
     ),
+    "fractional states": (
+        lambda p: rewrite(p, states=np.array(5.5)),
+        "'states' must be a scalar int, not float64",
+    ),
+    "boolean seed": (lambda p: rewrite(p, train_seed=np.array(True)), "'train_seed' must be"),
+    "integer flag": (lambda p: rewrite(p, input_8bit=np.array(1)), "'input_8bit' must be"),
+    "array states": (lambda p: rewrite(p, states=np.array([5, 5])), "shape \\(2,\\)"),
+    "a million states": (
+        lambda p: rewrite(p, states=np.array(1_000_001)),
+        "1000001 states are more than the 255",
+    ),
     "truncated": (lambda p: p.write_bytes(p.read_bytes()[:300]), "not a readable"),
     "not a zip": (lambda p: p.write_bytes(b"garbage" * 100), "not a readable"),
 }

@@ -96,3 +96,46 @@ def test_bad_states_and_unknown_models_are_one_line_errors(capsys):
     assert main(["evaluate", "--model", "nope", "--length", "10"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "odd" in err and "nope" in err
+
+
+def never(*_):
+    raise AssertionError("no work before the output is checked")
+
+
+def test_train_refuses_an_existing_checkpoint_before_loading_mnist(capsys, tmp_path, monkeypatch):
+    from smtjlab.commands import train
+
+    monkeypatch.setattr(train, "load_mnist", never)
+    model = tmp_path / "model.npz"
+    model.write_bytes(b"a week of training")
+    argv = ["train", "--hidden", "8", "--states", "5", "-o", str(tmp_path / "model")]
+    assert main(argv) == 1  # the .npz suffix is added before the check
+    assert "model.npz: exists; pass --force to replace it" in capsys.readouterr().err
+    assert model.read_bytes() == b"a week of training"
+
+
+def test_table_refuses_existing_outputs_before_loading_mnist(capsys, tmp_path, monkeypatch):
+    from smtjlab.commands import table
+
+    monkeypatch.setattr(table, "load_mnist", never)
+    (tmp_path / "figures").mkdir()
+    plot = tmp_path / "figures" / "accuracy.png"
+    plot.write_bytes(b"the published plot")
+    assert main(["table", "--out", str(tmp_path)]) == 1
+    assert "accuracy.png: exists; pass --force to replace it" in capsys.readouterr().err
+    assert plot.read_bytes() == b"the published plot"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["figures"]
+
+
+def test_energy_tau_c_nan_is_a_usage_error_not_bare_nan_json(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["energy", "--tau-c", "nan", "--json"])
+    assert exit_info.value.code == 2 and capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("states", "message"), [("4", "odd integer"), ("1000001", "more than the 255")]
+)
+def test_energy_refuses_states_no_network_can_have(capsys, states, message):
+    assert main(["energy", "--states", states]) == 1
+    assert message in capsys.readouterr().err

@@ -167,3 +167,22 @@ def test_one_images_streams_never_share_pool_bits():
             drawn = streams[image][levels[image] == level]
             # equal streams of 128 random bits only come from the same offset
             assert len(np.unique(drawn, axis=0)) == len(drawn)
+
+
+def test_a_length_whose_streams_would_not_fit_is_refused_saying_the_limit(monkeypatch):
+    from smtjlab.inference import engine as engine_module
+    from smtjlab.inference.engine import EngineError, stream_bytes
+
+    checkpoint = random_checkpoint(np.random.default_rng(0), 5, "sign-magnitude", (16,), False)
+    # 784-16-10: 2 x (16 x 784 + 16 x 16) weight streams and 784 per image, 8 bytes a word
+    assert stream_bytes(checkpoint, 64, 0) == 8 * 2 * (16 * 784 + 16 * 16)
+    assert stream_bytes(checkpoint, 6400, 10) == 8 * 100 * (2 * (16 * 784 + 16 * 16) + 7840)
+    monkeypatch.setattr(engine_module, "available_memory", lambda: stream_bytes(checkpoint, 640, 0))
+    ScEngine(checkpoint, 640)  # exactly fits
+    with pytest.raises(
+        EngineError, match=r"L = 1000000 needs .* GiB .* the longest L that fits is 640"
+    ):
+        ScEngine(checkpoint, 1_000_000)
+    engine = ScEngine(checkpoint, 64)
+    with pytest.raises(EngineError, match="and 1000 images at once"):
+        engine.forward(random_images(np.random.default_rng(1), 1000))

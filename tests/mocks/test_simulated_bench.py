@@ -1,12 +1,20 @@
 """The shared simulated bench, alone and seen through the SMU and the scope."""
 
+import re
+
 import numpy as np
 import pytest
 from smtjlab.acquisition.tracefile import TraceFileError, TraceWriter, read_traces
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400
 from smtjlab.instruments.safety import BiasLimits
-from smtjlab.mocks.bench import SimulatedBench, shipped_recording
+from smtjlab.mocks.bench import (
+    ReplayError,
+    SimulatedBench,
+    replay_step,
+    servable,
+    shipped_recording,
+)
 from smtjlab.mocks.smtj import sigmoid
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE, mock_resource_manager
 
@@ -123,3 +131,47 @@ def test_replay_reads_flat_zero_with_the_output_off():
     bench.source_voltage, bench.output_on = 0.3, False
     volts, states = bench.sample(0, 1000, 10e6)
     assert not volts.any() and not states.any()
+
+
+@pytest.mark.parametrize("rate", [20e6, 3e6, 7e6, 10e6 * (1 + 1e-6)])
+def test_a_replay_at_a_rate_it_cannot_serve_is_refused_not_sped_up(rate):
+    bench = biased(SimulatedBench("replay"), 0.3)  # the shipped recording: 10 MS/s
+    with pytest.raises(
+        ReplayError, match=re.escape(f"made at 1e+07 Sa/s cannot be replayed at {rate:.7g} Sa/s")
+    ):
+        bench.sample(0, 100, rate)
+
+
+def test_replay_steps_are_integer_fractions_of_the_recorded_rate():
+    assert replay_step(10e6, 10e6) == 1 and replay_step(10e6, 2e6) == 5
+    assert replay_step(10e6, 10e6 / 3) == 3  # a ratio off an integer by float rounding only
+    assert servable(1e6, 1e6) and not servable(1e6, 10e6) and not servable(10e6, 4e6)
+
+
+def test_the_replay_rate_is_the_recordings_while_the_output_is_on():
+    bench = SimulatedBench("replay")
+    assert bench.replay_rate() is None  # output off: the scope reads a flat 0 V at any rate
+    assert biased(bench, 0.3).replay_rate() == 10e6
+    assert biased(SimulatedBench("model"), 0.3).replay_rate() is None
+
+
+def test_a_slow_recording_on_a_fast_bench_keeps_its_time_scale(tmp_path):
+    """A 1 MS/s recording fetched by a scope set up for 10 MS/s: the scope samples at 1 MS/s,
+    and the record's dwell times are the recording's, not ten times shorter."""
+    path = tmp_path / "slow.h5"
+    rng = np.random.default_rng(0)
+    states = np.repeat(rng.integers(0, 2, 2000).astype(np.uint8), 50)  # 50 µs dwells at 1 MS/s
+    with TraceWriter(path) as writer:
+        writer.create("t", sample_rate=1e6, bias_voltage=0.3, source="synthetic")
+        writer.append("t", 0.1 + 0.05 * states.astype(np.float32))
+    rm = mock_resource_manager(SimulatedBench("replay", recording=path))
+    scope = InfiniiVision(rm.open_resource(SCOPE_RESOURCE))
+    with Keithley2400(rm.open_resource(KEITHLEY_RESOURCE), FAST) as smu:
+        smu.set_bias(0.3)
+        scope.configure_record(10_000, 10e6)
+        scope.digitize(1)
+        wave = scope.fetch(1)
+    assert wave.sample_rate == 1e6 and len(wave.volts) == 1000
+    edges = np.flatnonzero(np.diff((wave.volts > 0.125).astype(np.int8))) + 1
+    runs = np.diff(edges)  # whole dwells, between the first and the last edge
+    assert len(runs) > 3 and np.all(runs % 50 == 0)  # 50 µs each, as recorded

@@ -7,8 +7,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
-from smtjlab.acquisition.tracefile import read_traces
+from smtjlab.acquisition.tracefile import TraceWriter, read_traces
+from smtjlab.instruments.scpi import InstrumentError
 
 from smtjlab.cli import main
 
@@ -31,9 +33,11 @@ def test_acquire_replay_source_and_limits_file(tmp_path, capsys):
     argv = ["acquire", "--mock", "--source", "replay", "--duration", "0.01", "-o", str(out)]
     assert main([*argv, "--bias", "0.3", "--limits", str(limits)]) == 0
     assert "ch1_bias_+0.3000V: 10000 samples" in capsys.readouterr().out
-    assert main([*argv, "--bias", "0.35", "--limits", str(limits)]) == 1
+    recorded = out.read_bytes()
+    assert main([*argv, "--bias", "0.35", "--limits", str(limits), "--force"]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "bias 0.35 V refused: the limit is |V| <= 0.3 V" in error
+    assert out.read_bytes() == recorded  # the refused run left the recording alone
 
 
 @pytest.mark.parametrize(
@@ -184,3 +188,89 @@ def test_a_bad_limits_file_is_one_line_before_any_instrument(tmp_path, capsys, t
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and f"{limits}" in error and message in error
     assert not out.exists()  # refused before the recording began
+
+
+def test_an_existing_recording_is_refused_before_the_bench_opens(tmp_path, capsys, monkeypatch):
+    from smtjlab.commands import acquire
+
+    def never(*_):
+        raise AssertionError("the bench must not open")
+
+    monkeypatch.setattr(acquire, "_open_mock", never)
+    out = tmp_path / "existing.h5"
+    out.write_bytes(b"last week's recording")
+    assert main(["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "-o", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "existing.h5: exists; pass --force to replace it" in error
+    assert out.read_bytes() == b"last week's recording"
+
+
+def test_acquire_with_force_replaces_a_recording_only_once_it_is_recorded(tmp_path, capsys):
+    out = tmp_path / "existing.h5"
+    out.write_bytes(b"last week's recording")
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "-o", str(out), "--force"]
+    assert main(argv) == 0
+    assert len(read_traces(out)[0].data) == 10_000
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["existing.h5"]
+
+
+def failing_record(samples):
+    """`record` that writes `samples` samples, then loses the scope."""
+
+    def record(smu, scope, path, *args, **kwargs):
+        with TraceWriter(path) as writer:
+            writer.create("ch1_bias_+0.1000V", sample_rate=1e6, bias_voltage=0.1)
+            writer.append("ch1_bias_+0.1000V", np.zeros(samples, np.float32))
+        raise InstrumentError("scope: connection lost")
+
+    return record
+
+
+@pytest.mark.parametrize("samples", [0, 1000])
+def test_a_failed_acquire_keeps_its_file_only_if_it_recorded_something(
+    tmp_path, capsys, monkeypatch, samples
+):
+    from smtjlab.commands import acquire
+
+    monkeypatch.setattr(acquire, "record", failing_record(samples))
+    out = tmp_path / "new.h5"
+    argv = ["acquire", "--mock", "--bias", "0.1", "--duration", "0.01", "-o", str(out)]
+    assert main(argv) == 1
+    assert "connection lost" in capsys.readouterr().err
+    if samples:
+        assert len(read_traces(out)[0].data) == samples
+    else:
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--duration", "nan"], "argument --duration: 'nan' is not a finite number"),
+        (["--duration", "0"], "argument --duration: '0' is not > 0"),
+        (["--channel", "0"], "argument --channel: 0 is not between 1 and 4"),
+        (["--channel", "one"], "argument --channel: 'one' is not an integer"),
+        (["--settle", "-1"], "argument --settle: '-1' is not >= 0"),
+        (["--sample-rate", "inf"], "argument --sample-rate: 'inf' is not a finite number"),
+        (["--points", "5"], "argument --points: 5 is not between 100 and 8000000"),
+        (["--scale", "0"], "argument --scale: '0' is not > 0"),
+        (["--seed", "-1"], "argument --seed: -1 is not >= 0"),
+    ],
+)
+def test_bad_numbers_are_usage_errors_naming_the_argument(tmp_path, capsys, extra, message):
+    argv = ["acquire", "--mock", "--bias", "0.1", "--duration", "1", "-o", str(tmp_path / "u.h5")]
+    with pytest.raises(SystemExit) as raised:
+        main([*argv, *extra])
+    assert raised.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "extra", [["--duration", "1e12"], ["--duration", "0.01", "--sample-rate", "1e300"]]
+)
+def test_a_recording_larger_than_the_free_disk_is_refused_before_any_work(tmp_path, capsys, extra):
+    argv = ["acquire", "--mock", "--bias", "0.3", "--duration", "1", "-o", str(tmp_path / "x.h5")]
+    assert main([*argv, *extra]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "GB (2 bytes a sample), more than the" in error
+    assert list(tmp_path.iterdir()) == []

@@ -66,3 +66,17 @@ def test_calibrate_ends_with_the_state_read_back_on_success_and_on_error(capsys)
     error = capsys.readouterr().err.splitlines()
     assert error[0].startswith("smtjlab calibrate: error: the sweep found no transition")
     assert error[1:] == ["smu: 0.000 V, output off"]
+
+
+def test_an_existing_calibration_file_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
+    from smtjlab.commands import calibrate
+
+    def never(*_):
+        raise AssertionError("no work before the output is checked")
+
+    monkeypatch.setattr(calibrate, "load_limits", never)
+    out = tmp_path / "cal.json"
+    out.write_text("{}")
+    assert main(["calibrate", "--mock", "-o", str(out)]) == 1
+    assert "cal.json: exists; pass --force to replace it" in capsys.readouterr().err
+    assert out.read_text() == "{}"

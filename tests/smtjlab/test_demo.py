@@ -43,3 +43,15 @@ def test_demo_refuses_bad_counts(argv):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
+
+
+def test_an_existing_report_is_refused_before_the_demo_runs(capsys, monkeypatch, tmp_path):
+    def never(**_):
+        raise AssertionError("no work before the output is checked")
+
+    monkeypatch.setattr(demo, "run_demo", never)
+    report = tmp_path / "report.png"
+    report.write_bytes(b"last run")
+    assert main(["demo", "--report", str(report)]) == 1
+    assert "report.png: exists; pass --force to replace it" in capsys.readouterr().err
+    assert report.read_bytes() == b"last run"

@@ -1,4 +1,7 @@
+import hashlib
 import json
+import os
+import stat
 
 import h5py
 import numpy as np
@@ -95,7 +98,7 @@ def test_output_must_differ_from_input(tmp_path, capsys):
     volts, truth = telegraph(6)
     source = write(tmp_path / "in.h5", [("t", volts, truth)])
     assert main(["digitize", str(source), "-o", str(source)]) == 1
-    assert "must not be the input" in capsys.readouterr().err
+    assert "is the same file as the input" in capsys.readouterr().err
     assert read_traces(source)[0].states is not None
 
 
@@ -105,3 +108,102 @@ def test_a_file_without_traces_is_one_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{source}: no traces to digitize" in err
     assert not (tmp_path / "out.h5").exists()
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error(capsys, text):
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and text in error, error
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_missing_input_leaves_an_existing_output_alone(tmp_path, capsys, force):
+    keep = tmp_path / "keep.h5"
+    keep.write_bytes(b"a recording")
+    assert main(["digitize", str(tmp_path / "nosuch.h5"), "-o", str(keep), *force]) == 1
+    one_error(capsys, "exists; pass --force" if not force else "nosuch.h5: no such file")
+    assert keep.read_bytes() == b"a recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.h5"]
+
+
+def test_an_existing_output_is_replaced_only_with_force(tmp_path, capsys):
+    source = write(tmp_path / "in.h5", [("t", *telegraph(6))])
+    out = tmp_path / "out.h5"
+    out.write_bytes(b"old")
+    assert main(["digitize", str(source), "-o", str(out)]) == 1
+    one_error(capsys, "exists; pass --force to replace it")
+    assert out.read_bytes() == b"old"
+    assert main(["digitize", str(source), "-o", str(out), "--force"]) == 0
+    assert read_traces(out)[0].bits is not None
+
+
+def test_a_symlinked_output_never_truncates_its_target(tmp_path, capsys):
+    source = write(tmp_path / "in.h5", [("t", *telegraph(6))])
+    target = tmp_path / "target.h5"
+    target.write_bytes(b"precious")
+    link = tmp_path / "link.h5"
+    link.symlink_to(target)
+    assert main(["digitize", str(source), "-o", str(link)]) == 1
+    one_error(capsys, "exists")
+    assert main(["digitize", str(source), "-o", str(link), "--force"]) == 0
+    assert target.read_bytes() == b"precious" and not link.is_symlink()
+
+
+@pytest.mark.parametrize("alias", ["hard", "soft"])
+def test_an_output_that_is_the_input_under_another_name_is_refused(tmp_path, capsys, alias):
+    source = write(tmp_path / "in.h5", [("t", *telegraph(6))])
+    before = digest(source)
+    out = tmp_path / "alias.h5"
+    if alias == "hard":
+        os.link(source, out)
+    else:
+        out.symlink_to(source)
+    assert main(["digitize", str(source), "-o", str(out), "--force"]) == 1
+    one_error(capsys, "is the same file as the input")
+    assert digest(source) == before
+
+
+def test_a_device_output_is_refused_and_kept(tmp_path, capsys):
+    source = write(tmp_path / "in.h5", [("t", *telegraph(6))])
+    node = tmp_path / "node"
+    os.mkfifo(node)
+    assert main(["digitize", str(source), "-o", str(node), "--force"]) == 1
+    one_error(capsys, "not a regular file")
+    assert stat.S_ISFIFO(node.stat().st_mode)
+
+
+def test_a_failed_digitize_leaves_no_partial_output(tmp_path, capsys):
+    volts, truth = telegraph(6)
+    source = write(
+        tmp_path / "in.h5", [("good", volts, truth), ("flat", np.zeros(5000, np.float32), None)]
+    )
+    assert main(["digitize", str(source), "-o", str(tmp_path / "out.h5")]) == 1
+    capsys.readouterr()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("volts_per_code", np.nan), ("volts_per_code", 0.0), ("sample_rate", 1e-300)],
+)
+def test_a_bad_scale_is_one_line_and_leaves_no_output(tmp_path, capsys, key, value):
+    source = tmp_path / "in.h5"
+    with TraceWriter(source) as writer:
+        writer.create(
+            "t",
+            sample_rate=1e6,
+            bias_voltage=0.3,
+            dtype=np.int16,
+            volts_per_code=1e-3,
+            offset_volts=0.0,
+        )
+        writer.append("t", np.arange(1000, dtype=np.int16))
+    with h5py.File(source, "a") as file:
+        file["traces/t"].attrs[key] = value
+    before = digest(source)
+    assert main(["digitize", str(source), "-o", str(tmp_path / "out.h5")]) == 1
+    one_error(capsys, key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"] and digest(source) == before
