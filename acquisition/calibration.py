@@ -414,8 +414,7 @@ def drift_of(bits: np.ndarray, p_target: float, tolerance: float = 0.01) -> floa
     if len(window) < WATCH_BITS:
         return None
     p = float(window.mean())
-    rho = _clip_rho(_lag1(window))
-    sigma = math.sqrt(p_target * (1 - p_target) / len(window) * (1 + rho) / (1 - rho))
+    sigma = math.sqrt(p_target * (1 - p_target) / effective_bits(len(window), _lag1(window)))
     return p if abs(p - p_target) > tolerance + WATCH_SIGMAS * sigma else None
 
 

@@ -33,15 +33,6 @@ def test_negative_run_time_is_a_usage_error(qapp, tmp_path, capsys):
     assert "argument --run-seconds: '-1' is not > 0" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("tab", ["live", "all"])
-def test_an_existing_picture_is_refused_before_the_window_opens(qapp, tmp_path, capsys, tab):
-    existing = tmp_path / ("x.png" if tab == "live" else "x-live.png")
-    existing.write_bytes(b"yesterday's picture")
-    code = main(["gui", "--screenshot", str(tmp_path / "x.png"), "--tab", tab])
-    assert code == 1
-    assert "--run-seconds must be positive" in capsys.readouterr().err
-
-
 def test_a_station_file_and_a_limits_file_open_the_window(qapp, tmp_path, capsys):
     station = Path(__file__).resolve().parents[2] / "docs" / "stations" / "design-example.toml"
     limits = tmp_path / "limits.toml"
@@ -91,6 +82,14 @@ def test_sigterm_and_sighup_close_the_window_safely(qapp, tmp_path, mocker, sign
     (world,) = biased
     assert world.source_voltage == 0.0 and not world.output_on
     assert not (tmp_path / "x.png").exists()  # closed long before the picture was due
+
+
+@pytest.mark.parametrize("tab", ["live", "all"])
+def test_an_existing_picture_is_refused_before_the_window_opens(qapp, tmp_path, capsys, tab):
+    existing = tmp_path / ("x.png" if tab == "live" else "x-live.png")
+    existing.write_bytes(b"yesterday's picture")
+    code = main(["gui", "--screenshot", str(tmp_path / "x.png"), "--tab", tab])
+    assert code == 1
     assert f"{existing.name}: exists; pass --force to replace it" in capsys.readouterr().err
     assert existing.read_bytes() == b"yesterday's picture"
     assert sorted(path.name for path in tmp_path.iterdir()) == [existing.name]
