@@ -402,12 +402,12 @@ class Bench:
         A device serving several levels (fewer devices than levels) serves them in turn, one
         round per level; within a round every device streams into its own pool. Each device's
         newest `WATCH_BITS` bits are watched: a level that drifts out of tolerance stops the
-        fill with `DriftError` (its bits are never used).
+        fill with `DriftError` (its bits are never used); each level is watched on its own.
         """
         specs = {spec.name: spec for spec in self.station.devices}
         served = {name: cal.levels for name, cal in calibration.devices.items() if cal.levels}
         pools: dict[float, BitPool] = {}
-        recent: dict[str, np.ndarray] = {}  # each device's newest bits, watched for drift
+        recent: dict[float, np.ndarray] = {}  # each level's newest bits, watched for drift
         rounds = max(len(levels) for levels in served.values())
         for round_index in progress(range(rounds), "pools", rounds) if progress else range(rounds):
             active = [
@@ -429,9 +429,9 @@ class Bench:
                         if pool.n_bits < bits_per_level:
                             bits = self.bits(trace)
                             pool.append(bits)
-                            window = np.concatenate([recent.get(spec.name, bits[:0]), bits])
-                            recent[spec.name] = window[-WATCH_BITS:]
-                            _watch(spec, pool, recent[spec.name])
+                            window = np.concatenate([recent.get(pool.p_target, bits[:0]), bits])
+                            recent[pool.p_target] = window[-WATCH_BITS:]
+                            _watch(spec, pool, recent[pool.p_target])
                     return all(pool.n_bits >= bits_per_level for pool in group_pools)
 
                 self._stream([spec for spec, _ in group], take)
