@@ -170,7 +170,9 @@ class BiasLimits:
                 raise BiasLimitError(
                     f"{path}: unknown {what}; a limits file holds one table, [bias]"
                 )
-        table = document.get("bias", {})
+        if "bias" not in document:
+            raise BiasLimitError(f"{path}: no [bias] table; a limits file holds its limits there")
+        table = document["bias"]
         if not isinstance(table, dict):
             raise BiasLimitError(f"{path}: bias must be a table ([bias]), not a value")
         return limits_from_table(table, f"{path} [bias]")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import torch
 
@@ -41,6 +39,7 @@ from smtjlab.inference.gxnor import (
 )
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.inference.switching import switching_law
+from smtjlab.outputs import OutputFile
 
 log = logging.getLogger(__name__)
 MNIST_TRAIN_IMAGES = 60_000
@@ -68,7 +67,7 @@ def default_switching(bits: str) -> str:
     return "thermal" if bits == MODEL_SOURCE else "tanh"
 
 
-def run_gxnor(args: argparse.Namespace) -> dict:
+def run_gxnor(args: argparse.Namespace, output: OutputFile) -> dict:
     """Train as `args` say and write the checkpoint; the result for `emit`."""
     switching = args.switching or default_switching(args.bits)
     if args.bits == MODEL_SOURCE and switching == "tanh":
@@ -80,9 +79,6 @@ def run_gxnor(args: argparse.Namespace) -> dict:
         raise SmtjlabError("--sc-length is for MLPs: the CNN does not run on the SC engine")
     if args.arch == "mlp" and args.states != 3:
         raise SmtjlabError("a GXNOR MLP exports to the SC engine with N = 3: use --states 3")
-    output = Path(args.output)
-    if output.exists() and not args.force:
-        raise SmtjlabError(f"{output} exists; use --force to overwrite it")
     config = GxnorConfig(
         architecture=args.arch,
         hidden=tuple(args.hidden or (1024,)),
@@ -110,7 +106,7 @@ def _train_and_save(
     config: GxnorConfig,
     bits: FairBits,
     decisions: int,
-    output: Path,
+    output: OutputFile,
     n_train: int,
 ) -> dict:
     images, labels = load_mnist("train")
@@ -143,31 +139,31 @@ def _train_and_save(
     history = result.history
     best = max(history, key=lambda row: row["test_accuracy"])
     command = command_line(config, args.output, args.train_images, args.debias, args.threads)
-    partial = output.with_name(f".{output.stem}.partial.npz")
     if args.arch == "mlp":
         checkpoint = to_sc_checkpoint(result.model, config, float("nan"), command)
         accuracy = float((deterministic_scores(checkpoint, test[0]).argmax(1) == test[1]).mean())
-        save_checkpoint(to_sc_checkpoint(result.model, config, accuracy, command), partial)
+        with output.writing() as temp:
+            save_checkpoint(to_sc_checkpoint(result.model, config, accuracy, command), temp)
     else:
         accuracy = history[-1]["test_accuracy"]
-        save_cnn_checkpoint(
-            to_cnn_checkpoint(
-                result.model,
-                train_command=command,
-                train_epochs=config.epochs,
-                train_seed=config.seed,
-                train_bits=config.bits,
-                train_switching=config.switching,
-                decisions=counter.decisions,
-                fair_bits=bits.consumed,
-                test_accuracy=accuracy,
-            ),
-            partial,
-        )
-    os.replace(partial, output)
+        with output.writing() as temp:
+            save_cnn_checkpoint(
+                to_cnn_checkpoint(
+                    result.model,
+                    train_command=command,
+                    train_epochs=config.epochs,
+                    train_seed=config.seed,
+                    train_bits=config.bits,
+                    train_switching=config.switching,
+                    decisions=counter.decisions,
+                    fair_bits=bits.consumed,
+                    test_accuracy=accuracy,
+                ),
+                temp,
+            )
     dst = result.dst
     return {
-        "model": str(output),
+        "model": str(output.path),
         "architecture": config.architecture,
         "test_accuracy": accuracy,
         "best_epoch": best["epoch"],
@@ -186,7 +182,7 @@ def _train_and_save(
         "whole_jumps": dst.jumps,
         "pulse_energy_j": dst.pulse_energy_j,
         "pulses": dst.pulses,
-        "size_bytes": output.stat().st_size,
+        "size_bytes": output.path.stat().st_size,
         **({"bench": bits.stats()} if hasattr(bits, "stats") else {}),
     }
 

@@ -89,7 +89,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gxnor.add_argument(
         "--train-images", type=positive_int, help="train on the first N images (default all)"
     )
-    gxnor.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     parser.set_defaults(run=run)
 
 
@@ -158,13 +157,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_gxnor_command(args: argparse.Namespace) -> int:
+    from smtjlab.inference.checkpoint import checkpoint_path
     from smtjlab.inference.quantize import check_states
     from smtjlab.train_gxnor import run_gxnor  # lazy: torch and the mock bench
 
+    output = OutputFile(checkpoint_path(args.output), force=args.force)  # before any work
     args.states = 3 if args.states is None else check_states(args.states)
     args.lr = GXNOR.lr if args.lr is None else args.lr
     args.batch_size = args.batch_size or GXNOR.batch_size
-    result = run_gxnor(args)
+    result = run_gxnor(args, output)
     emit(
         result,
         args.json,

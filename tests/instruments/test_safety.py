@@ -306,3 +306,10 @@ def test_the_final_state_line_says_when_the_state_cannot_be_read(bench_smu):
     line = final_state_line("smu", smu)
     assert line.startswith("smu: state unknown, the output may still be ON (")
     assert "connection lost" in line
+
+
+def test_a_limits_file_without_a_bias_table_is_refused(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    with pytest.raises(BiasLimitError, match=r"no \[bias\] table"):
+        load_limits(empty)
