@@ -77,17 +77,27 @@ def run(args: argparse.Namespace) -> int:
         offset = bench.device.offset_v if args.offset is None else args.offset
         for channel in channels:
             bench.readout.set_vertical(channel, scale, offset)
-        # Filled chunk by chunk; after a failure it stays if it holds samples.
-        target = stack.enter_context(output.appending(keep=lambda path: sample_count(path) > 0))
-        summary = bench.record_to_file(
-            target,
-            args.bias,
-            args.duration,
-            channels=channels,
-            sample_rate=args.sample_rate,
-            settle_s=args.settle,
-            progress=progress,
-        )
+        # Filled chunk by chunk; after a failure it stays if it holds samples, and after a stop
+        # (Ctrl-C, SIGTERM, SIGHUP) in any case: the user asked for the file as it is.
+        stopped = []
+
+        def keep(path) -> bool:
+            return bool(stopped) or sample_count(path) > 0
+
+        target = stack.enter_context(output.appending(keep=keep))
+        try:
+            summary = bench.record_to_file(
+                target,
+                args.bias,
+                args.duration,
+                channels=channels,
+                sample_rate=args.sample_rate,
+                settle_s=args.settle,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            stopped.append(True)
+            raise
     result = {"path": str(output.path), "source": bench.origin, "traces": summary.traces}
     text = "\n".join(
         f"{t['name']}: {t['samples']} samples at {t['sample_rate']:g} Sa/s" for t in summary.traces

@@ -51,14 +51,14 @@ def run(args: argparse.Namespace) -> int:
     from smtjlab.acquisition.calibration import check_sweep_range, target_levels
     from smtjlab.bench import SWEEP_RANGE, Bench
 
-    station = station_from(args)
-    array = len(station.devices) > 1 and args.device is None
     output = None
-    if args.output:
-        if array:
-            raise SmtjlabError("-o stores one device's calibration: add --device NAME")
+    if args.output:  # checked before any work
         inputs = [args.recording, args.limits, args.station]
         output = OutputFile(args.output, force=args.force, inputs=inputs)
+    station = station_from(args)
+    array = len(station.devices) > 1 and args.device is None
+    if array and output is not None:
+        raise SmtjlabError("-o stores one device's calibration: add --device NAME")
     levels = target_levels(args.levels)
     bias_range = tuple(args.range or SWEEP_RANGE)
     check_sweep_range(bias_range)

@@ -103,9 +103,8 @@ def never(*_):
 
 
 def test_train_refuses_an_existing_checkpoint_before_loading_mnist(capsys, tmp_path, monkeypatch):
-    from smtjlab.commands import train
 
-    monkeypatch.setattr(train, "load_mnist", never)
+    monkeypatch.setattr("smtjlab.inference.mnist.load_mnist", never)  # imported in run
     model = tmp_path / "model.npz"
     model.write_bytes(b"a week of training")
     argv = ["train", "--hidden", "8", "--states", "5", "-o", str(tmp_path / "model")]
@@ -115,9 +114,8 @@ def test_train_refuses_an_existing_checkpoint_before_loading_mnist(capsys, tmp_p
 
 
 def test_table_refuses_existing_outputs_before_loading_mnist(capsys, tmp_path, monkeypatch):
-    from smtjlab.commands import table
 
-    monkeypatch.setattr(table, "load_mnist", never)
+    monkeypatch.setattr("smtjlab.inference.mnist.load_mnist", never)  # imported in run
     (tmp_path / "figures").mkdir()
     plot = tmp_path / "figures" / "accuracy.png"
     plot.write_bytes(b"the published plot")

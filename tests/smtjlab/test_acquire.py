@@ -191,12 +191,11 @@ def test_a_bad_limits_file_is_one_line_before_any_instrument(tmp_path, capsys, t
 
 
 def test_an_existing_recording_is_refused_before_the_bench_opens(tmp_path, capsys, monkeypatch):
-    from smtjlab.commands import acquire
 
     def never(*_):
         raise AssertionError("the bench must not open")
 
-    monkeypatch.setattr(acquire, "_open_mock", never)
+    monkeypatch.setattr("smtjlab.bench.Bench.open", never)
     out = tmp_path / "existing.h5"
     out.write_bytes(b"last week's recording")
     assert main(["acquire", "--mock", "--bias", "0.3", "--duration", "0.01", "-o", str(out)]) == 1
@@ -230,9 +229,8 @@ def failing_record(samples):
 def test_a_failed_acquire_keeps_its_file_only_if_it_recorded_something(
     tmp_path, capsys, monkeypatch, samples
 ):
-    from smtjlab.commands import acquire
 
-    monkeypatch.setattr(acquire, "record", failing_record(samples))
+    monkeypatch.setattr("smtjlab.bench.record", failing_record(samples))
     out = tmp_path / "new.h5"
     argv = ["acquire", "--mock", "--bias", "0.1", "--duration", "0.01", "-o", str(out)]
     assert main(argv) == 1

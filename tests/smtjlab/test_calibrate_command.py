@@ -69,12 +69,10 @@ def test_calibrate_ends_with_the_state_read_back_on_success_and_on_error(capsys)
 
 
 def test_an_existing_calibration_file_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
-    from smtjlab.commands import calibrate
-
     def never(*_):
         raise AssertionError("no work before the output is checked")
 
-    monkeypatch.setattr(calibrate, "load_limits", never)
+    monkeypatch.setattr("smtjlab.instruments.safety.load_limits", never)
     out = tmp_path / "cal.json"
     out.write_text("{}")
     assert main(["calibrate", "--mock", "-o", str(out)]) == 1
