@@ -24,7 +24,7 @@ def test_sigterm_mid_record_leaves_every_channel_off(tmp_path, model):
     station, sources = MODELS[model]
     out = tmp_path / "x.h5"
     command = [sys.executable, "-m", "smtjlab", "acquire", "--station", str(STATIONS / station)]
-    command += ["--bias", "0.3", "--duration", "20", "-o", str(out)]
+    command += ["--bias", "0.3", "--duration", "300", "-o", str(out)]  # stopped long before
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
