@@ -1,10 +1,13 @@
 """Filling bit pools from a device array against one device time-multiplexed (DESIGN §2, issue 15).
 
-Both run on the mock bench with each scope record taking its real duration (1 M points at
-10 MSa/s: 0.1 s, `[mock] realtime`), as on a real scope, where one acquisition records every
-channel at once. One device fills the pools level after level, ramping between them; the array
-biases one device per level once and fills every pool from each acquisition. The biases come
-from the mock devices' own sigmoids, so the benchmark times filling, not calibration.
+Both run on the mock bench with each scope record taking its real duration (`[mock] realtime`),
+as on a real scope, where one acquisition records every channel in the time of one. The devices
+switch with τc = 10 µs (a superparamagnetic MTJ's µs range, DESIGN §3) and are sampled at
+1 MSa/s, 10 samples per τc as the default mock device at 10 MSa/s: a 1 M-point record then takes
+1 s, so the instrument's time, not the simulation's CPU time, sets the pace, as on a bench.
+One device fills the pools level after level, ramping between them; the array biases one device
+per level once and fills every pool from each acquisition. The biases come from the mock
+devices' own sigmoids, so the benchmark times filling, not calibration.
 """
 
 from __future__ import annotations
@@ -21,12 +24,22 @@ from smtjlab.benchmarks.timing import result_row
 from smtjlab.station import Station
 
 LEVELS = (0.2, 0.4, 0.6, 0.8)  # one per device of the 4-device mock array
-BITS_PER_LEVEL = 200_000
+BITS_PER_LEVEL = 100_000  # two records of 1 M points per level
+TAU_C_S = 10e-6
+SAMPLE_RATE = 1e6
 TARGET = 3.0
 
 
 def realtime(station: Station) -> Station:
     return replace(station, simulation=replace(station.simulation, realtime=True))
+
+
+def slow_devices(bench: Bench) -> list:
+    """The world's junctions, switched to τc = TAU_C_S; their params, in junction order."""
+    world = bench.readout.resource.visalib.bench
+    for device in world.devices:
+        device.params = replace(device.params, tau_c=TAU_C_S)
+    return [device.params for device in world.devices]
 
 
 def array_benchmarks(bits_per_level: int = BITS_PER_LEVEL) -> list[dict]:
@@ -47,8 +60,8 @@ def array_benchmarks(bits_per_level: int = BITS_PER_LEVEL) -> list[dict]:
 
 
 def _one_device(bits_per_level: int) -> float:
-    with Bench.open(realtime(Station.mock("model"))) as bench:
-        params = bench.readout.resource.visalib.bench.devices[0].params
+    with Bench.open(realtime(Station.mock("model", sample_rate=SAMPLE_RATE))) as bench:
+        (params,) = slow_devices(bench)
         started = time.perf_counter()
         for p in LEVELS:
             bench.set_bias(params.v50 + params.width * float(logit(p)))
@@ -57,11 +70,11 @@ def _one_device(bits_per_level: int) -> float:
 
 
 def _array(bits_per_level: int) -> float:
-    with Bench.open(realtime(Station.mock("model", devices=len(LEVELS)))) as bench:
-        world = bench.readout.resource.visalib.bench
+    array = Station.mock("model", devices=len(LEVELS), sample_rate=SAMPLE_RATE)
+    with Bench.open(realtime(array)) as bench:
         calibrations = {}
-        for index, (spec, p) in enumerate(zip(bench.station.devices, LEVELS, strict=True)):
-            params = world.devices[index].params
+        devices = zip(bench.station.devices, LEVELS, slow_devices(bench), strict=True)
+        for spec, p, params in devices:
             bias = round(params.v50 + params.width * float(logit(p)), 6)
             calibrations[spec.name] = Calibration(
                 SigmoidFit(params.v50, params.width), [], [Level(p, bias, p, 0, 0)]
