@@ -38,13 +38,25 @@ def evaluate(config: dict, model: bytes, pool: bytes | None = None) -> dict:
     """Accuracy of `model` (checkpoint bytes) on the SC engine.
 
     config: model (its name), length, seed, images, bits ("ideal", or the name of the
-    bit-pool file whose bytes are `pool`). The row adds model_sha256, bits_sha256, correct,
-    accuracy and pool_stats (the draws from each pool, [] for ideal bits)."""
+    bit-pool file whose bytes are `pool`). The row adds model_sha256, weights_sha256, what the
+    checkpoint says of itself (hidden, states, encoding, training, sc_length, epochs),
+    bits_sha256, correct, accuracy and pool_stats (the draws from each pool, [] for ideal)."""
     from smtjlab.inference.checkpoint import checkpoint_from_bytes
 
     checkpoint = checkpoint_from_bytes(model, config["model"])
     row = _evaluate(checkpoint, config, config["length"], pool)
-    return {**config, "model_sha256": sha256(model), **row}
+    return {
+        **config,
+        "model_sha256": sha256(model),
+        "weights_sha256": weights_sha256(checkpoint),
+        "hidden": list(checkpoint.hidden),
+        "states": checkpoint.states,
+        "encoding": checkpoint.encoding.value,
+        "training": checkpoint.train_mode,
+        "sc_length": checkpoint.train_sc_length,
+        "epochs": checkpoint.train_epochs,
+        **row,
+    }
 
 
 def train_and_evaluate(config: dict, pool: bytes | None = None) -> list[dict]:
