@@ -40,7 +40,7 @@ def test_a_grid_becomes_one_task_per_point_with_stable_keys(tmp_path):
 
 def test_every_mistake_is_one_line_naming_the_table_and_key(tmp_path):
     text = GRID.replace("\nimages = 50\n", "\nimages = 50\ncolour = 1\n").replace(
-        "states = [5]", 'states = [4]\nepoch = 3'
+        "states = [5]", "states = [4]\nepoch = 3"
     )
     text = text.replace("lengths = [16, 32]", 'lengths = ["16"]')
     with pytest.raises(SweepError) as caught:
