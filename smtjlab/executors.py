@@ -1,10 +1,10 @@
 """Where tasks run (DESIGN §5.6): in this process, on a local Dask cluster, or on a Dask cluster
 that is already running. smtjlab never schedules work itself; Dask does.
 
-A task is a pure function `function(config, **files)`: `config` a dict of plain values, `files`
-the bytes of the files it reads (a model, a bit pool). `share` hands such bytes to the executor
-once, so a file used by many tasks travels to each worker once. Dask loads only when asked for,
-so the command line starts fast.
+A job is a pure task function with its arguments, `function(config, **files)`: `config` a dict
+of plain values, `files` the bytes of the files it reads (a model, a bit pool). `share` hands
+such bytes to the executor once, so a file used by many tasks travels to each worker once.
+Dask loads only when asked for, so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from smtjlab.errors import SmtjlabError
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer within this is an error, not a hang
-Job = tuple[dict, dict[str, Any]]  # (config, files: name -> bytes or a shared handle)
+# (function, config, files: name -> bytes or a handle from `share`)
+Job = tuple[Callable[..., Any], dict, dict[str, Any]]
 
 
 class ExecutorError(SmtjlabError):
@@ -66,7 +67,7 @@ class Executor:
     def share(self, data: bytes) -> Any:
         return data
 
-    def run(self, function: Callable[..., Any], jobs: Sequence[Job]) -> Iterator[tuple[int, Any]]:
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, Any]]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -82,8 +83,8 @@ class Executor:
 class InProcess(Executor):
     """One job after another in this process, in order."""
 
-    def run(self, function: Callable[..., Any], jobs: Sequence[Job]) -> Iterator[tuple[int, Any]]:
-        for index, (config, files) in enumerate(jobs):
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, Any]]:
+        for index, (function, config, files) in enumerate(jobs):
             try:
                 result = function(config, **files)
             except Exception as error:  # a failing task is a result; Ctrl-C is not
@@ -117,6 +118,9 @@ class DaskExecutor(Executor):
                     processes=True,
                     dashboard_address=":0",  # any free port: never a clash with another
                     silence_logs=logging.ERROR,
+                    # one core per worker: the engine's parallel kernels use one thread each
+                    # instead of every worker's kernels contending for all the cores
+                    env={"NUMBA_NUM_THREADS": "1"},
                 )
                 self.client = distributed.Client(self._cluster)
         except (OSError, TimeoutError, ValueError) as error:
@@ -129,10 +133,10 @@ class DaskExecutor(Executor):
         # one copy per worker, sent once, instead of one copy inside every task
         return self.client.scatter(data, broadcast=True, hash=True)
 
-    def run(self, function: Callable[..., Any], jobs: Sequence[Job]) -> Iterator[tuple[int, Any]]:
+    def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, Any]]:
         futures = {
             self.client.submit(function, config, pure=False, **files): index
-            for index, (config, files) in enumerate(jobs)
+            for index, (function, config, files) in enumerate(jobs)
         }
         try:
             for future in self._distributed.as_completed(futures):

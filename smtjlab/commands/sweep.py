@@ -60,24 +60,25 @@ def run(args: argparse.Namespace) -> int:
                 for task in todo
                 if task.model_file is not None
             }
-            for kind, function in (("train", train_and_evaluate), ("evaluate", evaluate)):
-                tasks = [task for task in todo if task.kind == kind]
-                jobs = [(task.config, {**files, **_model(task, models)}) for task in tasks]
-                finished = progress(executor.run(function, jobs), f"sweep {kind}", len(jobs))
-                for index, result in finished:
-                    task = tasks[index]
-                    if isinstance(result, Failed):
-                        failures.append(
-                            {"task": task.key, "config": task.config, "error": result.error}
-                        )
-                        print(
-                            f"smtjlab sweep: task {task.key} failed: {result.error}; "
-                            f"its configuration: {json.dumps(task.config)}",
-                            file=sys.stderr,
-                        )
-                        continue
-                    rows = result if isinstance(result, list) else [result]
-                    results.append(task.key, [{**row, "kind": kind} for row in rows])
+            functions = {"train": train_and_evaluate, "evaluate": evaluate}
+            jobs = [
+                (functions[task.kind], task.config, {**files, **_model(task, models)})
+                for task in todo
+            ]
+            for index, result in progress(executor.run(jobs), "sweep", len(jobs)):
+                task = todo[index]
+                if isinstance(result, Failed):
+                    failures.append(
+                        {"task": task.key, "config": task.config, "error": result.error}
+                    )
+                    print(
+                        f"smtjlab sweep: task {task.key} failed: {result.error}; "
+                        f"its configuration: {json.dumps(task.config)}",
+                        file=sys.stderr,
+                    )
+                    continue
+                rows = result if isinstance(result, list) else [result]
+                results.append(task.key, [{**row, "kind": task.kind} for row in rows])
     finally:
         results.close()
     done = len(todo) - len(failures)

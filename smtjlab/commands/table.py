@@ -168,15 +168,14 @@ def _run_cells(args, models, checkpoints, executor) -> tuple[dict, list[dict]]:
                     "images": args.images,
                     "bits": args.bits,
                 }
-                jobs.append((config, files))
+                jobs.append((evaluate, config, files))
     cells: dict[tuple[str, int], list[dict]] = {}
     results = [None] * len(jobs)
-    finished = executor.run(evaluate, jobs)
-    for index, result in progress(finished, "table", total=len(jobs)):
+    for index, result in progress(executor.run(jobs), "table", total=len(jobs)):
         if isinstance(result, Failed):
-            raise TableError(f"cell {jobs[index][0]} failed: {result.error}")
+            raise TableError(f"cell {jobs[index][1]} failed: {result.error}")
         results[index] = result
-    for (config, _), result in zip(jobs, results, strict=True):
+    for (_, config, _), result in zip(jobs, results, strict=True):
         cells.setdefault((config["model"], config["length"]), []).append(result)
     return cells, _pool_totals(results)
 

@@ -1,0 +1,53 @@
+"""Scale (DESIGN §5.6): the table on 2 local Dask workers against the same table in process.
+
+Both are whole `smtjlab table` processes, run one after the other in the same benchmark, so a
+worker's start-up, imports and numba cache loads count against it as they would for a user.
+The figure is table cells per second; the ratio is the speed-up of 2 workers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from smtjlab.benchmarks.timing import result_row
+
+TABLE = ["table", "--images", "1000", "--lengths", "100", "--bits", "ideal"]
+CELLS = 8  # the shipped models at one length
+WORKERS = 2
+
+
+def scale_benchmarks() -> list[dict]:
+    with tempfile.TemporaryDirectory() as folder:
+        in_process = _wall_seconds([*TABLE, "--out", str(Path(folder) / "in-process")])
+        workers = _wall_seconds(
+            [*TABLE, "--out", str(Path(folder) / "workers"), "--workers", str(WORKERS)]
+        )
+        same = (Path(folder) / "in-process" / "accuracy-table.csv").read_bytes() == (
+            Path(folder) / "workers" / "accuracy-table.csv"
+        ).read_bytes()
+    return [
+        result_row(
+            f"smtjlab {' '.join(TABLE)} --workers {WORKERS} (cells/s; CSVs identical: {same})",
+            CELLS / workers,
+            "cells/s",
+            "the same table in process",
+            CELLS / in_process,
+            "> 1x in process, CSV identical (no DESIGN target: reported)",
+            same and workers < in_process,
+        )
+    ]
+
+
+def _wall_seconds(arguments: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "smtjlab", *arguments],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
