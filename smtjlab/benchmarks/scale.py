@@ -15,8 +15,8 @@ from pathlib import Path
 
 from smtjlab.benchmarks.timing import result_row
 
-TABLE = ["table", "--images", "1000", "--lengths", "100", "--bits", "ideal"]
-CELLS = 8  # the shipped models at one length
+TABLE = ["table", "--images", "2000", "--lengths", "100", "200", "--bits", "ideal"]
+CELLS = 16  # the 8 shipped models at 2 lengths
 WORKERS = 2
 
 
