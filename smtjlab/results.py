@@ -80,12 +80,14 @@ class ResultsFile:
                 f"{path}: exists and is not a results file of smtjlab sweep (its header "
                 "differs); choose another --output, or move it away"
             )
-        body = [row for row in rows[1:] if len(row) == len(COLUMNS)]
+        body = rows[1:]
+        if any(len(row) != len(COLUMNS) for row in body):
+            raise ResultsError(f"{path}: a row has not {len(COLUMNS)} columns; not resumable")
         strangers = sorted({row[0] for row in body} - set(rows_per_task))
-        if strangers or len(body) != len(rows) - 1:
+        if strangers:
             raise ResultsError(
-                f"{path}: holds results of another grid (task {strangers[0] if strangers else '?'}"
-                " is not one of this sweep's); choose another --output"
+                f"{path}: holds results of another grid (task {strangers[0]} is not one of "
+                "this sweep's); choose another --output"
             )
         counts = Counter(row[0] for row in body)
         finished = {key for key, count in counts.items() if count == rows_per_task[key]}

@@ -1,7 +1,9 @@
 """`smtjlab table`: the paper's accuracy table, reproduced with the shipped checkpoints.
 
 {1, 3 hidden layers} x {5, 11 states} x {with, without SC training} x L in {100 ... 500}, each
-cell the MNIST test accuracy of the SC engine; written as CSV, markdown and a PNG plot.
+cell the MNIST test accuracy of the SC engine; written as CSV, markdown and a PNG plot. Each
+(model, L, seed) is a pure task (smtjlab/tasks.py), run in process, or on Dask with --workers
+or --scheduler (docs/scale.md); the files are the same every way.
 """
 
 from __future__ import annotations
@@ -144,7 +146,6 @@ def run(args: argparse.Namespace) -> int:
 def _run_cells(args, models, checkpoints, executor) -> tuple[dict, list[dict]]:
     """Every (model, length, seed) as a task on `executor`: {(model, length): [rows by seed]},
     and the pools' statistics summed over the tasks."""
-    from smtjlab.bench import open_bit_source
     from smtjlab.inference.checkpoint import resolve_model
     from smtjlab.inference.engine import device_levels
 
@@ -155,7 +156,7 @@ def _run_cells(args, models, checkpoints, executor) -> tuple[dict, list[dict]]:
         checkpoint = checkpoints[key]
         levels = tuple(device_levels(checkpoint))
         if levels not in pool_files:
-            pool_files[levels] = _pool_bytes(args.bits, levels, open_bit_source, executor)
+            pool_files[levels] = _pool_file(args.bits, levels, executor)
         files = {"model": executor.share(resolve_model(model_name(*key)).read_bytes())}
         if pool_files[levels] is not None:
             files["pool"] = pool_files[levels]
@@ -180,8 +181,10 @@ def _run_cells(args, models, checkpoints, executor) -> tuple[dict, list[dict]]:
     return cells, _pool_totals(results)
 
 
-def _pool_bytes(bits: str, levels, open_bit_source, executor):
-    """The bit-pool file the tasks of these levels read: None for ideal bits."""
+def _pool_file(bits: str, levels: tuple[float, ...], executor) -> Any:
+    """The bit-pool file the tasks of these levels read, shared: None for ideal bits."""
+    from smtjlab.bench import open_bit_source
+
     if bits == "ideal":
         return None
     source = open_bit_source(bits, list(levels))  # checks a file and fills mock pools here
