@@ -15,7 +15,7 @@ from pathlib import Path
 
 from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
-from smtjlab.executors import Failed, add_arguments, open_executor
+from smtjlab.executors import Failed, InProcess, add_arguments, open_executor
 
 
 class SweepFailed(SmtjlabError):
@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     todo = [task for task in sweep.tasks if task.key not in results.finished]
     failures: list[dict] = []
     try:
-        with open_executor(args) as executor:
+        # nothing left to run: no cluster to start
+        with open_executor(args) if todo else InProcess() as executor:
             files = {}
             if sweep.bits_file is not None:
                 files["pool"] = executor.share(sweep.bits_file.read_bytes())
