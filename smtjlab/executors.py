@@ -10,7 +10,10 @@ Dask loads only when asked for, so the command line starts fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -112,16 +115,17 @@ class DaskExecutor(Executor):
                 self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
             else:
                 self.name = f"{workers} local Dask workers"
-                self._cluster = distributed.LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",  # any free port: never a clash with another
-                    silence_logs=logging.ERROR,
-                    # one core per worker: the engine's parallel kernels use one thread each
-                    # instead of every worker's kernels contending for all the cores
-                    env={"NUMBA_NUM_THREADS": "1"},
-                )
+                with _workers_ignore_ctrl_c():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",  # any free port: never a clash with another
+                        silence_logs=logging.ERROR,
+                        # one core per worker: the engine's parallel kernels use one thread
+                        # each instead of every worker's kernels contending for all the cores
+                        env={"NUMBA_NUM_THREADS": "1"},
+                    )
                 self.client = distributed.Client(self._cluster)
         except (OSError, TimeoutError, ValueError) as error:
             self.close()
@@ -155,6 +159,21 @@ class DaskExecutor(Executor):
             client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (they inherit it): Ctrl-C in a terminal
+    reaches every process of the group, and the command, not each worker, handles it by
+    closing the cluster. Without this every worker prints its own KeyboardInterrupt trace."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _one_line(error: BaseException) -> str:
