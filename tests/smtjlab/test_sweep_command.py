@@ -181,3 +181,36 @@ def test_an_unrelated_results_file_is_not_overwritten(sweep_file, tmp_path, caps
     assert main(["sweep", str(sweep_file), "-o", str(output)]) == 1
     assert "not a results file of smtjlab sweep" in capsys.readouterr().err
     assert output.read_text() == "my,own\n1,2\n"
+
+
+def test_ctrl_c_on_local_workers_stops_cleanly(tmp_path):
+    """Ctrl-C in a terminal signals the whole process group, the workers included."""
+    sweep = tmp_path / "many.toml"
+    seeds = ", ".join(map(str, range(40)))
+    sweep.write_text(
+        f'images = 1000\nlengths = [64]\nseeds = [{seeds}]\n[evaluate]\nmodels = ["mlp1-s5-sc"]\n'
+    )
+    output = tmp_path / "results.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smtjlab", "sweep", str(sweep), "-o", str(output), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if output.exists() and len(read_rows(output)) >= 1:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the sweep finished before Ctrl-C"
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert process.returncode == 130
+    assert "smtjlab sweep: interrupted" in err and "Traceback" not in err
+    assert 1 <= len(read_rows(output)) < 40 and output.read_text().endswith("\n")
