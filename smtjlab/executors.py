@@ -127,7 +127,7 @@ class DaskExecutor(Executor):
                         env={"NUMBA_NUM_THREADS": "1"},
                     )
                 self.client = distributed.Client(self._cluster)
-        except (OSError, TimeoutError, ValueError) as error:
+        except (OSError, TimeoutError, ValueError, RuntimeError) as error:
             self.close()
             where = scheduler if scheduler is not None else f"a local cluster of {workers}"
             raise ExecutorError(f"cannot reach {where}: {_one_line(error)}") from None
