@@ -1,10 +1,10 @@
 """The results file of a sweep: a CSV that grows by whole tasks and survives a crash.
 
-Each finished task appends its rows in one write, flushed to disk, so a crash or Ctrl-C leaves
-a valid file of finished tasks. Opening an existing file resumes it: its header must be the
-sweep's and every task in it must belong to the grid (else it is someone else's file and is
-refused); a torn last line or a task cut short by a crash is dropped, the file rewritten
-through a temporary file, and those tasks run again.
+The file appears with the first finished task. Each task appends its rows in one write, flushed
+to disk, so a crash or Ctrl-C leaves a valid file of finished tasks. Opening an existing file
+resumes it: its header must be the sweep's and every task in it must belong to the grid (else
+it is someone else's file and is refused); a torn last line or a task cut short by a crash is
+dropped, the file rewritten through a temporary file, and those tasks run again.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ResultsFile:
     def __init__(self, path: Path, finished: set[str]) -> None:
         self.path = path
         self.finished = finished
-        self._handle = path.open("a", encoding="utf-8", newline="")
+        self._handle = None  # opened by the first append: a sweep that ends first leaves no file
 
     @classmethod
     def open(cls, path: str | os.PathLike, rows_per_task: Mapping[str, int]) -> ResultsFile:
@@ -64,7 +64,6 @@ class ResultsFile:
         number of rows it writes."""
         path = Path(path)
         if not path.exists():
-            _replace(path, _csv_text([COLUMNS]))
             return cls(path, set())
         try:
             text = path.read_text(encoding="utf-8")
@@ -107,6 +106,10 @@ class ResultsFile:
         for row in values:
             row[0] = key
         try:
+            if self._handle is None:
+                if not self.path.exists():
+                    _replace(self.path, _csv_text([COLUMNS]))
+                self._handle = self.path.open("a", encoding="utf-8", newline="")
             self._handle.write(_csv_text(values))
             self._handle.flush()
             os.fsync(self._handle.fileno())
@@ -115,7 +118,8 @@ class ResultsFile:
         self.finished.add(key)
 
     def close(self) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
 
 
 def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ def row(accuracy):
 def test_rows_are_appended_per_task_and_resumed(tmp_path):
     path = tmp_path / "r.csv"
     results = ResultsFile.open(path, {"a": 1, "b": 2})
+    assert not path.exists()  # created by the first finished task, not before
     results.append("a", [row(0.5)])
     results.close()
     assert [r["task"] for r in read_rows(path)] == ["a"]
