@@ -121,7 +121,10 @@ class DaskExecutor(Executor):
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=":0",  # any free port: never a clash with another
-                        silence_logs=logging.ERROR,
+                        # the worker processes' own logs: a task's error comes back through
+                        # its future, and a dying worker is logged by its nanny here; what
+                        # is left is shutdown noise (a heartbeat to a scheduler just closed)
+                        silence_logs=logging.CRITICAL,
                         # one core per worker: the engine's parallel kernels use one thread
                         # each instead of every worker's kernels contending for all the cores
                         env={"NUMBA_NUM_THREADS": "1"},
