@@ -22,6 +22,7 @@ bits) with attributes `p_target` and `n_bits` (and, when known, `bias_v` and `p_
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -314,8 +315,18 @@ class BitBank:
     def save(self, path: str | os.PathLike, **attrs: str | float) -> Path:
         """Write every pool to a bit-pool file (module docstring); extra file attributes."""
         path = Path(path)
+        self._write(path, path, attrs)
+        return path
+
+    def to_bytes(self) -> bytes:
+        """The bytes of the bit-pool file `save` would write (for tasks that run elsewhere)."""
+        buffer = io.BytesIO()
+        self._write(buffer, "bit pools", {})
+        return buffer.getvalue()
+
+    def _write(self, target: Path | io.BytesIO, where: str | os.PathLike, attrs: dict) -> None:
         try:
-            with h5py.File(path, "w") as handle:
+            with h5py.File(target, "w") as handle:
                 handle.attrs["format"] = POOL_FORMAT
                 handle.attrs["version"] = POOL_VERSION
                 handle.attrs.update(attrs)
@@ -329,8 +340,7 @@ class BitBank:
                     if pool.bias_v is not None:
                         dataset.attrs["bias_v"] = pool.bias_v
         except OSError as error:
-            raise BitPoolError(f"{path}: cannot write bit-pool file ({error})") from None
-        return path
+            raise BitPoolError(f"{where}: cannot write bit-pool file ({error})") from None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BitBank:
@@ -338,9 +348,18 @@ class BitBank:
         path = Path(path)
         if not path.is_file():
             raise BitPoolError(f"{path}: no such bit-pool file")
+        return cls._read(path, path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str | os.PathLike) -> BitBank:
+        """Read the bytes of a bit-pool file (`where` names it in errors)."""
+        return cls._read(io.BytesIO(data), where)
+
+    @classmethod
+    def _read(cls, source: Path | io.BytesIO, path: str | os.PathLike) -> BitBank:
         bank = cls()
         try:
-            with h5py.File(path, "r", locking=False) as handle:
+            with h5py.File(source, "r", locking=False) as handle:
                 if _attr_text(handle, "format") != POOL_FORMAT:
                     raise BitPoolError(f"{path}: not a bit-pool file (format != {POOL_FORMAT!r})")
                 if _attr_number(handle, "version") != POOL_VERSION:

@@ -14,6 +14,7 @@ Keys (docs/sc-semantics.md, "Checkpoint file"):
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -132,10 +133,22 @@ def resolve_model(model: str | os.PathLike) -> Path:
 def load_checkpoint(model: str | os.PathLike) -> Checkpoint:
     """Load and validate a checkpoint file or shipped name; bad files raise CheckpointError."""
     path = resolve_model(model)
-    if not zipfile.is_zipfile(path):
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({error.strerror})") from None
+    return checkpoint_from_bytes(data, path)
+
+
+def checkpoint_from_bytes(data: bytes, where: str | os.PathLike) -> Checkpoint:
+    """Validate the bytes of a checkpoint file (`where` names it in errors), as a task
+    that received the file rather than a path does (smtjlab/tasks.py)."""
+    path = Path(where)
+    source = io.BytesIO(data)
+    if not zipfile.is_zipfile(source):
         raise CheckpointError(f"{path}: not a readable .npz checkpoint (not a zip archive)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with np.load(source, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except ValueError as error:
         if "allow_pickle" in str(error):

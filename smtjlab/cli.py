@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "train",
     "evaluate",
     "table",
+    "sweep",
     "energy",
     "digitize",
     "calibrate",

@@ -20,6 +20,7 @@ GROUPS: dict[str, str] = {
     "gui": "smtjlab.benchmarks.gui:gui_benchmarks",
     "inference": "smtjlab.benchmarks.inference:engine_benchmarks",
     "instruments": "smtjlab.benchmarks.instruments:bench_benchmarks",
+    "scale": "smtjlab.benchmarks.scale:scale_benchmarks",
     "serial": "smtjlab.benchmarks.serial:digitizer_benchmarks",
     "startup": "smtjlab.benchmarks.startup:startup_benchmarks",
 }

@@ -1,7 +1,9 @@
 """`smtjlab table`: the paper's accuracy table, reproduced with the shipped checkpoints.
 
 {1, 3 hidden layers} x {5, 11 states} x {with, without SC training} x L in {100 ... 500}, each
-cell the MNIST test accuracy of the SC engine; written as CSV, markdown and a PNG plot.
+cell the MNIST test accuracy of the SC engine; written as CSV, markdown and a PNG plot. Each
+(model, L, seed) is a pure task (smtjlab/tasks.py), run in process, or on Dask with --workers
+or --scheduler (docs/scale.md); the files are the same every way.
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ import csv
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit, progress
+from smtjlab.errors import SmtjlabError
+from smtjlab.executors import Failed, add_arguments, open_executor
 from smtjlab.outputs import OutputFile, add_force_argument
+from smtjlab.tasks import BATCH, evaluate
 
 LENGTHS = (100, 200, 300, 400, 500)
 DEPTHS = (1, 3)
 STATES = (5, 11)
 MODES = ("sc", "plain")
-BATCH = 500
 # The paper's published figures (arXiv 2504.06414), drawn on the plot for comparison.
 PAPER_L100 = {1: 92.0, 3: 96.0}
 PAPER_BEST = (400, 96.82)
@@ -64,8 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="file stem: OUT/NAME-table.csv, OUT/NAME-table.md, OUT/figures/NAME.png",
     )
     add_force_argument(parser)
+    add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
+
+
+class TableError(SmtjlabError):
+    """A cell of the table that could not be computed."""
 
 
 def model_name(depth: int, states: int, mode: str) -> str:
@@ -74,14 +84,8 @@ def model_name(depth: int, states: int, mode: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
-    from smtjlab.bench import open_bit_source
     from smtjlab.inference.checkpoint import load_checkpoint
-    from smtjlab.inference.engine import (
-        ScEngine,
-        check_memory,
-        deterministic_scores,
-        device_levels,
-    )
+    from smtjlab.inference.engine import check_memory, deterministic_scores
     from smtjlab.inference.mnist import load_mnist
 
     started = time.perf_counter()
@@ -100,34 +104,25 @@ def run(args: argparse.Namespace) -> int:
     checkpoints = {key: load_checkpoint(model_name(*key)) for key in models}
     for checkpoint in checkpoints.values():  # refuse an absurd L before any work
         check_memory(checkpoint, max(args.lengths), min(BATCH, args.images))
-    # one bit source per set of device levels: the mock bench calibrates and fills it once
-    sources = {}
+    with open_executor(args) as executor:
+        cells, pools = _run_cells(args, models, checkpoints, executor)
     rows = []
-    cells = [(key, length) for key in models for length in args.lengths]
-    for key, length in progress(cells, "table", total=len(cells)):
-        checkpoint = checkpoints[key]
-        levels = tuple(device_levels(checkpoint))
-        if levels not in sources:
-            sources[levels] = open_bit_source(args.bits, list(levels))
-        bits = sources[levels]
-        accuracies = []
-        for seed in range(args.seed, args.seed + args.repeats):
-            engine = ScEngine(checkpoint, length, bits=bits, seed=seed)
-            predictions = engine.predict(images, batch_size=BATCH)
-            accuracies.append(100 * float((predictions == labels).mean()))
-        rows.append(
-            {
-                "model": model_name(*key),
-                "hidden_layers": key[0],
-                "states": key[1],
-                "training": "with SC" if key[2] == "sc" else "without SC",
-                "length": length,
-                "accuracy": round(float(np.mean(accuracies)), 2),
-                "accuracy_std": round(float(np.std(accuracies, ddof=1)), 2)
-                if args.repeats > 1
-                else None,
-            }
-        )
+    for key in models:
+        for length in args.lengths:
+            accuracies = [100 * cell["accuracy"] for cell in cells[model_name(*key), length]]
+            rows.append(
+                {
+                    "model": model_name(*key),
+                    "hidden_layers": key[0],
+                    "states": key[1],
+                    "training": "with SC" if key[2] == "sc" else "without SC",
+                    "length": length,
+                    "accuracy": round(float(np.mean(accuracies)), 2),
+                    "accuracy_std": round(float(np.std(accuracies, ddof=1)), 2)
+                    if args.repeats > 1
+                    else None,
+                }
+            )
     deterministic = {
         model_name(*key): round(
             100
@@ -136,9 +131,6 @@ def run(args: argparse.Namespace) -> int:
         )
         for key in models
     }
-    pools = [
-        row for source in sources.values() if hasattr(source, "stats") for row in source.stats()
-    ]
     text = _markdown(rows, deterministic, args, len(images), checkpoints) + _pool_note(pools)
     with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
         csv_temp.write_text(_csv(rows))
@@ -155,11 +147,86 @@ def run(args: argparse.Namespace) -> int:
         "pools": pools,
         "seed": args.seed,
         "repeats": args.repeats,
+        "executor": executor.name,
+        "tasks": [
+            {key: value for key, value in cell.items() if key != "pool_stats"}
+            for runs in cells.values()
+            for cell in runs
+        ],
         "seconds": round(time.perf_counter() - started, 1),
         "files": [str(path) for path in files],
     }
     emit(result, args.json, text)
     return 0
+
+
+def _run_cells(args, models, checkpoints, executor) -> tuple[dict, list[dict]]:
+    """Every (model, length, seed) as a task on `executor`: {(model, length): [rows by seed]},
+    and the pools' statistics summed over the tasks."""
+    from smtjlab.inference.checkpoint import resolve_model
+    from smtjlab.inference.engine import device_levels
+
+    # one bit-pool file per set of device levels: the mock bench calibrates and fills it once
+    pool_files: dict[tuple[float, ...], Any] = {}
+    jobs = []
+    for key in models:
+        checkpoint = checkpoints[key]
+        levels = tuple(device_levels(checkpoint))
+        if levels not in pool_files:
+            pool_files[levels] = _pool_file(args.bits, levels, executor)
+        files = {"model": executor.share(resolve_model(model_name(*key)).read_bytes())}
+        if pool_files[levels] is not None:
+            files["pool"] = pool_files[levels]
+        for length in args.lengths:
+            for seed in range(args.seed, args.seed + args.repeats):
+                config = {
+                    "model": model_name(*key),
+                    "length": length,
+                    "seed": seed,
+                    "images": args.images,
+                    "bits": args.bits,
+                }
+                jobs.append((evaluate, config, files))
+    cells: dict[tuple[str, int], list[dict]] = {}
+    results = [None] * len(jobs)
+    for index, result in progress(executor.run(jobs), "table", total=len(jobs)):
+        if isinstance(result, Failed):
+            raise TableError(f"cell {jobs[index][1]} failed: {result.error}")
+        results[index] = result
+    for (_, config, _), result in zip(jobs, results, strict=True):
+        cells.setdefault((config["model"], config["length"]), []).append(result)
+    return cells, _pool_totals(results)
+
+
+def _pool_file(bits: str, levels: tuple[float, ...], executor) -> Any:
+    """The bit-pool file the tasks of these levels read, shared: None for ideal bits."""
+    from smtjlab.bench import open_bit_source
+
+    if bits == "ideal":
+        return None
+    source = open_bit_source(bits, list(levels))  # checks a file and fills mock pools here
+    data = Path(bits).read_bytes() if bits != "mock" else source.to_bytes()
+    return executor.share(data)
+
+
+def _pool_totals(results: list[dict]) -> list[dict]:
+    """Each pool's statistics over all tasks that drew from it (each drew from its own copy)."""
+    totals: dict[tuple[str, float], dict] = {}
+    for result in results:
+        for stats in result["pool_stats"]:
+            key = (result["bits_sha256"], stats["p_target"])
+            total = totals.setdefault(key, {**stats, "drawn_segments": 0, "reuse": 0.0})
+            overlapping = total["overlap_rate"] * total["drawn_segments"]
+            overlapping += stats["overlap_rate"] * stats["drawn_segments"]
+            total["drawn_segments"] += stats["drawn_segments"]
+            total["overlap_rate"] = overlapping / max(total["drawn_segments"], 1)
+            total["reuse"] += stats["reuse"]
+    return list(totals.values())
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def _csv(rows: list[dict]) -> str:

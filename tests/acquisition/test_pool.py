@@ -125,6 +125,19 @@ def test_save_and_load_round_trip(tmp_path):
         assert handle["levels/p0.100000"].attrs["p_target"] == 0.1
 
 
+def test_bytes_round_trip_as_the_file_would(tmp_path):
+    bank = BitBank([BitPool(0.25, 640, bias_v=0.29)])
+    bank.pool(0.25).append(bernoulli(0.25, 640))
+    data = bank.to_bytes()
+    loaded = BitBank.from_bytes(data, "sent.h5")
+    np.testing.assert_array_equal(loaded.pool(0.25).bits(), bank.pool(0.25).bits())
+    assert loaded.pool(0.25).bias_v == 0.29
+    (tmp_path / "pools.h5").write_bytes(data)
+    assert BitBank.load(tmp_path / "pools.h5").levels == [0.25]
+    with pytest.raises(BitPoolError, match=r"sent\.h5: cannot read bit-pool file"):
+        BitBank.from_bytes(b"not hdf5 at all", "sent.h5")
+
+
 def write_file(path, format="smtjlab.bitpools", version=1, data=None, **attrs):
     with h5py.File(path, "w") as handle:
         handle.attrs["format"] = format

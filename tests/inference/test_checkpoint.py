@@ -8,6 +8,7 @@ from smtjlab.inference.checkpoint import (
     Checkpoint,
     CheckpointError,
     Layer,
+    checkpoint_from_bytes,
     load_checkpoint,
     resolve_model,
     save_checkpoint,
@@ -53,6 +54,14 @@ def test_round_trip_keeps_every_field(tmp_path):
     for a, b in zip(original.layers, loaded.layers, strict=True):
         assert np.array_equal(a.weights, b.weights) and a.weights.dtype == b.weights.dtype
         assert np.array_equal(a.scale, b.scale) and np.array_equal(a.bias, b.bias)
+
+
+def test_bytes_of_a_file_load_like_the_file(tmp_path):
+    path = save_checkpoint(small_checkpoint(hidden=(4,), states=5), tmp_path / "m.npz")
+    from_bytes = checkpoint_from_bytes(path.read_bytes(), "sent.npz")
+    assert from_bytes.hidden == load_checkpoint(path).hidden == (4,)
+    with pytest.raises(CheckpointError, match=r"sent\.npz: not a readable \.npz checkpoint"):
+        checkpoint_from_bytes(b"garbage", "sent.npz")
 
 
 def test_names_resolve_to_shipped_files_and_unknown_names_fail():

@@ -69,6 +69,20 @@ def test_table_writes_csv_markdown_and_plot(capsys, tmp_path):
     assert (tmp_path / "accuracy-table.csv").read_text().count("\n") == 9
 
 
+def test_table_on_two_local_workers_writes_the_same_csv(capsys, tmp_path):
+    argv = ["table", "--images", "30", "--lengths", "16", "--bits", "ideal", "--json"]
+    local = run_json(capsys, [*argv, "--out", str(tmp_path / "local")])
+    cluster = run_json(capsys, [*argv, "--out", str(tmp_path / "cluster"), "--workers", "2"])
+    assert cluster["executor"] == "2 local Dask workers" and local["executor"] == "in process"
+    for name in ("accuracy-table.csv", "accuracy-table.md"):
+        assert (tmp_path / "local" / name).read_bytes() == (
+            tmp_path / "cluster" / name
+        ).read_bytes()
+    assert len(cluster["tasks"]) == 8 and all(
+        len(task["model_sha256"]) == 64 for task in cluster["tasks"]
+    )
+
+
 def test_energy_prints_ratios_and_every_assumption(capsys):
     result = run_json(capsys, ["energy", "--json"])
     ratios = result["ratios"]

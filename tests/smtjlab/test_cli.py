@@ -40,7 +40,7 @@ def test_errors_are_one_line_on_stderr_with_stdout_clean(capsys, monkeypatch, tm
 
 def test_building_the_parser_imports_no_heavy_library():
     """Start-up stays fast (DESIGN §6): torch, Qt, h5py and numba load only in a command's run."""
-    heavy = ("torch", "PySide6", "h5py", "numba")
+    heavy = ("torch", "PySide6", "h5py", "numba", "dask", "distributed")
     script = (
         "import sys\n"
         "from smtjlab.cli import build_parser\n"
