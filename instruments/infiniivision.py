@@ -26,6 +26,7 @@ from pyvisa import util
 from smtjlab.instruments.registry import register
 from smtjlab.instruments.roles import Waveform
 from smtjlab.instruments.scpi import (
+    ChannelSettings,
     Choice,
     Flag,
     InstrumentError,
@@ -72,7 +73,7 @@ class Preamble:
         )
 
 
-class Channel:
+class Channel(ChannelSettings):
     """One analog input: `scope.channel(2).offset = 0.1`."""
 
     scale = Setting(":CHANnel{channel}:SCALe", "vertical scale in V/div", Number(1e-3, 5))
@@ -83,17 +84,6 @@ class Channel:
     )
     display = Setting(":CHANnel{channel}:DISPlay", "channel on", Flag())
     probe = Setting(":CHANnel{channel}:PROBe", "probe attenuation ratio", Number(0.001, 10000))
-
-    def __init__(self, scope: InfiniiVision, channel: int) -> None:
-        self.scope = scope
-        self.scpi_fields = {"channel": channel}
-        self.name = f"{scope.name} channel {channel}"
-
-    def write(self, command: str) -> None:
-        self.scope.write(command)
-
-    def query(self, command: str, parse=str):
-        return self.scope.query(command, parse)
 
 
 @register("infiniivision", role="scope")

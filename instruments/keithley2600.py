@@ -21,7 +21,13 @@ from __future__ import annotations
 import pyvisa
 from smtjlab.instruments.keithley import Reading
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SettingBias, SourceState
+from smtjlab.instruments.safety import (
+    BiasLimitError,
+    BiasLimits,
+    MultiChannelSource,
+    SettingBias,
+    SourceState,
+)
 from smtjlab.instruments.scpi import InstrumentError, Number
 from smtjlab.instruments.tsp import Boolean, Constant, TspAttribute, TspInstrument
 
@@ -136,7 +142,7 @@ class SmuChannel(SettingBias):
 
 
 @register("keithley2600", role="source")
-class Keithley2600(TspInstrument):
+class Keithley2600(MultiChannelSource, TspInstrument):
     """Keithley 2600B System SourceMeter: `source(1)` is `smua`, `source(2)` is `smub`."""
 
     IDN_PATTERN = r"Keithley Instruments.*, Model 26(?:0[124]|1[124]|3[456])B\b"
@@ -161,20 +167,3 @@ class Keithley2600(TspInstrument):
                 f"{self.name}: no source channel {channel} (a {self.model} has {self.CHANNELS})"
             )
         return self._channels[channel - 1]
-
-    def shutdown(self) -> None:
-        """Ramp every channel to 0 V and turn its output off; the first failure is raised."""
-        failure: BaseException | None = None
-        for channel in self._channels:
-            try:
-                channel.shutdown()
-            except BaseException as error:  # the other channels still get their shutdown
-                failure = failure or error
-        if failure is not None:
-            raise failure
-
-    def close(self) -> None:
-        try:
-            self.shutdown()
-        finally:
-            super().close()

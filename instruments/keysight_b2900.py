@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import pyvisa
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, SettingBias
+from smtjlab.instruments.safety import BiasLimitError, BiasLimits, MultiChannelSource, SettingBias
 from smtjlab.instruments.scpi import (
     Choice,
     Flag,
@@ -138,7 +138,7 @@ class B2900Channel(SettingBias):
 
 
 @register("keysight-b2900", role="source")
-class KeysightB2900(ScpiInstrument):
+class KeysightB2900(MultiChannelSource, ScpiInstrument):
     """Keysight B2900 SMU (B2901/B2902/B2911/B2912, A/B/C): each channel a `B2900Channel`.
 
     `CHANNELS` is 2 on the class (what a station may wire) and the model's own on an instance.
@@ -192,20 +192,3 @@ class KeysightB2900(ScpiInstrument):
             )
         order = {channel: value for channel, value in zip(chosen, values, strict=True)}
         return [order[channel] for channel in channels or (1,)]
-
-    def shutdown(self) -> None:
-        """Ramp every channel to 0 V and turn its output off; the first failure is raised."""
-        failure: BaseException | None = None
-        for channel in self._channels:
-            try:
-                channel.shutdown()
-            except BaseException as error:  # the other channel is still made safe
-                failure = failure or error
-        if failure is not None:
-            raise failure
-
-    def close(self) -> None:
-        try:
-            self.shutdown()
-        finally:
-            super().close()

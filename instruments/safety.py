@@ -36,7 +36,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -440,3 +440,30 @@ class SettingBias(SafeBias):
 
     def _reconnect(self) -> None:
         getattr(self, "instrument", self).reconnect()
+
+
+def shutdown_all(sources: Iterable[SafeBias]) -> None:
+    """Ramp every source to 0 V and turn its output off; the first failure is raised after all."""
+    failure: BaseException | None = None
+    for source in sources:
+        try:
+            source.shutdown()
+        except BaseException as error:  # the other sources are still made safe
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
+class MultiChannelSource:
+    """An instrument whose output channels are `_channels`: all shut down, then it closes."""
+
+    _channels: list[SafeBias]
+
+    def shutdown(self) -> None:
+        shutdown_all(self._channels)
+
+    def close(self) -> None:
+        try:
+            self.shutdown()
+        finally:
+            super().close()  # type: ignore[misc]

@@ -388,3 +388,22 @@ class ScpiInstrument:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class ChannelSettings:
+    """The settings of one channel of an instrument: `Setting`s with `{channel}` in their headers.
+
+    A driver's channel class derives from it and declares its settings; writes and queries go
+    through the instrument's session and error checks.
+    """
+
+    def __init__(self, instrument: ScpiInstrument, channel: int) -> None:
+        self.instrument = instrument
+        self.scpi_fields = {"channel": channel}
+        self.name = f"{instrument.name} channel {channel}"
+
+    def write(self, command: str) -> None:
+        self.instrument.write(command)
+
+    def query(self, command: str, parse: Callable[[str], T] = str) -> T:
+        return self.instrument.query(command, parse)

@@ -33,6 +33,7 @@ import pyvisa
 from smtjlab.instruments.registry import register
 from smtjlab.instruments.roles import Waveform
 from smtjlab.instruments.scpi import (
+    ChannelSettings,
     Choice,
     Flag,
     InstrumentError,
@@ -97,7 +98,7 @@ class Preamble:
         return preamble
 
 
-class Channel:
+class Channel(ChannelSettings):
     """One analog input: `scope.channel(2).offset = 0.1`."""
 
     scale = Setting(":CH{channel}:SCAle", "vertical scale in V/div", Number(1e-4, 10))
@@ -112,17 +113,6 @@ class Channel:
     )
     termination = Setting(":CH{channel}:TERmination", "input impedance in Ω", Number(50, 1e6))
     display = Setting(":DISplay:GLObal:CH{channel}:STATE", "channel shown and acquired", Flag())
-
-    def __init__(self, scope: TektronixMSO, channel: int) -> None:
-        self.scope = scope
-        self.scpi_fields = {"channel": channel}
-        self.name = f"{scope.name} channel {channel}"
-
-    def write(self, command: str) -> None:
-        self.scope.write(command)
-
-    def query(self, command: str, parse=str):
-        return self.scope.query(command, parse)
 
 
 @register("tektronix-mso", role="scope")

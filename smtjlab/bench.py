@@ -56,7 +56,7 @@ from smtjlab.inference.bitsource import BitSource, BitSourceError, IdealBits
 from smtjlab.instruments import registry
 from smtjlab.instruments.discovery import identify, list_instruments
 from smtjlab.instruments.roles import Scope, Source
-from smtjlab.instruments.safety import BiasLimits, final_state_line, signals_held
+from smtjlab.instruments.safety import BiasLimits, final_state_line, shutdown_all, signals_held
 from smtjlab.station import DeviceSpec, InstrumentSpec, Station, StationError, hosted
 
 log = logging.getLogger(__name__)
@@ -175,14 +175,7 @@ class Bench:
 
     def shutdown(self) -> None:
         """Ramp every source to 0 V and turn its output off; the bench stays open."""
-        errors = []
-        for source in self.sources.values():
-            try:
-                source.shutdown()
-            except SmtjlabError as error:
-                errors.append(error)
-        if errors:
-            raise errors[0]
+        shutdown_all(self.sources.values())
 
     # -- records, states and bits ---------------------------------------------------------------
 
