@@ -212,5 +212,5 @@ def test_ctrl_c_on_local_workers_stops_cleanly(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     assert process.returncode == 130
-    assert "smtjlab sweep: interrupted" in err and "Traceback" not in err
+    assert "smtjlab sweep: SIGINT received, stopping" in err and "Traceback" not in err
     assert 1 <= len(read_rows(output)) < 40 and output.read_text().endswith("\n")
