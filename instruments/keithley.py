@@ -84,15 +84,7 @@ class SourceMeter(SettingBias, ScpiInstrument):
                 f"{self.limits.source}: max_abs_v = {self.limits.max_abs_v:g} V is beyond"
                 f" {self.name}'s source range (±{highest:g} V)"
             )
-        self._output = self._output_state
-        self._level_v = self._level
-        if self._output and abs(self._level_v) > self.limits.max_abs_v:
-            raise BiasLimitError(
-                f"{self.name}: output is on at {self._level_v:g} V, beyond the limit"
-                f" {self.limits.max_abs_v:g} V; ramp it down by hand before connecting"
-            )
-        if not self._output:
-            self._function = "voltage"
+        self._adopt_output(check_function=False)  # the 2400's function query is voltage only
         self._write_compliance(self.limits.compliance_a)
 
     def source(self, channel: int = 1) -> SourceMeter:
@@ -100,16 +92,6 @@ class SourceMeter(SettingBias, ScpiInstrument):
         if channel != 1:
             raise InstrumentError(f"{self.name}: no source channel {channel} (it has 1)")
         return self
-
-    @property
-    def compliance_a(self) -> float:
-        """The current compliance the instrument holds, in A."""
-        return self._compliance
-
-    @property
-    def source_voltage(self) -> float:
-        """The programmed source level the instrument reports, in V."""
-        return self._level
 
 
 @register("keithley2400", role="source")

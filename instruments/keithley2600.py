@@ -22,7 +22,6 @@ import pyvisa
 from smtjlab.instruments.keithley import Reading
 from smtjlab.instruments.registry import register
 from smtjlab.instruments.safety import (
-    BiasLimitError,
     BiasLimits,
     MultiChannelSource,
     SettingBias,
@@ -77,19 +76,7 @@ class SmuChannel(SettingBias):
         self.smu = "smu" + "ab"[channel - 1]
         self.scpi_fields = {"smu": self.smu}
         self.limits = instrument.limits
-        self._output = self._output_state
-        self._level_v = self._level
-        if self._output and self._function != "voltage":
-            raise BiasLimitError(
-                f"{self.name}: output is on sourcing current; turn it off by hand before connecting"
-            )
-        if self._output and abs(self._level_v) > self.limits.max_abs_v:
-            raise BiasLimitError(
-                f"{self.name}: output is on at {self._level_v:g} V, beyond the limit"
-                f" {self.limits.max_abs_v:g} V; ramp it down by hand before connecting"
-            )
-        if not self._output:
-            self._function = "voltage"
+        self._adopt_output()
         self._write_compliance(self.limits.compliance_a)
 
     @property
@@ -108,16 +95,6 @@ class SmuChannel(SettingBias):
             f"{self.smu}.source.levelv, {self.smu}.source.output"
         )
         return SourceState(level, output == 1)
-
-    @property
-    def compliance_a(self) -> float:
-        """The current limit the channel holds, in A."""
-        return self._compliance
-
-    @property
-    def source_voltage(self) -> float:
-        """The programmed source level the channel reports, in V."""
-        return self._level
 
     def measure_current(self) -> float:
         """One current reading in A: `print(smuX.measure.i())`; the output must be on."""

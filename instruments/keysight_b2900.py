@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import pyvisa
 from smtjlab.instruments.registry import register
-from smtjlab.instruments.safety import BiasLimitError, BiasLimits, MultiChannelSource, SettingBias
+from smtjlab.instruments.safety import BiasLimits, MultiChannelSource, SettingBias
 from smtjlab.instruments.scpi import (
     Choice,
     Flag,
@@ -89,21 +89,7 @@ class B2900Channel(SettingBias):
         self.channel = channel
         self.limits = limits
         self.scpi_fields: dict[str, Any] = {"channel": channel}
-        self._output = self._output_state
-        self._level_v = self._level
-        if self._output:
-            if self._function != "voltage":
-                raise BiasLimitError(
-                    f"{self.name}: output is on sourcing current; turn it off by hand"
-                    " before connecting"
-                )
-            if abs(self._level_v) > limits.max_abs_v:
-                raise BiasLimitError(
-                    f"{self.name}: output is on at {self._level_v:g} V, beyond the limit"
-                    f" {limits.max_abs_v:g} V; ramp it down by hand before connecting"
-                )
-        else:
-            self._function = "voltage"
+        self._adopt_output()
         self._auto_output_on = False
         self._write_compliance(limits.compliance_a)
 
@@ -117,16 +103,6 @@ class B2900Channel(SettingBias):
 
     def query(self, command: str, parse: Callable[[str], T]) -> T:
         return self.instrument.query(command, parse)
-
-    @property
-    def compliance_a(self) -> float:
-        """The current compliance the channel holds, in A."""
-        return self._compliance
-
-    @property
-    def source_voltage(self) -> float:
-        """The programmed source level the channel reports, in V."""
-        return self._level
 
     def measure_current(self) -> float:
         """One spot current measurement in A (`:MEASure:CURRent? (@n)`); the output must be on."""

@@ -418,6 +418,34 @@ class SettingBias(SafeBias):
     a lost link is reopened through the instrument's `reconnect` (a channel's instrument's).
     """
 
+    @property
+    def compliance_a(self) -> float:
+        """The current compliance the instrument holds, in A."""
+        return self._compliance
+
+    @property
+    def source_voltage(self) -> float:
+        """The programmed source level the instrument reports, in V."""
+        return self._level
+
+    def _adopt_output(self, *, check_function: bool = True) -> None:
+        """On connect: read the output and level, refuse to take over an output left on beyond
+        the limits (or sourcing current, if `check_function`), and select voltage sourcing while
+        the output is off."""
+        self._output = self._output_state
+        self._level_v = self._level
+        if self._output and check_function and self._function != "voltage":
+            raise BiasLimitError(
+                f"{self._who}: output is on sourcing current; turn it off by hand before connecting"
+            )
+        if self._output and abs(self._level_v) > self.limits.max_abs_v:
+            raise BiasLimitError(
+                f"{self._who}: output is on at {self._level_v:g} V, beyond the limit"
+                f" {self.limits.max_abs_v:g} V; ramp it down by hand before connecting"
+            )
+        if not self._output:
+            self._function = "voltage"
+
     def _write_level(self, volts: float) -> None:
         self._level = volts
 
