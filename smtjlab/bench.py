@@ -109,6 +109,7 @@ class Bench:
         self.invert = invert
         self.origin = "synthetic" if station.is_mock else "measured"
         self.final_state: list[str] = []
+        self._configured: dict[str, float] = {}  # each scope's record rate as last set
         for spec in station.devices:
             readout = instruments[spec.readout]
             readout.set_vertical(spec.readout_channel, spec.scale_v, spec.offset_v)
@@ -143,7 +144,15 @@ class Bench:
         self.device: DeviceSpec = spec
         self.source: Source = self.instruments[spec.source].source(spec.source_channel)
         self.readout: Scope = self.instruments[spec.readout]
-        self.readout.configure_record(self.points, spec.sample_rate)
+        self._configure(spec)
+
+    def _configure(self, device: DeviceSpec) -> Scope:
+        """The device's scope, set to record `points` at its rate (sent only when it changes)."""
+        scope = self.instruments[device.readout]
+        if self._configured.get(device.readout) != device.sample_rate:
+            scope.configure_record(self.points, device.sample_rate)
+            self._configured[device.readout] = device.sample_rate
+        return scope
 
     @property
     def sources(self) -> dict[str, Source]:
@@ -188,8 +197,7 @@ class Bench:
         readouts = {spec.readout for spec in devices}
         if len(readouts) != 1:
             raise StationError(f"{self.station.where}: devices read on {sorted(readouts)} at once")
-        scope = self.instruments[readouts.pop()]
-        scope.configure_record(self.points, devices[0].sample_rate)
+        scope = self._configure(devices[0])
         scope.digitize(*(spec.readout_channel for spec in devices))
         traces = []
         for spec in devices:
@@ -467,7 +475,8 @@ class Bench:
                 progress=progress,
             )
         finally:
-            self.readout.configure_record(self.points, self.device.sample_rate)
+            self._configured.pop(self.device.readout, None)  # record() set its own rate
+            self._configure(self.device)
 
     # -- safety ---------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smtjlab.commands.train import positive_int
+from smtjlab.arguments import positive_int
 from smtjlab.errors import SmtjlabError
 
 log = logging.getLogger(__name__)

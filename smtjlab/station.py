@@ -278,7 +278,7 @@ def parse(table: dict[str, Any], path: Path) -> Station:
             "source_channel": _channel(problems, where, entry, "source_channel"),
             "readout_channel": _channel(problems, where, entry, "readout_channel"),
             "scale_v": _positive(problems, where, entry, "scale_v", DEFAULT_SCALE_V),
-            "offset_v": _finite(problems, where, entry, "offset_v", DEFAULT_OFFSET_V),
+            "offset_v": _number(problems, where, entry, "offset_v", DEFAULT_OFFSET_V),
             "sample_rate": _positive(problems, where, entry, "sample_rate", DEFAULT_SAMPLE_RATE),
         }
         if values["name"] is not None:
@@ -345,10 +345,6 @@ def _number(problems: _Problems, where: str, entry: dict, key: str, default: flo
         problems.add(where, f"key {key!r} must be a finite number, not {value!r}")
         return None
     return float(value)
-
-
-def _finite(problems: _Problems, where: str, entry: dict, key: str, default: float):
-    return _number(problems, where, entry, key, default)
 
 
 def _positive(problems: _Problems, where: str, entry: dict, key: str, default: float):
