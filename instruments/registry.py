@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from smtjlab.instruments.roles import ROLES
 from smtjlab.instruments.scpi import InstrumentError
@@ -91,11 +90,3 @@ def check_idn(driver: Driver, idn: str, where: str = "instrument") -> None:
     """Refuse a model that contradicts what the instrument says it is."""
     if not driver.matches(idn):
         raise InstrumentError(f"{where}: model {driver.model!r} does not match its *IDN? {idn!r}")
-
-
-def role_of(instrument: Any) -> str | None:
-    """The role of an opened driver instance, or None for an unregistered object."""
-    for driver in drivers().values():
-        if isinstance(instrument, driver.cls):
-            return driver.role
-    return None

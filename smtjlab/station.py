@@ -92,12 +92,6 @@ class Station:
     def is_mock(self) -> bool:
         return self.visa_library.endswith(MOCK_LIBRARY)
 
-    def instrument(self, name: str) -> InstrumentSpec:
-        for spec in self.instruments:
-            if spec.name == name:
-                return spec
-        raise StationError(f"{self.where}: no instrument named {name!r}")
-
     def with_limits(self, limits: BiasLimits) -> Station:
         return replace(self, limits=limits)
 
