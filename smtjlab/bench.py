@@ -485,12 +485,14 @@ class Bench:
         try:
             self.shutdown()
         finally:
-            with signals_held():  # a signal now would cut the report short: it waits
-                self.final_state = [
-                    final_state_line(label, source) for label, source in self.sources.items()
-                ]
-                _closed_states.extend(self.final_state)
-            _close_all(self.station, self.instruments)
+            try:
+                with signals_held():  # a signal now would cut the report short: it waits
+                    self.final_state = [
+                        final_state_line(label, source) for label, source in self.sources.items()
+                    ]
+                    _closed_states.extend(self.final_state)
+            finally:  # a signal held above is raised as the block ends: close all the same
+                _close_all(self.station, self.instruments)
 
     def __enter__(self) -> Bench:
         return self
