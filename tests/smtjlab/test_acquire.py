@@ -98,7 +98,7 @@ def test_sigkill_mid_acquisition_leaves_a_readable_file(tmp_path):
 
 def start_acquire(out, *extra):
     command = [sys.executable, "-m", "smtjlab", "acquire", "--mock", "--bias", "0.3"]
-    command += ["--duration", "20", "-o", str(out), *extra]
+    command += ["--duration", "300", "-o", str(out), *extra]  # a signal stops it long before
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
