@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from smtjlab import __version__
 from smtjlab.errors import SmtjlabError
@@ -112,21 +113,37 @@ def _signals_end(command: str) -> Iterator[None]:
     """Ctrl-C, SIGTERM and SIGHUP raise `Terminated` in the main thread, after a line on stderr.
 
     The line comes when the signal does, so the lines printed while the command winds down
-    (the final state of each source) stay last.
+    (the final state of each source) stay last. Python runs a signal handler wherever the main
+    thread is, and an exception raised inside a weakref callback or a `__del__` is only printed
+    ("Exception ignored in ..."), never propagated: `sys.unraisablehook` catches such a lost
+    `Terminated` and the signal is raised again, until it lands in ordinary code.
     """
+    announced: list[bool] = []
 
     def stop(signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        announced = _say(f"smtjlab {command}: {name} received, stopping")
-        raise Terminated(signum, announced)
+        if not announced:
+            name = signal.Signals(signum).name
+            announced.append(_say(f"smtjlab {command}: {name} received, stopping"))
+        raise Terminated(signum, announced[0])
+
+    def deliver_again(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, Terminated):
+            previous_hook(unraisable)
+            return
+        # From another thread, after this hook returns: raised here, it would be dropped again.
+        again = threading.Timer(0.01, signal.raise_signal, (unraisable.exc_value.signum,))
+        again.daemon = True
+        again.start()
 
     if threading.current_thread() is not threading.main_thread():  # only main may handle
         yield
         return
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, deliver_again
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 
 import pytest
 
@@ -120,6 +121,36 @@ def test_the_signal_notice_comes_before_the_lines_of_the_way_out(monkeypatch, ca
         "smtjlab fake: SIGTERM received, stopping",
         "smu: 0.000 V, output off",
     ]
+
+
+def test_a_signal_landing_in_a_weakref_callback_still_stops_the_command(monkeypatch, capfd):
+    # Python prints and drops an exception raised inside a weakref callback, so a Terminated
+    # raised there by the handler would be lost and the command would run on (seen under load).
+    class Held:
+        pass
+
+    def callback(ref):
+        signal.raise_signal(signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here, inside the callback
+            pass
+
+    ran_on = []
+
+    def run(args):
+        held = Held()
+        ref = weakref.ref(held, callback)
+        del held  # the callback runs now
+        assert ref() is None
+        time.sleep(1)  # the signal delivered again raises before this returns
+        ran_on.append("the command ran on")
+
+    hook = sys.unraisablehook
+    monkeypatch.setattr(cli, "build_parser", lambda: parser_running(run))
+    assert main(["fake"]) == 143
+    assert ran_on == []
+    assert sys.unraisablehook is hook  # put back
+    err = capfd.readouterr().err
+    assert err.count("SIGTERM received, stopping") == 1  # said once, however often delivered
 
 
 def parser_running(run):
