@@ -170,6 +170,7 @@ class LabWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self.record_action)
         menu.addAction(self.replay_action)
+        menu.addAction(self.inference_view.export_action)
         menu.addSeparator()
         menu.addAction(self.stop_action)
         menu.addAction(self.quit_action)
@@ -255,6 +256,7 @@ class LabWindow(QMainWindow):
         bench.resources.connect(cv.show_resources)
         bench.limits.connect(cv.show_limits)
         bench.state.connect(self._show_state)
+        bench.state.connect(lv.show_state)
         bench.frame.connect(self._show_frame)
         bench.bias_result.connect(lv.show_bias_result)
         bench.live_running.connect(lv.set_running)
@@ -373,9 +375,7 @@ class LabWindow(QMainWindow):
 
     def _show_tally(self, tally: InferenceTally) -> None:
         self.inference_view.show_tally(tally)
-        self.status_inference.setText(
-            f"{tally.images} images, accuracy {100 * tally.accuracy:.1f} %"
-        )
+        self.status_inference.setText(self.inference_view.results.summary())
 
     def _show_error(self, message: str) -> None:
         log.error(message)

@@ -50,7 +50,7 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model, in_gui_thread)
     in_gui_thread(worker.error, str).connect(errors.append)
     in_gui_thread(worker.model_info, str).connect(infos.append)
     energies = []
-    in_gui_thread(worker.energy, str).connect(energies.append)
+    in_gui_thread(worker.energy, str, str).connect(lambda html, tip: energies.append(html))
     streaming = in_gui_thread(worker.streaming, bool)
     thread.start()
     try:
