@@ -232,7 +232,9 @@ class LiveView(QWidget):
         total = int(frame.hist_counts.sum())
         if total != self._hist_total:
             self._hist_total = total
-            self.hist_plot.setTitle(f"Histogram of {total:,} samples")
+            # Short: the histogram is narrow. The tooltip has the exact count.
+            self.hist_plot.setTitle(f"All {si(total, '')} samples")
+            self.hist_plot.setToolTip(f"Histogram of every sample of the record: {total:,}")
         self.hist_bars.setOpts(
             x0=np.zeros(len(frame.hist_counts)),
             y=(edges[1:] + edges[:-1]) / 2,

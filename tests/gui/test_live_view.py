@@ -67,7 +67,8 @@ def test_a_refused_bias_is_reverted_and_its_message_clears(view, qtbot, monkeypa
 
 def test_the_histogram_says_how_many_samples_it_counts(view):
     view.show_frame(frame(points=4000))
-    assert view.hist_plot.getPlotItem().titleLabel.text == "Histogram of 4,000 samples"
+    assert view.hist_plot.getPlotItem().titleLabel.text == "All 4 k samples"
+    assert "every sample of the record: 4,000" in view.hist_plot.toolTip()
 
 
 @pytest.fixture
