@@ -80,6 +80,7 @@ class InferenceView(QWidget):
     stop_requested = Signal()
     model_changed = Signal(object)  # ModelChoice
     image_requested = Signal(int)  # test-set index to show
+    results_changed = Signal(str)  # the run's tally in one line, for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -411,6 +412,7 @@ class InferenceView(QWidget):
         errors = self.errors_list.count()
         self.panels.setTabText(2, f"Misclassified ({errors})")
         self.export_action.setEnabled(bool(results.rows))
+        self.results_changed.emit(results.summary())
 
     def _add_error(self, image: np.ndarray, row: Classified) -> None:
         item = QListWidgetItem(QIcon(thumbnail(image)), f"{row.label}→{row.prediction}")

@@ -42,7 +42,7 @@ def heights(view):
     return np.asarray(view.bars.opts["height"], dtype=float)
 
 
-def test_accuracy_covers_the_whole_run_until_reset(view):
+def test_accuracy_covers_the_whole_run_until_reset(view, qtbot):
     labels = [3, 1, 4, 1, 5, 9, 2, 6]
     predictions = [3, 1, 4, 7, 5, 9, 0, 6]
     view.set_streaming(True)
@@ -63,7 +63,9 @@ def test_accuracy_covers_the_whole_run_until_reset(view):
     assert [table.item(1, c).text() for c in (10, 11, 12)] == ["2", "1", "50.0 %"]
     assert view.errors_list.count() == 2 and view.panels.tabText(2) == "Misclassified (2)"
 
-    view.reset_button.click()
+    with qtbot.waitSignal(view.results_changed) as status:  # the status bar line
+        view.reset_button.click()
+    assert status.args == ["inference –"]
     assert view.accuracy_label.text() == "–" and view.results.images == 0
     assert view.errors_list.count() == 0 and "since Reset" in view.run_label.text()
     view.show_step(step(2, 2))
