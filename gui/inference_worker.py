@@ -137,7 +137,11 @@ class InferenceWorker(QObject):
     def classify(self, image, label: int, index: int) -> None:
         """Classify one digit: a drawn image, or test image `index` (image is None)."""
         if index >= 0:
-            images, labels = self._test_set()
+            try:
+                images, labels = self._test_set()
+            except SmtjlabError as error:
+                self.error.emit(str(error))
+                return
             image, label = images[index], int(labels[index])
         self._stop.clear()
         self._set_busy(True)
@@ -369,17 +373,16 @@ def energy_summary(checkpoint, length: int) -> tuple[str, str]:
     slow = energy.compare(
         replace(params, tau_c=10e-9), checkpoint.widths, checkpoint.states, length
     )
-    tooltip = (
-        "What the activation energy ratio compares (one neuron, count → first output bit):\n"
-        f"analog: {itemised('analog')}\n"
-        f"quantized: {itemised('quantized')}\n"
-        "The per-operation figures are from the literature (45 nm logic, an 8-bit C-DAC, "
+    tooltip = (  # rich text, so Qt wraps its lines
+        "<p>What the activation energy ratio compares (one neuron, count → first output "
+        f"bit):<br>analog: {itemised('analog')}<br>quantized: {itemised('quantized')}</p>"
+        "<p>The per-operation figures are from the literature (45 nm logic, an 8-bit C-DAC, "
         f"τc = {si(params.tau_c, 's')}); none was tuned to the paper, whose own energy model is "
         "not available. Its 2.6× needs a costlier analog path than modelled here (a "
         "higher-resolution or current-steering DAC, a buffer per neuron) or slower devices, "
         f"whose bias burns longer: at τc = 10 ns this model gives "
-        f"{slow['ratios']['activation_energy']:.2f}×.\n"
-        "Per image the activations are a small share, so this ratio barely moves the image's "
-        "energy."
+        f"{slow['ratios']['activation_energy']:.2f}×.</p>"
+        "<p>Per image the activations are a small share, so this ratio barely moves the "
+        "image's energy.</p>"
     )
     return html, tooltip

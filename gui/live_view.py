@@ -191,6 +191,7 @@ class LiveView(QWidget):
     def show_state(self, state: BenchState) -> None:
         """The SMU's level and output as the bench reports them (the big SMU readout)."""
         if not state.connected:
+            self._smu_v = 0.0
             self.bias_label.setText("–")
             return
         self._smu_v = state.bias_v

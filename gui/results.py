@@ -66,6 +66,7 @@ class RunResults:
     def __init__(self) -> None:
         self.rows: list[Classified] = []
         self.confusion = np.zeros((CLASSES, CLASSES), dtype=np.int64)  # [label, prediction]
+        self._models: dict[str, None] = {}  # "model, L = n", in order of first use
 
     def add(self, step: InferenceStep) -> Classified:
         """Record the final step of an image."""
@@ -79,6 +80,7 @@ class RunResults:
             bits=step.bits,
         )
         self.rows.append(row)
+        self._models.setdefault(f"{row.model}, L = {row.length}")
         if row.labelled:
             self.confusion[row.label, row.prediction] += 1
         return row
@@ -86,6 +88,7 @@ class RunResults:
     def reset(self) -> None:
         self.rows.clear()
         self.confusion[:] = 0
+        self._models.clear()
 
     @property
     def images(self) -> int:
@@ -108,12 +111,9 @@ class RunResults:
         """(images, correct) of each true class."""
         return [(int(self.confusion[j].sum()), int(self.confusion[j, j])) for j in range(CLASSES)]
 
-    def errors(self) -> list[Classified]:
-        return [row for row in self.rows if row.wrong]
-
     def models(self) -> list[str]:
         """The distinct "model, L = n" the rows came from, in order of first use."""
-        return list(dict.fromkeys(f"{row.model}, L = {row.length}" for row in self.rows))
+        return list(self._models)
 
     def summary(self) -> str:
         """One line for the status bar."""

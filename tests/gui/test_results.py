@@ -44,10 +44,12 @@ def test_the_tally_counts_labelled_images_only(results):
     assert results.correct == sum(row.prediction == row.label for row in results.rows[:57])
     assert sum(images for images, _ in results.per_class()) == 57
     assert sum(correct for _, correct in results.per_class()) == results.correct
-    assert len(results.errors()) == 57 - results.correct
+    assert sum(row.wrong for row in results.rows) == 57 - results.correct
+    assert results.models() == ["mlp1-s5-sc, L = 100"]
     assert not any(row.wrong for row in results.rows if not row.labelled)
     results.reset()
     assert results.images == 0 and not results.rows and results.accuracy == 0.0
+    assert results.models() == []
 
 
 def test_export_reads_back_as_the_tally(results, tmp_path):
