@@ -463,7 +463,7 @@ class InferenceView(QWidget):
             force = True
         try:
             self.export_results(path, force=force)
-        except SmtjlabError as error:
+        except (SmtjlabError, OSError) as error:  # refused, or the disk said no mid-write
             self.export_message.setStyleSheet(ERROR_TEXT)
             self.export_message.setText(f"Not exported: {error}")
             log.error("results not exported: %s", error)
