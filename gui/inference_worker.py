@@ -153,6 +153,7 @@ class InferenceWorker(QObject):
         """Classify test images one after another until stopped; keep a running accuracy."""
         if self._busy:
             return
+        started = time.perf_counter()  # the stream's clock starts at the request
         try:
             self._test_set()
         except SmtjlabError as error:
@@ -161,7 +162,7 @@ class InferenceWorker(QObject):
         self._stop.clear()
         self._images_done = self._correct = 0
         self._compute_s = 0.0
-        self._stream_started = time.perf_counter()
+        self._stream_started = started
         self._set_busy(True)
         self._queue = []
         self._run_queue(stream=True)

@@ -89,9 +89,9 @@ def test_stream_counts_twenty_images_and_stops(qtbot, tiny_model, in_gui_thread)
 
 
 def test_throughput_is_images_over_the_streams_wall_time(qtbot, tiny_model, in_gui_thread):
-    # Paced at 5 ms a snapshot (60 ms an image), far slower than the engine alone: a rate
+    # Paced at 10 ms a snapshot (120 ms an image), far slower than the engine alone: a rate
     # taken from the engine's time, as before, would be several times images / elapsed.
-    worker = InferenceWorker(step_interval_ms=5, resolve=lambda choice: str(tiny_model))
+    worker = InferenceWorker(step_interval_ms=10, resolve=lambda choice: str(tiny_model))
     thread = QThread()
     worker.moveToThread(thread)
     driver = Driver()
@@ -107,7 +107,7 @@ def test_throughput_is_images_over_the_streams_wall_time(qtbot, tiny_model, in_g
         qtbot.waitUntil(lambda: bool(infos), timeout=30_000)
         started = time.perf_counter()
         driver.stream.emit()
-        qtbot.waitUntil(lambda: bool(seen) and seen[-1][1].images >= 25, timeout=30_000)
+        qtbot.waitUntil(lambda: bool(seen) and seen[-1][1].images >= 20, timeout=30_000)
         worker.request_stop()
         arrived, tally = seen[-1]
         measured = tally.images / (arrived - started)
