@@ -108,10 +108,6 @@ class InferenceTally:
     compute_s: float  # the part of it the engine spent classifying
 
     @property
-    def accuracy(self) -> float:
-        return self.correct / self.images if self.images else 0.0
-
-    @property
     def images_per_s(self) -> float:
         """The stream's throughput: images over its wall time (display pacing included)."""
         return self.images / self.elapsed_s if self.elapsed_s > 0 else 0.0
