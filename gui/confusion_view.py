@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from smtjlab.gui.results import CLASSES
+from smtjlab.gui.run_results import CLASSES
 
 TALLY_HEADERS = ("images", "correct", "accuracy")
 

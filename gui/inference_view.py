@@ -1,6 +1,6 @@
 """Live inference view: pick or draw a digit, watch the output counters grow bit by bit.
 
-Beside the counters it keeps the run's results (`gui/results.py`): the accuracy over every
+Beside the counters it keeps the run's results (`gui/run_results.py`): the accuracy over every
 labelled image since the window opened or since Reset, a confusion matrix with the per-class
 tally, every misclassified image, and File → Export results.
 """
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from smtjlab.gui.canvas import DigitCanvas
 from smtjlab.gui.confusion_view import ConfusionView
 from smtjlab.gui.messages import InferenceStep, InferenceTally
-from smtjlab.gui.results import Classified, RunResults, confusion_path
+from smtjlab.gui.run_results import Classified, RunResults, confusion_path
 from smtjlab.gui.style import (
     BAR_BRUSH,
     BIG_NUMBER,

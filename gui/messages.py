@@ -93,7 +93,7 @@ class InferenceStep:
     length: int
     final: bool
     prediction: int  # argmax of the scores estimated from the cycles so far
-    # What classified it, for the run's results file (gui/results.py).
+    # What classified it, for the run's results file (gui/run_results.py).
     model: str = ""  # the checkpoint: a shipped name or a file path
     bits: str = ""  # where the network's bits came from: "s-MTJ bit pools" or "ideal PRNG"
 

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 from smtjlab.gui.messages import InferenceStep
-from smtjlab.gui.results import COLUMNS, RunResults, confusion_path
+from smtjlab.gui.run_results import COLUMNS, RunResults, confusion_path
 
 from smtjlab.outputs import OutputError
 
