@@ -150,7 +150,7 @@ class InferenceWorker(QObject):
 
     @Slot()
     def start_stream(self) -> None:
-        """Classify test images one after another until stopped; keep a running accuracy."""
+        """Classify test images one after another until stopped; tally them as they end."""
         if self._busy:
             return
         started = time.perf_counter()  # the stream's clock starts at the request
@@ -361,11 +361,14 @@ def energy_summary(checkpoint, length: int) -> tuple[str, str]:
     )
 
     def itemised(design: str) -> str:
-        found_items = act[design]["items"]
-        parts = [f"{name} {si(item['energy'], 'J')}" for name, item in found_items.items()]
+        # The multiplexer's energy is paid per bit, not per activation: it is listed as such.
+        parts = [
+            f"{name} {si(item['energy'], 'J')}"
+            for name, item in act[design]["items"].items()
+            if item["energy"]
+        ]
         per_bit = act[design]["mux_energy_per_bit"]
         if per_bit:
-            parts = [part for part in parts if not part.startswith("level-select")]
             parts.append(
                 f"multiplexer crossed by each of the L = {length} bits {si(length * per_bit, 'J')}"
             )
