@@ -100,8 +100,8 @@ class LiveView(QWidget):
         for label in (self.p_high_label, self.tau_label, self.bias_label):
             label.setStyleSheet(BIG_NUMBER)
         self.bias_label.setToolTip(
-            "The SMU as the driver reports it: its level while the output is on. After STOP "
-            "or a ramp-down this is the state read back from the instrument."
+            "The SMU as the driver reports it: its level while the output is on, else 0 V. "
+            "STOP ramps to 0 V and reads the output state back before this says off."
         )
         stats = QGroupBox("Live statistics")
         grid = QGridLayout(stats)
