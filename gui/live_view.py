@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from smtjlab.gui.messages import LiveFrame
+from smtjlab.gui.messages import BenchState, LiveFrame
 from smtjlab.gui.style import BIG_NUMBER, ERROR_TEXT, HIST_BRUSH, OK_TEXT, PENS, si
 
 SPANS_S = {
@@ -35,6 +35,7 @@ SPANS_S = {
     "10 ms": 10e-3,
     "whole frame": 0.0,
 }
+MESSAGE_MS = 6000  # how long a bias message (ramped, or refused) stays up
 
 
 def configure_fast_curve(plot: pg.PlotItem) -> None:
@@ -60,7 +61,7 @@ class LiveView(QWidget):
         self.trace_plot.setTitle("Telegraph noise (scope): connect, then Start live")
 
         self.hist_plot = pg.PlotWidget()
-        self.hist_plot.setLabel("bottom", "samples")
+        self.hist_plot.setLabel("bottom", "samples per bin")
         self.hist_plot.setTitle("Histogram")
         self.hist_plot.setYLink(self.trace_plot)
         self.hist_plot.getAxis("left").setStyle(showValues=False)
@@ -98,13 +99,17 @@ class LiveView(QWidget):
         self.points_label = QLabel("–")
         for label in (self.p_high_label, self.tau_label, self.bias_label):
             label.setStyleSheet(BIG_NUMBER)
+        self.bias_label.setToolTip(
+            "The SMU as the driver reports it: its level while the output is on, else 0 V. "
+            "STOP ramps to 0 V and reads the output state back before this says off."
+        )
         stats = QGroupBox("Live statistics")
         grid = QGridLayout(stats)
         for row, (name, label) in enumerate(
             (
                 ("p_high", self.p_high_label),
                 ("τc", self.tau_label),
-                ("bias", self.bias_label),
+                ("SMU", self.bias_label),
                 ("levels", self.levels_label),
                 ("threshold", self.threshold_label),
                 ("drawn", self.rate_label),
@@ -163,14 +168,34 @@ class LiveView(QWidget):
         self.start_button.clicked.connect(self.start_requested.emit)
         self.stop_button.clicked.connect(self.stop_requested.emit)
         self.bias_button.clicked.connect(lambda: self.bias_requested.emit(self.bias_box.value()))
-        self.bias_box.editingFinished.connect(self._clear_message_if_edited)
+        # A new entry replaces the last request's message, and no message outstays its news.
+        self.bias_box.valueChanged.connect(self._clear_bias_message)
+        self._message_clock = QTimer(self)
+        self._message_clock.setSingleShot(True)
+        self._message_clock.timeout.connect(self._clear_bias_message)
         self.frames_shown = 0
         self._time_axis: np.ndarray | None = None
         self._rate = 0.0
+        self._hist_total = -1
+        self._newest_s = math.nan  # end of the last record drawn, s into the run
+        self._smu_v = 0.0  # the SMU's level as last reported
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        if not running and math.isfinite(self._newest_s):
+            self.trace_plot.setTitle(
+                f"Live stopped: the last record drawn, ending {self._newest_s:.3f} s into the run"
+            )
+
+    def show_state(self, state: BenchState) -> None:
+        """The SMU's level and output as the bench reports them (the big SMU readout)."""
+        if not state.connected:
+            self._smu_v = 0.0
+            self.bias_label.setText("–")
+            return
+        self._smu_v = state.bias_v
+        self.bias_label.setText(f"{state.bias_v:+.3f} V {'ON' if state.output_on else 'off'}")
 
     def show_frame(self, frame: LiveFrame) -> None:
         n = len(frame.volts)
@@ -194,15 +219,23 @@ class LiveView(QWidget):
             self.trace_plot.getViewBox().updateMatrix()
         self.trace_curve.setData(t, frame.volts)
         newest = frame.t0 + n / frame.sample_rate
+        self._newest_s = newest
         if math.isfinite(frame.p_high):
             self.trace_plot.setTitle(
-                f"Telegraph noise; t = 0 is the newest sample, {newest:.3f} s into the run"
+                f"Telegraph noise at {frame.bias_v:+.3f} V; t = 0 is the newest sample, "
+                f"{newest:.3f} s into the run"
             )
         else:
             self.trace_plot.setTitle(
                 f"No switching at {frame.bias_v:+.3f} V: ramp into the transition, or calibrate"
             )
         edges = frame.hist_edges
+        total = int(frame.hist_counts.sum())
+        if total != self._hist_total:
+            self._hist_total = total
+            # Short: the histogram is narrow. The tooltip has the exact count.
+            self.hist_plot.setTitle(f"All {si(total, '')} samples")
+            self.hist_plot.setToolTip(f"Histogram of every sample of the record: {total:,}")
         self.hist_bars.setOpts(
             x0=np.zeros(len(frame.hist_counts)),
             y=(edges[1:] + edges[:-1]) / 2,
@@ -220,7 +253,6 @@ class LiveView(QWidget):
                 self.level_lines[name].setValue(value)
         self.p_high_label.setText(f"{frame.p_high:.3f}" if switching else "–")
         self.tau_label.setText(si(frame.tau_c, "s") if math.isfinite(frame.tau_c) else "–")
-        self.bias_label.setText(f"{frame.bias_v:+.3f} V")
         self.levels_label.setText(
             f"{si(frame.low_v, 'V')} / {si(frame.high_v, 'V')}"
             if switching
@@ -238,12 +270,16 @@ class LiveView(QWidget):
         self.points_label.setText(f"{points:,} per frame" if points else "–")
 
     def show_bias_result(self, ok: bool, message: str) -> None:
+        """A ramp done, or a request refused: then the box goes back to the SMU's level."""
+        if not ok:
+            with QSignalBlocker(self.bias_box):  # the revert is no new entry
+                self.bias_box.setValue(self._smu_v)
         self.bias_message.setStyleSheet(OK_TEXT if ok else ERROR_TEXT)
         self.bias_message.setText(message)
+        self._message_clock.start(MESSAGE_MS)
 
-    def _clear_message_if_edited(self) -> None:
-        if self.bias_message.styleSheet() == OK_TEXT:
-            self.bias_message.setText("")
+    def _clear_bias_message(self) -> None:
+        self.bias_message.setText("")
 
 
 _LABEL_OPTS = {"position": 0.85, "color": (40, 40, 40), "fill": (255, 255, 255, 200)}

@@ -6,7 +6,7 @@ message carries only what a view draws; the GUI thread never touches an instrume
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -93,17 +93,26 @@ class InferenceStep:
     length: int
     final: bool
     prediction: int  # argmax of the scores estimated from the cycles so far
+    # What classified it, for the run's results file (gui/run_results.py).
+    model: str = ""  # the checkpoint: a shipped name or a file path
+    bits: str = ""  # where the network's bits came from: "s-MTJ bit pools" or "ideal PRNG"
 
 
 @dataclass(frozen=True)
 class InferenceTally:
-    """Running results over the stream of test images."""
+    """One stream of test images so far: how many, how many right, and how long it took."""
 
     images: int
     correct: int
-    images_per_s: float
-    energy: dict[str, float] = field(default_factory=dict)  # per-inference estimates
+    elapsed_s: float  # wall time since the stream started
+    compute_s: float  # the part of it the engine spent classifying
 
     @property
-    def accuracy(self) -> float:
-        return self.correct / self.images if self.images else 0.0
+    def images_per_s(self) -> float:
+        """The stream's throughput: images over its wall time (display pacing included)."""
+        return self.images / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def engine_images_per_s(self) -> float:
+        """What the engine alone would do: images over the time spent in it."""
+        return self.images / self.compute_s if self.compute_s > 0 else 0.0

@@ -23,9 +23,11 @@ BAR_BRUSH = pg.mkBrush(60, 110, 200)
 WINNER_BRUSH = pg.mkBrush(0, 150, 70)
 WRONG_BRUSH = pg.mkBrush(200, 40, 40)
 LEADER_BRUSH = pg.mkBrush(230, 140, 0)
+DECIDED_BRUSH = pg.mkBrush(90, 90, 90)  # a decision with no label to judge it by
 
 BIG_NUMBER = "font-size: 16pt; font-weight: 600;"
 OK_TEXT = "color: #0a6b2a;"
+NEUTRAL_TEXT = "color: #404040;"
 ERROR_TEXT = "color: #b00020; font-weight: 600;"
 STOP_BUTTON = (
     "QPushButton, QToolButton { background: #c62828; color: white; font-weight: 700;"
@@ -42,7 +44,17 @@ def apply_style(app: QApplication) -> None:
     pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=False)
 
 
-PREFIXES = ((9, "G"), (6, "M"), (3, "k"), (0, ""), (-3, "m"), (-6, "µ"), (-9, "n"), (-12, "p"))
+PREFIXES = (
+    (9, "G"),
+    (6, "M"),
+    (3, "k"),
+    (0, ""),
+    (-3, "m"),
+    (-6, "µ"),
+    (-9, "n"),
+    (-12, "p"),
+    (-15, "f"),
+)
 
 
 def si(value: float, unit: str) -> str:

@@ -32,7 +32,7 @@ from smtjlab.gui.inference_view import InferenceView
 from smtjlab.gui.inference_worker import InferenceWorker
 from smtjlab.gui.live_view import LiveView
 from smtjlab.gui.log_panel import LogPanel
-from smtjlab.gui.messages import BenchState, InferenceTally, LiveFrame, PoolStatus
+from smtjlab.gui.messages import BenchState, LiveFrame, PoolStatus
 from smtjlab.gui.pools_view import PoolsView
 from smtjlab.gui.style import ERROR_TEXT, STOP_BUTTON, apply_style
 
@@ -170,6 +170,7 @@ class LabWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self.record_action)
         menu.addAction(self.replay_action)
+        menu.addAction(self.inference_view.export_action)
         menu.addSeparator()
         menu.addAction(self.stop_action)
         menu.addAction(self.quit_action)
@@ -244,6 +245,7 @@ class LabWindow(QMainWindow):
         iv.stream_requested.connect(self._stream)
         iv.stop_requested.connect(infer.request_stop, Qt.ConnectionType.DirectConnection)
         iv.image_requested.connect(self._show_image)
+        iv.results_changed.connect(self.status_inference.setText)
         self.pools_view.refill_requested.connect(self._refill)
         self.stop_action.triggered.connect(self.stop_all)
         self.record_action.triggered.connect(self._toggle_recording)
@@ -255,6 +257,7 @@ class LabWindow(QMainWindow):
         bench.resources.connect(cv.show_resources)
         bench.limits.connect(cv.show_limits)
         bench.state.connect(self._show_state)
+        bench.state.connect(lv.show_state)
         bench.frame.connect(self._show_frame)
         bench.bias_result.connect(lv.show_bias_result)
         bench.live_running.connect(lv.set_running)
@@ -270,7 +273,7 @@ class LabWindow(QMainWindow):
         infer.model_info.connect(iv.show_model)
         infer.test_image.connect(iv.show_test_image)
         infer.step.connect(iv.show_step)
-        infer.tally.connect(self._show_tally)
+        infer.tally.connect(iv.show_tally)
         infer.energy.connect(iv.show_energy)
         infer.streaming.connect(iv.set_streaming)
         infer.error.connect(self._show_error)
@@ -370,12 +373,6 @@ class LabWindow(QMainWindow):
         self.pools_view.show_status(status)
         lowest = min(status.fill) if status.fill else 0.0
         self.status_pools.setText(f"{len(status.levels)} pools, lowest fill {100 * lowest:.0f} %")
-
-    def _show_tally(self, tally: InferenceTally) -> None:
-        self.inference_view.show_tally(tally)
-        self.status_inference.setText(
-            f"{tally.images} images, accuracy {100 * tally.accuracy:.1f} %"
-        )
 
     def _show_error(self, message: str) -> None:
         log.error(message)

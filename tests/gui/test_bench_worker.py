@@ -2,10 +2,11 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 from smtjlab.acquisition.tracefile import read_traces
-from smtjlab.gui.bench_worker import BenchWorker
+from smtjlab.gui.bench_worker import BenchWorker, _histogram
 
 POINTS = 50_000  # small records keep the test fast; the window uses 1 M
 
@@ -110,3 +111,23 @@ def test_recording_writes_a_valid_trace_file(qtbot, bench, tmp_path):
     assert traces and traces[0].bias_voltage == pytest.approx(0.3)
     assert traces[0].source == "synthetic" and len(traces[0].data) >= 3 * POINTS
     assert traces[0].is_codes
+
+
+# -- the live histogram (gui-live) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codes", [True, False])
+def test_the_live_histogram_counts_every_sample(codes):
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 2, 100_003) * 90 + rng.normal(0, 7, 100_003)
+    record = SimpleNamespace(
+        data=data.astype(np.int16) if codes else data.astype(np.float32),
+        volts_per_code=1e-3 if codes else None,
+        offset_volts=0.05,
+    )
+    counts, edges = _histogram(record)
+    assert counts.sum() == len(data)
+    assert len(edges) == len(counts) + 1 and np.all(np.diff(edges) > 0)
+    if codes:  # every code falls in the bin its volts say
+        volts = record.data * 1e-3 + 0.05
+        assert np.array_equal(np.histogram(volts, bins=edges)[0], counts)
