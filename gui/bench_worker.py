@@ -51,6 +51,7 @@ HISTOGRAM_BINS = 120
 ROLE_LABELS = {"source": "smu", "scope": "scope", "digitizer": "digitizer"}
 MOCK_SOURCES = {"mock-model": "model", "mock-replay": "replay"}
 STATION_KEY = "station"  # the source key of the station file given with `gui --station`
+TYPED_ROLES = {"smu": "source", "scope": "scope"}  # the Connect view's boxes and their roles
 POOL_BITS = 1 << 20  # per level; the pools keep refilling live, replacing their oldest bits
 RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
 RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
@@ -75,6 +76,9 @@ class BenchWorker(QObject):
     pools_ready = Signal(object)  # the BitBank, once every pool holds `ready_bits`
     filling = Signal(bool)  # whether the live loop is refilling the pools
     error = Signal(str)
+    # The Connect view's typed resources, station files and limits (gui-shell).
+    resource_tested = Signal(str, str, bool, str)  # role, resource, ok, *IDN? and driver or why
+    saved = Signal(str)  # a file the worker wrote (calibration, pools)
 
     def __init__(
         self,
@@ -109,6 +113,8 @@ class BenchWorker(QObject):
         self._writer: LiveRecording | None = None
         self._recording = ""
         self._replay_path = ""
+        self.visa_library = ""  # PyVISA library of typed resources ("" the system's, "@smtjlab")
+        self.final_state: list[str] = []  # the last closed bench's `smu: 0.000 V, output off`
 
     # -- thread-safe, called from the GUI thread ----------------------------------------------
 
@@ -134,7 +140,7 @@ class BenchWorker(QObject):
         elif source_key == STATION_KEY and self.station is not None:
             station = self.station
         else:
-            station = Station.from_resources(list(resources), limits=load_limits())
+            station = typed_station(resources, load_limits(), self.visa_library)
         return station.with_limits(self.limits_override) if self.limits_override else station
 
     @Slot(str)
@@ -195,11 +201,12 @@ class BenchWorker(QObject):
         from smtjlab.instruments.safety import load_limits
 
         try:
-            limits = (
-                self._bench.limits
-                if self._bench is not None
-                else self.limits_override or load_limits()
-            )
+            if self._bench is not None:
+                limits = self._bench.limits
+            elif self._source_key:  # the limits the chosen bench will open with
+                limits = self._station(self._source_key).limits
+            else:
+                limits = self.limits_override or load_limits()
         except SmtjlabError as error:
             self.error.emit(str(error))
             return
@@ -235,7 +242,58 @@ class BenchWorker(QObject):
             log.info("disconnected: bias ramped to 0 V, output off")
         except SmtjlabError as error:
             self.error.emit(f"closing the bench: {error}")
+        finally:
+            self.final_state = list(self._bench.final_state)
+        for line in self.final_state:
+            log.info("final state: %s", line)
         self._bench = None
+
+    # -- typed resources, station files, limits (the Connect view) ----------------------------
+
+    @Slot(str)
+    def set_visa_library(self, spec: str) -> None:
+        """The PyVISA library that typed resources are opened with."""
+        self.visa_library = spec
+
+    @Slot(object)
+    def use_station(self, station) -> None:
+        """Offer `station` (a `Station`, from File → Open station…) as the "station" bench."""
+        self.station = station
+
+    @Slot(object)
+    def set_limits(self, limits) -> None:
+        """Open every bench from now on with `limits` (a `BiasLimits`, from a limits file)."""
+        if self._bench is not None:
+            self.error.emit("limits apply when a bench opens: disconnect first")
+            return
+        self.limits_override = limits
+        log.info("limits from %s: |V| <= %g V", limits.source, limits.max_abs_v)
+        self._emit_limits()
+
+    @Slot(str, str)
+    def test_resource(self, role: str, resource: str) -> None:
+        """Open `resource`, ask its *IDN?, and name the driver that knows it (role "smu"/"scope")."""
+        from smtjlab.instruments import registry
+        from smtjlab.instruments.discovery import identify
+
+        from smtjlab.bench import resource_manager
+        from smtjlab.station import Station
+
+        wanted = TYPED_ROLES[role]
+        try:
+            probe = Station.from_resources([resource], visa_library=self.visa_library)
+            idn = identify(resource_manager(probe), resource)
+            driver = registry.by_idn(idn, resource)
+        except SmtjlabError as error:
+            self.resource_tested.emit(role, resource, False, str(error))
+            return
+        if driver.role != wanted:
+            self.resource_tested.emit(
+                role, resource, False, f"{idn}: a {driver.model} is a {driver.role}, not a {wanted}"
+            )
+            return
+        log.info("%s answers *IDN? %s (driver %s)", resource, idn, driver.model)
+        self.resource_tested.emit(role, resource, True, f"{idn} (driver {driver.model})")
 
     # -- bias ---------------------------------------------------------------------------------
 
@@ -558,6 +616,22 @@ class BenchWorker(QObject):
                 recording=self._recording,
             )
         )
+
+
+def typed_station(resources, limits, visa_library: str = ""):
+    """A station of resources typed per role: the first the SMU, the second the scope.
+
+    Each must be the role its box names (`Bench.open` refuses a scope typed as the SMU)."""
+    from dataclasses import replace
+
+    from smtjlab.station import Station
+
+    station = Station.from_resources(list(resources), limits=limits, visa_library=visa_library)
+    specs = tuple(
+        replace(spec, name=name, role=TYPED_ROLES[name])
+        for spec, name in zip(station.instruments, TYPED_ROLES, strict=False)
+    )
+    return replace(station, instruments=specs)
 
 
 def _histogram(record) -> tuple[np.ndarray, np.ndarray]:
