@@ -272,7 +272,7 @@ class BenchWorker(QObject):
 
     @Slot(str, str)
     def test_resource(self, role: str, resource: str) -> None:
-        """Open `resource`, ask its *IDN?, and name the driver that knows it (role "smu"/"scope")."""
+        """Open `resource`, ask its *IDN? and name the driver that knows it (role smu or scope)."""
         from smtjlab.instruments import registry
         from smtjlab.instruments.discovery import identify
 
@@ -387,14 +387,7 @@ class BenchWorker(QObject):
                 self.start_live()
             return
         self._calibration = result
-        self.calibration_done.emit(
-            CalibrationResult(
-                v50=result.fit.v50,
-                width=result.fit.width,
-                points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
-                levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
-            )
-        )
+        self.calibration_done.emit(calibration_message(result))
         log.info(
             "calibrated: V50 = %.4f V, w = %.2f mV; levels %s",
             result.fit.v50,
@@ -403,6 +396,58 @@ class BenchWorker(QObject):
         )
         self._start_filling()
         self.start_live()  # the pools fill from the live loop
+
+    # -- saving and loading (File menu, gui-shell) ----------------------------------------------
+
+    @Slot(object)
+    def save_calibration(self, output) -> None:
+        """Write the last calibration to `output` (an `OutputFile`), as `calibrate -o` does."""
+        if self._calibration is None:
+            self.error.emit("no calibration to save: run one first")
+            return
+        try:
+            with output.writing() as temp:
+                self._calibration.save(temp)
+        except (SmtjlabError, OSError) as error:
+            self.error.emit(f"saving the calibration: {error}")
+            return
+        log.info("calibration saved to %s", output.path)
+        self.saved.emit(str(output.path))
+
+    @Slot(object)
+    def save_pools(self, output) -> None:
+        """Write every bit pool to `output` (an `OutputFile`) in the bit-pool file format."""
+        if self._bank is None:
+            self.error.emit("no bit pools to save: calibrate first, then let them fill")
+            return
+        try:
+            with output.writing() as temp:
+                self._bank.save(temp, source=self._bench.origin if self._bench else "")
+        except (SmtjlabError, OSError) as error:
+            self.error.emit(f"saving the bit pools: {error}")
+            return
+        log.info("bit pools saved to %s", output.path)
+        self.saved.emit(str(output.path))
+
+    @Slot(object)
+    def use_calibration(self, calibration: Calibration) -> None:
+        """Serve the levels of a loaded calibration: show it, then fill its pools live."""
+        if self._bench is None:
+            self.error.emit("connect a bench first: a calibration's biases are served by it")
+            return
+        smu = calibration.meta.get("smu")
+        if smu and smu != self._bench.instruments[self._bench.device.source].idn:
+            log.warning("the loaded calibration was made with another SMU: %s", smu)
+        self._stop_timer()
+        self._stop_filling()
+        self._calibration = calibration
+        self.calibration_done.emit(calibration_message(calibration))
+        log.info(
+            "calibration loaded: levels %s",
+            ", ".join(f"{lv.p_target:.3g} at {lv.bias_v:+.4f} V" for lv in calibration.levels),
+        )
+        self._start_filling()
+        self.start_live()
 
     @Slot()
     def resume_filling(self) -> None:
@@ -616,6 +661,16 @@ class BenchWorker(QObject):
                 recording=self._recording,
             )
         )
+
+
+def calibration_message(result: Calibration) -> CalibrationResult:
+    """What the Calibration view draws of a calibration."""
+    return CalibrationResult(
+        v50=result.fit.v50,
+        width=result.fit.width,
+        points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
+        levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
+    )
 
 
 def typed_station(resources, limits, visa_library: str = ""):

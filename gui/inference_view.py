@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,15 +29,16 @@ HISTORY = 12
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Which shipped network to run, and at which bitstream length."""
+    """Which network to run (a shipped one, or a checkpoint file), at which bitstream length."""
 
     hidden_layers: int
     states: int
     length: int
+    path: str = ""  # a checkpoint file loaded with File → Load model…
 
     @property
     def checkpoint(self) -> str:
-        return f"mlp{self.hidden_layers}-s{self.states}-sc"
+        return self.path or f"mlp{self.hidden_layers}-s{self.states}-sc"
 
 
 class InferenceView(QWidget):
@@ -183,6 +184,9 @@ class InferenceView(QWidget):
         layout.addWidget(left_widget)
         layout.addLayout(right, 1)
 
+        self._file: ModelChoice | None = None  # a loaded checkpoint file, until a shipped pick
+        for combo in (self.hidden, self.states):
+            combo.currentIndexChanged.connect(self._shipped_chosen)
         for combo in (self.hidden, self.states, self.length):
             combo.currentIndexChanged.connect(lambda _: self.model_changed.emit(self.choice()))
         self.index.valueChanged.connect(self.image_requested.emit)
@@ -197,6 +201,8 @@ class InferenceView(QWidget):
         self._rng = np.random.default_rng()
 
     def choice(self) -> ModelChoice:
+        if self._file is not None:
+            return replace(self._file, length=int(self.length.currentText()))
         return ModelChoice(
             hidden_layers=1 if self.hidden.currentIndex() == 0 else 3,
             states=5 if self.states.currentIndex() == 0 else 11,
@@ -207,6 +213,14 @@ class InferenceView(QWidget):
         self.hidden.setCurrentIndex(0 if choice.hidden_layers == 1 else 1)
         self.states.setCurrentIndex(0 if choice.states == 5 else 1)
         self.length.setCurrentText(str(choice.length))
+
+    def use_file(self, choice: ModelChoice) -> None:
+        """Run the checkpoint file of `choice` (its depth and states read from the file)."""
+        self._file = choice
+        self.model_changed.emit(self.choice())
+
+    def _shipped_chosen(self, _: int) -> None:
+        self._file = None
 
     def set_streaming(self, streaming: bool) -> None:
         self.stream_button.setEnabled(not streaming)
