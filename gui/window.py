@@ -121,6 +121,8 @@ class LabWindow(QMainWindow):
 
         self.log_panel = LogPanel()
         self.log_panel.attach()
+        # Three lines at least, not Qt's 70 px: the window must fit a 768-pixel-high screen.
+        self.log_panel.setMinimumHeight(3 * self.log_panel.fontMetrics().lineSpacing() + 8)
         dock = QDockWidget("Log", self)
         dock.setObjectName("log")
         dock.setWidget(self.log_panel)
