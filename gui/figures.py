@@ -3,8 +3,10 @@
     add_save_figure(view, "live", report=window.show_error)   # every plot inside `view`
     save_figure(plot_widget, OutputFile("trace.svg"))           # what the action does
 
-The picture is pyqtgraph's own export of the plot (axes, title, legend and data), written
-through the output policy (a temporary file, renamed; no silent overwrite).
+PNG is pyqtgraph's own image export of the plot (axes, title, legend and data); SVG is Qt's
+SVG generator painting the plot as drawn (pyqtgraph 0.14's SVG exporter fails on the paths Qt
+6.11 writes: pyqtgraph issue #3485). Both are written through the output policy (a temporary
+file, renamed; no silent overwrite).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Callable
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as exporters
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QAction, QPainter
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 from smtjlab.gui.files import ask_output
 
@@ -32,13 +36,27 @@ def save_figure(plot: pg.PlotWidget, output: OutputFile) -> None:
     suffix = output.path.suffix.lower()
     if suffix not in (".png", ".svg"):
         raise OutputError(f"{output.path}: a figure is saved as .png or .svg, not {suffix!r}")
-    item = plot.getPlotItem()
-    exporter = exporters.SVGExporter(item) if suffix == ".svg" else exporters.ImageExporter(item)
     with output.writing() as temp:
-        exporter.export(str(temp))
+        if suffix == ".svg":
+            _paint_svg(plot, str(temp))
+        else:
+            exporters.ImageExporter(plot.getPlotItem()).export(str(temp))
         if temp.stat().st_size == 0:
             raise OutputError(f"{output.path}: the figure could not be written")
     log.info("figure saved to %s", output.path)
+
+
+def _paint_svg(plot: pg.PlotWidget, path: str) -> None:
+    generator = QSvgGenerator()
+    generator.setFileName(path)
+    generator.setSize(plot.size())
+    generator.setViewBox(QRect(0, 0, plot.width(), plot.height()))
+    generator.setTitle(plot.getPlotItem().titleLabel.text or "smtjlab plot")
+    painter = QPainter(generator)
+    try:
+        plot.render(painter)
+    finally:
+        painter.end()
 
 
 def add_save_figure(view: QWidget, name: str, report: Callable[[str], None]) -> list[QAction]:
