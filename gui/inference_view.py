@@ -53,10 +53,13 @@ class InferenceView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.hidden = QComboBox()
+        self.hidden.setToolTip("Depth of the shipped network (File → Load model… runs any other)")
         self.hidden.addItems(["1 hidden layer", "3 hidden layers"])
         self.states = QComboBox()
+        self.states.setToolTip("Quantization states of weights and activations")
         self.states.addItems(["5 states", "11 states"])
         self.length = QComboBox()
+        self.length.setToolTip("Bitstream length L: clock cycles per image")
         self.length.addItems([str(n) for n in LENGTHS])
         model_box = QGroupBox("Network (shipped SC-trained checkpoints)")
         model_form = QFormLayout(model_box)
@@ -72,11 +75,15 @@ class InferenceView(QWidget):
 
         self.canvas = DigitCanvas()
         self.index = QSpinBox()
+        self.index.setToolTip("The MNIST test image to classify")
         self.index.setRange(0, 9999)
         self.index.setPrefix("test #")
         self.random_button = QPushButton("Random")
+        self.random_button.setToolTip("Pick a random MNIST test image")
         self.clear_button = QPushButton("Clear / draw")
+        self.clear_button.setToolTip("Clear the canvas and draw a digit with the mouse")
         self.classify_button = QPushButton("Classify this digit")
+        self.classify_button.setToolTip("Run this digit once through the SC network")
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         # Room for two lines whatever the text, so the buttons below never move under the mouse.
@@ -95,7 +102,11 @@ class InferenceView(QWidget):
         image_layout.addLayout(buttons)
 
         self.stream_button = QPushButton("Stream test images")
+        self.stream_button.setToolTip(
+            "Classify test images one after another, with a running accuracy"
+        )
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the stream after the image in progress")
         self.stop_button.setEnabled(False)
 
         left = QVBoxLayout()

@@ -38,6 +38,7 @@ class PoolsView(QWidget):
         super().__init__(parent)
         self.refill_state = QLabel("Pools are filled after a calibration, from the live records.")
         self.refill_button = QPushButton("Resume refilling")
+        self.refill_button.setToolTip("Visit the calibrated biases again and refill every pool")
         self.refill_button.setEnabled(False)
         self.refill_button.clicked.connect(self.refill_requested.emit)
         self.table_box = QGroupBox("Bit pools, one per probability level")
