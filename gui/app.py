@@ -89,6 +89,14 @@ def run(
     if size is not None:
         window.resize(*size)
     window.show()
+    if size is not None and (window.width(), window.height()) != size:
+        need = window.minimumSizeHint()
+        log.warning(
+            "the window cannot be %dx%d: it needs at least %dx%d",
+            *size,
+            need.width(),
+            need.height(),
+        )
 
     # Ctrl-C, SIGTERM and SIGHUP close the window the safe way, then end the run with the
     # signal's exit code. Qt's loop never returns to Python on its own, so a timer gives the

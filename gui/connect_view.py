@@ -119,6 +119,8 @@ class ConnectView(QWidget):
             " they apply when the bench opens"
         )
         limits_layout.addWidget(self.limits_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # A fixed width, so a long limits-file path wraps instead of narrowing the table.
+        self.limits_box.setFixedWidth(46 * self.fontMetrics().averageCharWidth())
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Bench:"))
@@ -250,7 +252,8 @@ class ConnectView(QWidget):
         while self.limits_form.rowCount():
             self.limits_form.removeRow(0)
         for name, value in limits.items():
-            label = QLabel(value)
+            label = QLabel(value.replace("/", "/\u200b"))  # a path may wrap after any folder
+            label.setToolTip(value)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
             self.limits_form.addRow(f"{name}:", label)
