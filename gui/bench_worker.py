@@ -360,7 +360,12 @@ class BenchWorker(QObject):
         self._stop_timer()
         self._stop_filling()
         self._abort.clear()
-        self.calibration_started.emit(*SWEEP_RANGE)
+        # The sweep stays inside the bench's limits (`gui --limits` may be narrower than it).
+        limit = self._bench.limits.max_abs_v
+        sweep_range = (max(SWEEP_RANGE[0], -limit), min(SWEEP_RANGE[1], limit))
+        if sweep_range != SWEEP_RANGE:
+            log.info("sweep %.3f to %.3f V: within the limits (|V| <= %g V)", *sweep_range, limit)
+        self.calibration_started.emit(*sweep_range)
 
         def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
             if phase == "sweep":
@@ -371,7 +376,7 @@ class BenchWorker(QObject):
         log.info("calibrating %d levels for %d states", len(levels), states)
         try:
             result = self._bench.calibrate(
-                levels, SWEEP_RANGE, on_point=on_point, stop=self._abort, **self.calibration_options
+                levels, sweep_range, on_point=on_point, stop=self._abort, **self.calibration_options
             )
         except SmtjlabError as error:
             if isinstance(error, CalibrationStopped):

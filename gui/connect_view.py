@@ -109,7 +109,7 @@ class ConnectView(QWidget):
         self.state_label = QLabel("Not connected.")
         self.state_label.setWordWrap(True)
 
-        self.limits_box = QGroupBox("Active safety limits (every bias goes through these)")
+        self.limits_box = QGroupBox("Safety limits: every bias goes through them")
         limits_layout = QVBoxLayout(self.limits_box)
         self.limits_form = QFormLayout()
         limits_layout.addLayout(self.limits_form)
@@ -120,7 +120,7 @@ class ConnectView(QWidget):
         )
         limits_layout.addWidget(self.limits_button, 0, Qt.AlignmentFlag.AlignLeft)
         # A fixed width, so a long limits-file path wraps instead of narrowing the table.
-        self.limits_box.setFixedWidth(46 * self.fontMetrics().averageCharWidth())
+        self.limits_box.setFixedWidth(48 * self.fontMetrics().averageCharWidth())
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Bench:"))

@@ -119,6 +119,10 @@ def test_limits_from_a_file_are_shown_and_bind_the_bench(qtbot, tiny_model, tmp_
     window.set_bias(0.42)
     live = window.live_view
     qtbot.waitUntil(lambda: "refused" in live.bias_message.text(), timeout=TIMEOUT)
+    window.calibrate(5)  # the sweep stays inside the narrower limits
+    cal = window.calibration_view
+    qtbot.waitUntil(lambda: cal.table.rowCount() == 3, timeout=60_000)
+    assert max(point.bias_v for point in window.bench._calibration.points) <= 0.4
     window.load_limits(limits_file)  # refused while connected
     assert "disconnect first" in window.status_error.text()
 
