@@ -425,9 +425,10 @@ class BenchWorker(QObject):
         if self._bank is None:
             self.error.emit("no bit pools to save: calibrate first, then let them fill")
             return
+        attrs = {"source": self._bench.origin} if self._bench is not None else {}
         try:
             with output.writing() as temp:
-                self._bank.save(temp, source=self._bench.origin if self._bench else "")
+                self._bank.save(temp, **attrs)
         except (SmtjlabError, OSError) as error:
             self.error.emit(f"saving the bit pools: {error}")
             return

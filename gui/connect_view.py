@@ -173,8 +173,9 @@ class ConnectView(QWidget):
         self.smu_test.clicked.connect(lambda: self._test("smu"))
         self.scope_test.clicked.connect(lambda: self._test("scope"))
         self.library.currentTextChanged.connect(self.library_changed.emit)
-        for box in (self.smu_choice, self.scope_choice):
-            box.currentTextChanged.connect(lambda _: self._enable())
+        for box, role in ((self.smu_choice, "smu"), (self.scope_choice, "scope")):
+            box.currentTextChanged.connect(lambda text, role=role: self._chosen(role, text))
+        self._typed = {"smu": "", "scope": ""}
         self._connected = False
         self._enable()
 
@@ -209,23 +210,22 @@ class ConnectView(QWidget):
         self.station_label.setText(text)
 
     def typed(self) -> dict[str, str]:
-        """The typed resources and library, as the window remembers them."""
-        return {
-            "smu": self.smu_choice.currentText().strip(),
-            "scope": self.scope_choice.currentText().strip(),
-            "visa_library": self.library.currentText().strip(),
-        }
+        """The resources chosen for the typed bench and its library (what the window
+        remembers), whichever bench the boxes show now."""
+        return {**self._typed, "visa_library": self.library.currentText().strip()}
 
     def set_typed(self, smu: str, scope: str, visa_library: str) -> None:
-        self.smu_choice.setEditText(smu)
-        self.scope_choice.setEditText(scope)
+        self._typed = {"smu": smu, "scope": scope}
         self.library.setEditText(visa_library)
+        if self.source_key() == TYPED_KEY:
+            self.smu_choice.setEditText(smu)
+            self.scope_choice.setEditText(scope)
 
     def show_resources(self, resources: list[Resource]) -> None:
         self.table.setRowCount(len(resources))
-        kept = self.typed() if self.source_key() == TYPED_KEY else {}
-        self.smu_choice.clear()
-        self.scope_choice.clear()
+        for box in (self.smu_choice, self.scope_choice):
+            box.blockSignals(True)  # filling them is not the user's choice
+            box.clear()
         for row, resource in enumerate(resources):
             for column, text in enumerate((resource.name, resource.role, resource.idn)):
                 item = QTableWidgetItem(text)
@@ -235,10 +235,13 @@ class ConnectView(QWidget):
                 self.smu_choice.addItem(resource.name)
             elif resource.role == "scope":
                 self.scope_choice.addItem(resource.name)
-        # What the user typed stays; discovery only offers what it found.
+        # On the typed bench what the user chose stays; discovery only offers what it found.
         for box, role in ((self.smu_choice, "smu"), (self.scope_choice, "scope")):
-            if kept.get(role):
-                box.setEditText(kept[role])
+            if self.source_key() == TYPED_KEY:
+                if self._typed[role]:
+                    box.setEditText(self._typed[role])
+                self._typed[role] = box.currentText().strip()
+            box.blockSignals(False)
         self._enable()
 
     def show_tested(self, role: str, resource: str, ok: bool, text: str) -> None:
@@ -278,15 +281,25 @@ class ConnectView(QWidget):
             widget.setEnabled(free)
         for widget in (self.smu_choice, self.scope_choice, self.library):
             widget.setEnabled(free and typed)
-        self.smu_test.setEnabled(free and typed and bool(self.typed()["smu"]))
-        self.scope_test.setEnabled(free and typed and bool(self.typed()["scope"]))
-        chosen = bool(self.typed()["smu"] and self.typed()["scope"])
+        self.smu_test.setEnabled(free and typed and bool(self._typed["smu"]))
+        self.scope_test.setEnabled(free and typed and bool(self._typed["scope"]))
+        chosen = bool(self._typed["smu"] and self._typed["scope"])
         self.connect_button.setEnabled(free and (chosen or not typed))
         self.disconnect_button.setEnabled(self._connected)
+
+    def _chosen(self, role: str, text: str) -> None:
+        if self.source_key() == TYPED_KEY:
+            self._typed[role] = text.strip()
+        self._enable()
 
     def _source_changed(self, _: int) -> None:
         for label in (self.smu_result, self.scope_result):
             label.setText("")
+        if self.source_key() == TYPED_KEY:  # the boxes show the typed choice again at once
+            for box, role in ((self.smu_choice, "smu"), (self.scope_choice, "scope")):
+                box.blockSignals(True)
+                box.setEditText(self._typed[role])
+                box.blockSignals(False)
         self._enable()
         self.discover_requested.emit(self.source_key())
 

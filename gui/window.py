@@ -486,6 +486,9 @@ class LabWindow(QMainWindow):
 
     def load_calibration(self, path: str | Path | None = None) -> None:
         """Serve a saved calibration's levels on the connected bench and fill their pools."""
+        if not self._state.connected:
+            self._show_error("connect a bench first: a calibration's biases are served by it")
+            return
         path = path or ask_input(self, "Load a calibration", "JSON (*.json);;All files (*)")
         if path is None:
             return

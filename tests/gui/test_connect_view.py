@@ -142,9 +142,13 @@ def test_the_last_station_and_the_typed_resources_are_remembered(qtbot, tiny_mod
     assert view.source_key() == STATION_KEY
     qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=TIMEOUT)
     assert str(STATION) in view.station_label.text()
-    view.library.setEditText("@py")
+    choose_typed(qtbot, view)
     view.smu_choice.setEditText("GPIB0::5::INSTR")
     view.scope_choice.setEditText("TCPIP0::10.0.0.7::inst0::INSTR")
+    view.source.setCurrentIndex(0)  # the mock bench shows its own instruments in the boxes
+    qtbot.waitUntil(lambda: view.smu_choice.currentText() == KEITHLEY_RESOURCE, timeout=TIMEOUT)
+    view.source.setCurrentIndex(list(view.sources.values()).index(TYPED_KEY))
+    assert view.smu_choice.currentText() == "GPIB0::5::INSTR"  # the typed choice is back
     window.close()
     assert QSettings().value("station/file") == str(STATION)
 
@@ -154,7 +158,7 @@ def test_the_last_station_and_the_typed_resources_are_remembered(qtbot, tiny_mod
     assert view.typed() == {
         "smu": "GPIB0::5::INSTR",
         "scope": "TCPIP0::10.0.0.7::inst0::INSTR",
-        "visa_library": "@py",
+        "visa_library": "@smtjlab",
     }
     qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=TIMEOUT)
     qtbot.mouseClick(view.connect_button, Qt.MouseButton.LeftButton)

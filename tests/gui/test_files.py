@@ -85,6 +85,7 @@ def test_calibration_and_pools_round_trip(qtbot, window, tmp_path, answered_dial
 
 
 def test_a_bad_calibration_or_model_file_is_one_line(qtbot, window, tmp_path):
+    connect(qtbot, window)
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     window.load_calibration(broken)
@@ -116,3 +117,8 @@ def test_load_model_runs_any_checkpoint_file(qtbot, window, tmp_path, tiny_check
     assert view.choice().path == str(path) and view.choice().length == 200
     view.hidden.setCurrentIndex(1)  # a shipped network picked again
     assert view.choice().path == ""
+
+
+def test_a_calibration_is_loaded_only_onto_a_connected_bench(qtbot, window, tmp_path):
+    window.load_calibration(tmp_path / "any.json")
+    assert "connect a bench first" in window.status_error.text()
