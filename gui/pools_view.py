@@ -89,6 +89,7 @@ class PoolsView(QWidget):
             gauge = QProgressBar()
             gauge.setRange(0, 1000)
             gauge.setTextVisible(True)
+            gauge.setMaximumHeight(self.fontMetrics().height() + 6)  # 9 rows fit a 768 px screen
             cells = {
                 "level": QLabel(f"{level:.3g}"),
                 "fill": gauge,
@@ -104,6 +105,9 @@ class PoolsView(QWidget):
                 self.grid.addWidget(widget, row, column)
             self.rows.append(cells)
         self.grid.setColumnStretch(1, 1)
+        self.grid.setVerticalSpacing(2)
+        # A raster row per level at least as tall as its label, so the labels never pile up.
+        self.raster.setMinimumHeight(80 + (self.fontMetrics().height() + 2) * len(levels))
         ticks = [[(i + 0.5, f"{level:.3g}") for i, level in enumerate(levels)]]
         self.raster.getAxis("left").setTicks(ticks)
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 from smtjlab.gui.bench_worker import STATION_KEY, BenchWorker
+from smtjlab.gui.calibration_view import STATES as CALIBRATION_STATES
 from smtjlab.gui.calibration_view import CalibrationView
 from smtjlab.gui.connect_view import TYPED_KEY, ConnectView
 from smtjlab.gui.figures import add_save_figure
@@ -430,7 +431,12 @@ class LabWindow(QMainWindow):
         self._set_bias.emit(volts)
 
     def calibrate(self, states: int | None = None) -> None:
-        self._calibrate.emit(states or self.inference_view.choice().states)
+        """Calibrate for `states` (default: the network's), shown on the Calibration view."""
+        states = states or self.inference_view.choice().states
+        for name, value in CALIBRATION_STATES.items():
+            if value == states:
+                self.calibration_view.states.setCurrentText(name)
+        self._calibrate.emit(states)
 
     def start_stream(self) -> None:
         self._stream.emit()

@@ -320,3 +320,9 @@ def test_help_opens_the_guide(qtbot, window, mocker, answered_dialogs):
     assert opened.call_args.args[0].toLocalFile() == str(GUIDE)
     window.about_action.trigger()
     assert answered_dialogs.shown[-1][0] == "About smtjlab"
+
+
+def test_the_calibration_view_shows_the_states_being_calibrated(qtbot, window):
+    window.calibrate(11)  # as for an 11-state network
+    assert window.calibration_view.states.currentText().startswith("11 states")
+    qtbot.waitUntil(lambda: "Not connected" in window.calibration_view.status.text())
