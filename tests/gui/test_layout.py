@@ -41,6 +41,21 @@ SCRIPT = textwrap.dedent(
         "frame": rect(first.frameGeometry()),
         "minimum": [first.minimumSizeHint().width(), first.minimumSizeHint().height()],
     }
+    # Eleven states: nine pools, whose raster labels must not pile up.
+    import numpy as np
+    from smtjlab.gui.messages import PoolStatus
+
+    levels = [k / 10 for k in range(1, 10)]
+    status = PoolStatus(levels, [1.0] * 9, [1 << 20] * 9, levels, np.zeros((9, 400), np.uint8),
+                        [0.135] * 9, [0.5] * 9, [0.0] * 9, 10_000)
+    first.pools_view.show_status(status)
+    first.show_tab("pools")
+    for _ in range(20):
+        app.processEvents()
+    raster = first.pools_view.raster
+    result["raster_row_px"] = raster.getViewBox().height() / 9
+    result["label_px"] = raster.fontMetrics().height()
+    result["frame_with_pools"] = rect(first.frameGeometry())
     first.resize(int(sys.argv[3]), int(sys.argv[4]))  # as the user left it
     app.processEvents()
     result["left"] = [first.width(), first.height()]
@@ -98,6 +113,8 @@ def test_the_window_opens_inside_the_screen_and_reopens_as_left(tmp_path, tiny_m
     left = (width - 100, height - 40)
     found = run_on_screen(tmp_path, width, height, left, tiny_model)
     assert inside(found["frame"], found["available"]), found
+    assert inside(found["frame_with_pools"], found["available"]), found
+    assert found["raster_row_px"] >= found["label_px"], found  # nine labels, one per row
     assert found["minimum"][0] <= 1366 and found["minimum"][1] <= 768 - 40, found  # room to spare
     assert found["left"] == list(left)
     assert found["reopened_size"] == list(left)  # the geometry was remembered (QSettings)
