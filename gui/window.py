@@ -601,6 +601,8 @@ class LabWindow(QMainWindow):
 
     def _fit_to_screen(self) -> None:
         """No larger than the screen's available area, frame included, and inside it."""
+        if self.isMaximized() or self.isFullScreen():
+            return  # the window manager fits those itself
         available = self.screen().availableGeometry()
         frame = self.frameGeometry().size() - self.geometry().size()
         self.resize(fitted_size(self.size(), available.size() - frame))
