@@ -748,7 +748,8 @@ class LabWindow(QMainWindow):
             finished = self.bench_thread.wait(50)
         if not finished:
             log.critical("The bench thread did not stop in time: check the SMU output by hand.")
-            self._show_error("the bench did not confirm 0 V and output off: check the SMU by hand")
+            self.status_error.setStyleSheet(ERROR_TEXT)
+            self.status_error.setText("The bench did not confirm 0 V and output off!")
         elif self.isVisible():
             self.status_error.setText("Closed: the state read back is shown")
         self.log_panel.detach()
