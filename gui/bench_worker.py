@@ -289,7 +289,10 @@ class BenchWorker(QObject):
             return
         if driver.role != wanted:
             self.resource_tested.emit(
-                role, resource, False, f"{idn}: a {driver.model} is a {driver.role}, not a {wanted}"
+                role,
+                resource,
+                False,
+                f"{idn}: its driver {driver.model} is a {driver.role}, not a {wanted}",
             )
             return
         log.info("%s answers *IDN? %s (driver %s)", resource, idn, driver.model)

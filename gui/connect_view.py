@@ -327,6 +327,9 @@ def _resource_box(example: str, what: str) -> QComboBox:
 def _result_label() -> QLabel:
     label = QLabel("")
     label.setWordWrap(True)
+    # Two lines whatever the text (the whole of it is the tooltip), so nothing above moves.
+    label.setFixedHeight(2 * label.fontMetrics().lineSpacing() + 2)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
