@@ -215,7 +215,6 @@ class LabWindow(QMainWindow):
         def action(text: str, tip: str, slot, shortcut=None) -> QAction:
             made = QAction(text, self)
             made.setToolTip(tip)
-            made.setStatusTip(tip)
             if shortcut is not None:
                 made.setShortcut(QKeySequence(shortcut))
             made.triggered.connect(lambda _=False: slot())
@@ -278,7 +277,10 @@ class LabWindow(QMainWindow):
             self.stop_action,
             self.quit_action,
         ):
-            files.addSeparator() if item is None else files.addAction(item)
+            if item is None:
+                files.addSeparator()
+            else:
+                files.addAction(item)
 
         self.guide_action = action(
             "Lab window guide (docs/gui.md)",
