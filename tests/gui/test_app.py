@@ -119,3 +119,14 @@ def test_a_size_beyond_the_screen_is_one_line_before_any_window(qapp, tmp_path, 
     err = capsys.readouterr().err
     assert "--size 1920x1080 is larger than the screen (800x800)" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_gui_limits_narrower_than_the_sweep_still_calibrates(qapp, tmp_path, caplog):
+    limits = tmp_path / "narrow.toml"
+    limits.write_text("[bias]\nmax_abs_v = 0.4\n")
+    target = tmp_path / "calibration.png"
+    argv = ["gui", "--mock", "--limits", str(limits), "--screenshot", str(target)]
+    assert main([*argv, "--tab", "calibration", "--run-seconds", "8"]) == 0
+    assert "calibration failed" not in caplog.text
+    assert "sweep 0.150 to 0.400 V: within the limits" in caplog.text
+    assert "calibrated: V50" in caplog.text
