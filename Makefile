@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench table checkpoints checkpoints-gxnor clean
+.PHONY: demo test lint format bench table screenshots checkpoints checkpoints-gxnor clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ bench: $(STAMP)
 
 table: $(STAMP)
 	$(BIN)/smtjlab table --force
+
+# Every view of the lab window at a laptop's and a desktop's screen size, each on an Xvfb screen
+# of that size (docs/gui.md). --force replaces the committed pictures.
+SCREENSHOT_SIZES := 1366x768 1920x1080
+screenshots: $(STAMP)
+	for size in $(SCREENSHOT_SIZES); do \
+	  xvfb-run -a -s "-screen 0 $${size}x24" $(BIN)/smtjlab gui --mock --size $$size \
+	    --screenshot docs/screenshots/gui-$$size.png --tab all --run-seconds 30 --force || exit 1; \
+	done
 
 # The shipped models (docs/accuracy.md): mlp{1,3}-s{5,11}-{sc,plain}, seed 0, 2 CPU threads.
 checkpoints: $(STAMP)

@@ -2,8 +2,9 @@
 
 Screenshot mode connects the mock bench, starts the live trace, calibrates, and streams test
 images through the network, then grabs the window after `run_seconds` and closes it the normal
-way (ramp to 0 V, output off). Ctrl-C, SIGTERM and SIGHUP close the window the same way; the
-run then ends as interrupted (`Terminated`, exit code 128 + the signal).
+way (ramp to 0 V, output off), without asking. `size` gives the window a size (a screen's, such
+as 1366×768) first. Ctrl-C, SIGTERM and SIGHUP close the window the same way, without asking;
+the run then ends as interrupted (`Terminated`, exit code 128 + the signal).
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ def run(
     station=None,
     limits=None,
     force: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> int:
     """Show the window until it is closed, or run `run_seconds` and save screenshot(s)
-    (an existing picture is replaced only with `force`)."""
+    (an existing picture is replaced only with `force`); `size` is the window's (width,
+    height), which must fit the screen."""
     if screenshot is not None and run_seconds <= 0:
         raise SmtjlabError("--run-seconds must be positive")
     app = _application()
@@ -73,8 +76,27 @@ def run(
             name: OutputFile(path, force=force, make_folder=True)
             for name, path in screenshot_paths(screenshot, tab).items()
         }
+    if size is not None:
+        available = app.primaryScreen().availableGeometry()
+        if size[0] > available.width() or size[1] > available.height():
+            raise SmtjlabError(
+                f"--size {size[0]}x{size[1]} is larger than the screen "
+                f"({available.width()}x{available.height()}); run under a screen that size, "
+                f"e.g. Xvfb :99 -screen 0 {size[0]}x{size[1]}x24"
+            )
     window = LabWindow(mock=mock, station=station, limits=limits)
+    window.ask_before_closing = screenshot is None
+    if size is not None:
+        window.resize(*size)
     window.show()
+    if size is not None and (window.width(), window.height()) != size:
+        need = window.minimumSizeHint()
+        log.warning(
+            "the window cannot be %dx%d: it needs at least %dx%d",
+            *size,
+            need.width(),
+            need.height(),
+        )
 
     # Ctrl-C, SIGTERM and SIGHUP close the window the safe way, then end the run with the
     # signal's exit code. Qt's loop never returns to Python on its own, so a timer gives the
@@ -85,6 +107,7 @@ def run(
         if not received:
             log.warning("%s received: closing (ramping down first)", signal.Signals(signum).name)
         received.append(signum)
+        window.ask_before_closing = False  # a signal closes at once, the safe way
         window.close()
 
     previous = {signum: signal.signal(signum, close_on_signal) for signum in STOP_SIGNALS}

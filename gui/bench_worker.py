@@ -51,6 +51,7 @@ HISTOGRAM_BINS = 120
 ROLE_LABELS = {"source": "smu", "scope": "scope", "digitizer": "digitizer"}
 MOCK_SOURCES = {"mock-model": "model", "mock-replay": "replay"}
 STATION_KEY = "station"  # the source key of the station file given with `gui --station`
+TYPED_ROLES = {"smu": "source", "scope": "scope"}  # the Connect view's boxes and their roles
 POOL_BITS = 1 << 20  # per level; the pools keep refilling live, replacing their oldest bits
 RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
 RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
@@ -75,6 +76,9 @@ class BenchWorker(QObject):
     pools_ready = Signal(object)  # the BitBank, once every pool holds `ready_bits`
     filling = Signal(bool)  # whether the live loop is refilling the pools
     error = Signal(str)
+    # The Connect view's typed resources, station files and limits (gui-shell).
+    resource_tested = Signal(str, str, bool, str)  # role, resource, ok, *IDN? and driver or why
+    saved = Signal(str)  # a file the worker wrote (calibration, pools)
 
     def __init__(
         self,
@@ -109,6 +113,8 @@ class BenchWorker(QObject):
         self._writer: LiveRecording | None = None
         self._recording = ""
         self._replay_path = ""
+        self.visa_library = ""  # PyVISA library of typed resources ("" the system's, "@smtjlab")
+        self.final_state: list[str] = []  # the last closed bench's `smu: 0.000 V, output off`
 
     # -- thread-safe, called from the GUI thread ----------------------------------------------
 
@@ -134,7 +140,7 @@ class BenchWorker(QObject):
         elif source_key == STATION_KEY and self.station is not None:
             station = self.station
         else:
-            station = Station.from_resources(list(resources), limits=load_limits())
+            station = typed_station(resources, load_limits(), self.visa_library)
         return station.with_limits(self.limits_override) if self.limits_override else station
 
     @Slot(str)
@@ -195,11 +201,12 @@ class BenchWorker(QObject):
         from smtjlab.instruments.safety import load_limits
 
         try:
-            limits = (
-                self._bench.limits
-                if self._bench is not None
-                else self.limits_override or load_limits()
-            )
+            if self._bench is not None:
+                limits = self._bench.limits
+            elif self._source_key:  # the limits the chosen bench will open with
+                limits = self._station(self._source_key).limits
+            else:
+                limits = self.limits_override or load_limits()
         except SmtjlabError as error:
             self.error.emit(str(error))
             return
@@ -235,7 +242,61 @@ class BenchWorker(QObject):
             log.info("disconnected: bias ramped to 0 V, output off")
         except SmtjlabError as error:
             self.error.emit(f"closing the bench: {error}")
+        finally:
+            self.final_state = list(self._bench.final_state)
+        for line in self.final_state:
+            log.info("final state: %s", line)
         self._bench = None
+
+    # -- typed resources, station files, limits (the Connect view) ----------------------------
+
+    @Slot(str)
+    def set_visa_library(self, spec: str) -> None:
+        """The PyVISA library that typed resources are opened with."""
+        self.visa_library = spec
+
+    @Slot(object)
+    def use_station(self, station) -> None:
+        """Offer `station` (a `Station`, from File → Open station…) as the "station" bench."""
+        self.station = station
+
+    @Slot(object)
+    def set_limits(self, limits) -> None:
+        """Open every bench from now on with `limits` (a `BiasLimits`, from a limits file)."""
+        if self._bench is not None:
+            self.error.emit("limits apply when a bench opens: disconnect first")
+            return
+        self.limits_override = limits
+        log.info("limits from %s: |V| <= %g V", limits.source, limits.max_abs_v)
+        self._emit_limits()
+
+    @Slot(str, str)
+    def test_resource(self, role: str, resource: str) -> None:
+        """Open `resource`, ask its *IDN? and name the driver that knows it (role smu or scope)."""
+        from smtjlab.instruments import registry
+        from smtjlab.instruments.discovery import identify
+
+        from smtjlab.bench import resource_manager
+        from smtjlab.station import Station
+
+        wanted = TYPED_ROLES[role]
+        try:
+            probe = Station.from_resources([resource], visa_library=self.visa_library)
+            idn = identify(resource_manager(probe), resource)
+            driver = registry.by_idn(idn, resource)
+        except SmtjlabError as error:
+            self.resource_tested.emit(role, resource, False, str(error))
+            return
+        if driver.role != wanted:
+            self.resource_tested.emit(
+                role,
+                resource,
+                False,
+                f"{idn}: its driver {driver.model} is a {driver.role}, not a {wanted}",
+            )
+            return
+        log.info("%s answers *IDN? %s (driver %s)", resource, idn, driver.model)
+        self.resource_tested.emit(role, resource, True, f"{idn} (driver {driver.model})")
 
     # -- bias ---------------------------------------------------------------------------------
 
@@ -302,7 +363,12 @@ class BenchWorker(QObject):
         self._stop_timer()
         self._stop_filling()
         self._abort.clear()
-        self.calibration_started.emit(*SWEEP_RANGE)
+        # The sweep stays inside the bench's limits (`gui --limits` may be narrower than it).
+        limit = self._bench.limits.max_abs_v
+        sweep_range = (max(SWEEP_RANGE[0], -limit), min(SWEEP_RANGE[1], limit))
+        if sweep_range != SWEEP_RANGE:
+            log.info("sweep %.3f to %.3f V: within the limits (|V| <= %g V)", *sweep_range, limit)
+        self.calibration_started.emit(*sweep_range)
 
         def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
             if phase == "sweep":
@@ -313,7 +379,7 @@ class BenchWorker(QObject):
         log.info("calibrating %d levels for %d states", len(levels), states)
         try:
             result = self._bench.calibrate(
-                levels, SWEEP_RANGE, on_point=on_point, stop=self._abort, **self.calibration_options
+                levels, sweep_range, on_point=on_point, stop=self._abort, **self.calibration_options
             )
         except SmtjlabError as error:
             if isinstance(error, CalibrationStopped):
@@ -329,14 +395,7 @@ class BenchWorker(QObject):
                 self.start_live()
             return
         self._calibration = result
-        self.calibration_done.emit(
-            CalibrationResult(
-                v50=result.fit.v50,
-                width=result.fit.width,
-                points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
-                levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
-            )
-        )
+        self.calibration_done.emit(calibration_message(result))
         log.info(
             "calibrated: V50 = %.4f V, w = %.2f mV; levels %s",
             result.fit.v50,
@@ -345,6 +404,59 @@ class BenchWorker(QObject):
         )
         self._start_filling()
         self.start_live()  # the pools fill from the live loop
+
+    # -- saving and loading (File menu, gui-shell) ----------------------------------------------
+
+    @Slot(object)
+    def save_calibration(self, output) -> None:
+        """Write the last calibration to `output` (an `OutputFile`), as `calibrate -o` does."""
+        if self._calibration is None:
+            self.error.emit("no calibration to save: run one first")
+            return
+        try:
+            with output.writing() as temp:
+                self._calibration.save(temp)
+        except (SmtjlabError, OSError) as error:
+            self.error.emit(f"saving the calibration: {error}")
+            return
+        log.info("calibration saved to %s", output.path)
+        self.saved.emit(str(output.path))
+
+    @Slot(object)
+    def save_pools(self, output) -> None:
+        """Write every bit pool to `output` (an `OutputFile`) in the bit-pool file format."""
+        if self._bank is None:
+            self.error.emit("no bit pools to save: calibrate first, then let them fill")
+            return
+        attrs = {"source": self._bench.origin} if self._bench is not None else {}
+        try:
+            with output.writing() as temp:
+                self._bank.save(temp, **attrs)
+        except (SmtjlabError, OSError) as error:
+            self.error.emit(f"saving the bit pools: {error}")
+            return
+        log.info("bit pools saved to %s", output.path)
+        self.saved.emit(str(output.path))
+
+    @Slot(object)
+    def use_calibration(self, calibration: Calibration) -> None:
+        """Serve the levels of a loaded calibration: show it, then fill its pools live."""
+        if self._bench is None:
+            self.error.emit("connect a bench first: a calibration's biases are served by it")
+            return
+        smu = calibration.meta.get("smu")
+        if smu and smu != self._bench.instruments[self._bench.device.source].idn:
+            log.warning("the loaded calibration was made with another SMU: %s", smu)
+        self._stop_timer()
+        self._stop_filling()
+        self._calibration = calibration
+        self.calibration_done.emit(calibration_message(calibration))
+        log.info(
+            "calibration loaded: levels %s",
+            ", ".join(f"{lv.p_target:.3g} at {lv.bias_v:+.4f} V" for lv in calibration.levels),
+        )
+        self._start_filling()
+        self.start_live()
 
     @Slot()
     def resume_filling(self) -> None:
@@ -558,6 +670,32 @@ class BenchWorker(QObject):
                 recording=self._recording,
             )
         )
+
+
+def calibration_message(result: Calibration) -> CalibrationResult:
+    """What the Calibration view draws of a calibration."""
+    return CalibrationResult(
+        v50=result.fit.v50,
+        width=result.fit.width,
+        points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
+        levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
+    )
+
+
+def typed_station(resources, limits, visa_library: str = ""):
+    """A station of resources typed per role: the first the SMU, the second the scope.
+
+    Each must be the role its box names (`Bench.open` refuses a scope typed as the SMU)."""
+    from dataclasses import replace
+
+    from smtjlab.station import Station
+
+    station = Station.from_resources(list(resources), limits=limits, visa_library=visa_library)
+    specs = tuple(
+        replace(spec, name=name, role=TYPED_ROLES[name])
+        for spec, name in zip(station.instruments, TYPED_ROLES, strict=False)
+    )
+    return replace(station, instruments=specs)
 
 
 def _histogram(record) -> tuple[np.ndarray, np.ndarray]:

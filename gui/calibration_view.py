@@ -51,9 +51,12 @@ class CalibrationView(QWidget):
         self.target_lines: list[pg.InfiniteLine] = []
 
         self.states = QComboBox()
+        self.states.setToolTip("The network's number of states: it sets the levels to calibrate")
         self.states.addItems(list(STATES))
         self.run_button = QPushButton("Run calibration")
+        self.run_button.setToolTip("Sweep the bias, fit p_high(V), solve and verify every level")
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the calibration at its next measurement")
         self.stop_button.setEnabled(False)
         self.status = QLabel(IDLE)
         self.status.setWordWrap(True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,15 +61,16 @@ THUMB = 36  # px, the thumbnails of the recent strip and the misclassified list
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Which shipped network to run, and at which bitstream length."""
+    """Which network to run (a shipped one, or a checkpoint file), at which bitstream length."""
 
     hidden_layers: int
     states: int
     length: int
+    path: str = ""  # a checkpoint file loaded with File → Load model…
 
     @property
     def checkpoint(self) -> str:
-        return f"mlp{self.hidden_layers}-s{self.states}-sc"
+        return self.path or f"mlp{self.hidden_layers}-s{self.states}-sc"
 
 
 class InferenceView(QWidget):
@@ -85,10 +86,13 @@ class InferenceView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.hidden = QComboBox()
+        self.hidden.setToolTip("Depth of the shipped network (File → Load model… runs any other)")
         self.hidden.addItems(["1 hidden layer", "3 hidden layers"])
         self.states = QComboBox()
+        self.states.setToolTip("Quantization states of weights and activations")
         self.states.addItems(["5 states", "11 states"])
         self.length = QComboBox()
+        self.length.setToolTip("Bitstream length L: clock cycles per image")
         self.length.addItems([str(n) for n in LENGTHS])
         model_box = QGroupBox("Network (shipped SC-trained checkpoints)")
         model_form = QFormLayout(model_box)
@@ -104,11 +108,15 @@ class InferenceView(QWidget):
 
         self.canvas = DigitCanvas()
         self.index = QSpinBox()
+        self.index.setToolTip("The MNIST test image to classify")
         self.index.setRange(0, 9999)
         self.index.setPrefix("test #")
         self.random_button = QPushButton("Random")
+        self.random_button.setToolTip("Pick a random MNIST test image")
         self.clear_button = QPushButton("Clear / draw")
+        self.clear_button.setToolTip("Clear the canvas and draw a digit with the mouse")
         self.classify_button = QPushButton("Classify this digit")
+        self.classify_button.setToolTip("Run this digit once through the SC network")
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         # Room for two lines whatever the text, so the buttons below never move under the mouse.
@@ -127,7 +135,11 @@ class InferenceView(QWidget):
         image_layout.addLayout(buttons)
 
         self.stream_button = QPushButton("Stream test images")
+        self.stream_button.setToolTip(
+            "Classify test images one after another, with a running accuracy"
+        )
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the stream after the image in progress")
         self.stop_button.setEnabled(False)
 
         left = QVBoxLayout()
@@ -257,6 +269,9 @@ class InferenceView(QWidget):
         layout.addWidget(left_widget)
         layout.addLayout(right, 1)
 
+        self._file: ModelChoice | None = None  # a loaded checkpoint file, until a shipped pick
+        for combo in (self.hidden, self.states):
+            combo.currentIndexChanged.connect(self._shipped_chosen)
         for combo in (self.hidden, self.states, self.length):
             combo.currentIndexChanged.connect(self._model_changed)
         self.index.valueChanged.connect(self.image_requested.emit)
@@ -277,6 +292,8 @@ class InferenceView(QWidget):
         self._show_results()
 
     def choice(self) -> ModelChoice:
+        if self._file is not None:
+            return replace(self._file, length=int(self.length.currentText()))
         return ModelChoice(
             hidden_layers=1 if self.hidden.currentIndex() == 0 else 3,
             states=5 if self.states.currentIndex() == 0 else 11,
@@ -287,6 +304,14 @@ class InferenceView(QWidget):
         self.hidden.setCurrentIndex(0 if choice.hidden_layers == 1 else 1)
         self.states.setCurrentIndex(0 if choice.states == 5 else 1)
         self.length.setCurrentText(str(choice.length))
+
+    def use_file(self, choice: ModelChoice) -> None:
+        """Run the checkpoint file of `choice` (its depth and states read from the file)."""
+        self._file = choice
+        self.model_changed.emit(self.choice())
+
+    def _shipped_chosen(self, _: int) -> None:
+        self._file = None
 
     def set_streaming(self, streaming: bool) -> None:
         """The network is busy (a stream, or one image) or idle again."""

@@ -85,9 +85,11 @@ class LiveView(QWidget):
         plots.setStretchFactor(1, 1)
 
         self.span = QComboBox()
+        self.span.setToolTip("How much of the newest trace the plot shows")
         self.span.addItems(list(SPANS_S))
         self.span.setCurrentText("100 µs")
         self.follow = QCheckBox("follow newest")
+        self.follow.setToolTip("Keep the plot on the newest samples (off: pan and zoom freely)")
         self.follow.setChecked(True)
 
         self.p_high_label = QLabel("–")
@@ -120,6 +122,9 @@ class LiveView(QWidget):
             grid.addWidget(label, row, 1)
 
         self.bias_box = QDoubleSpinBox()
+        self.bias_box.setToolTip(
+            "The bias to ramp to; the safety limits refuse what is outside them"
+        )
         self.bias_box.setDecimals(3)
         self.bias_box.setSingleStep(0.005)
         # Wide on purpose: the safety limits live in the driver, which refuses and explains.
@@ -127,6 +132,7 @@ class LiveView(QWidget):
         self.bias_box.setSuffix(" V")
         self.bias_box.setValue(0.30)
         self.bias_button = QPushButton("Ramp to bias")
+        self.bias_button.setToolTip("Ramp the SMU to this bias in the limits' steps")
         self.bias_message = QLabel("")
         self.bias_message.setWordWrap(True)
         bias = QGroupBox("Bias (ramped, within the safety limits)")
@@ -138,7 +144,9 @@ class LiveView(QWidget):
         bias_layout.addWidget(self.bias_message)
 
         self.start_button = QPushButton("Start live")
+        self.start_button.setToolTip("Take, digitize and draw scope records one after another")
         self.stop_button = QPushButton("Stop live")
+        self.stop_button.setToolTip("Stop taking records (the bias stays where it is)")
         self.stop_button.setEnabled(False)
 
         side = QVBoxLayout()

@@ -38,6 +38,7 @@ class PoolsView(QWidget):
         super().__init__(parent)
         self.refill_state = QLabel("Pools are filled after a calibration, from the live records.")
         self.refill_button = QPushButton("Resume refilling")
+        self.refill_button.setToolTip("Visit the calibrated biases again and refill every pool")
         self.refill_button.setEnabled(False)
         self.refill_button.clicked.connect(self.refill_requested.emit)
         self.table_box = QGroupBox("Bit pools, one per probability level")
@@ -88,6 +89,7 @@ class PoolsView(QWidget):
             gauge = QProgressBar()
             gauge.setRange(0, 1000)
             gauge.setTextVisible(True)
+            gauge.setMaximumHeight(self.fontMetrics().height() + 6)  # 9 rows fit a 768 px screen
             cells = {
                 "level": QLabel(f"{level:.3g}"),
                 "fill": gauge,
@@ -103,6 +105,9 @@ class PoolsView(QWidget):
                 self.grid.addWidget(widget, row, column)
             self.rows.append(cells)
         self.grid.setColumnStretch(1, 1)
+        self.grid.setVerticalSpacing(2)
+        # A raster row per level at least as tall as its label, so the labels never pile up.
+        self.raster.setMinimumHeight(80 + (self.fontMetrics().height() + 2) * len(levels))
         ticks = [[(i + 0.5, f"{level:.3g}") for i, level in enumerate(levels)]]
         self.raster.getAxis("left").setTicks(ticks)
 

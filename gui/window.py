@@ -4,7 +4,12 @@ Threads: `BenchWorker` (every instrument call: SMU, scope, acquisition, calibrat
 pools) and `InferenceWorker` (the SC network) each live in their own QThread. The window only
 sends them queued signals and draws what they send back, so the GUI never waits on an
 instrument. Stop, and closing the window, ramp the bias to 0 and turn the output off before
-the threads end.
+the threads end; closing while a device is biased or a run is active asks first, and the final
+read-back state is shown before the window goes.
+
+The menus are built in one place (`_build_menus`); every file written goes through the output
+policy (`gui/files.py`). The last station file, the typed resources and the window's geometry
+and layout are remembered in QSettings.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QDeadlineTimer, QSettings, QSize, Qt, QThread, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -26,9 +31,12 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 from smtjlab.gui.bench_worker import STATION_KEY, BenchWorker
+from smtjlab.gui.calibration_view import STATES as CALIBRATION_STATES
 from smtjlab.gui.calibration_view import CalibrationView
-from smtjlab.gui.connect_view import ConnectView
-from smtjlab.gui.inference_view import InferenceView
+from smtjlab.gui.connect_view import TYPED_KEY, ConnectView
+from smtjlab.gui.figures import add_save_figure
+from smtjlab.gui.files import ask_input, ask_output, last_folder, output_for, remember_folder
+from smtjlab.gui.inference_view import InferenceView, ModelChoice
 from smtjlab.gui.inference_worker import InferenceWorker
 from smtjlab.gui.live_view import LiveView
 from smtjlab.gui.log_panel import LogPanel
@@ -36,11 +44,17 @@ from smtjlab.gui.messages import BenchState, LiveFrame, PoolStatus
 from smtjlab.gui.pools_view import PoolsView
 from smtjlab.gui.style import ERROR_TEXT, STOP_BUTTON, apply_style
 
+from smtjlab import __version__
+from smtjlab.errors import SmtjlabError
+
 log = logging.getLogger("smtjlab.gui")
 
 TABS = ("connect", "live", "calibration", "pools", "inference")
 # How long closing waits for the bench thread to ramp down before it gives up and says so.
 SHUTDOWN_TIMEOUT_MS = 30_000
+# The window's size when nothing is remembered, shrunk to the screen it opens on.
+DEFAULT_SIZE = QSize(1360, 860)
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "gui.md"  # in a source checkout
 
 
 class LabWindow(QMainWindow):
@@ -64,6 +78,13 @@ class LabWindow(QMainWindow):
     _shutdown_bench = Signal()
     _refill = Signal()
     _shutdown_inference = Signal()
+    _test_resource = Signal(str, str)
+    _set_library = Signal(str)
+    _use_station = Signal(object)
+    _set_limits = Signal(object)
+    _save_calibration = Signal(object)
+    _save_pools = Signal(object)
+    _use_calibration = Signal(object)
     # Requests to the inference thread.
     _load_model = Signal(object)
     _classify = Signal(object, int, int)
@@ -81,7 +102,7 @@ class LabWindow(QMainWindow):
         super().__init__()
         apply_style(QApplication.instance())
         self.setWindowTitle("smtjlab — stochastic computing on s-MTJs")
-        self.resize(1360, 860)
+        self.resize(fitted_size(DEFAULT_SIZE, self.screen().availableGeometry().size()))
 
         self.connect_view = ConnectView()
         self.live_view = LiveView()
@@ -101,6 +122,8 @@ class LabWindow(QMainWindow):
 
         self.log_panel = LogPanel()
         self.log_panel.attach()
+        # Three lines at least, not Qt's 70 px: the window must fit a 768-pixel-high screen.
+        self.log_panel.setMinimumHeight(3 * self.log_panel.fontMetrics().lineSpacing() + 8)
         dock = QDockWidget("Log", self)
         dock.setObjectName("log")
         dock.setWidget(self.log_panel)
@@ -109,11 +132,12 @@ class LabWindow(QMainWindow):
         self.resizeDocks([dock], [150], Qt.Orientation.Vertical)
 
         self._build_toolbar()
+        self._build_menus()
         self._build_status_bar()
+        for index, name in enumerate(TABS):
+            add_save_figure(self.tabs.widget(index), name, self._show_error)
 
         self.bench = bench or BenchWorker(station=station, limits=limits)
-        if station is not None:
-            self.connect_view.add_source(f"Station — {station.where}", STATION_KEY)
         self.inference = inference or InferenceWorker()
         self.bench_thread = QThread(self)
         self.bench_thread.setObjectName("bench")
@@ -134,8 +158,28 @@ class LabWindow(QMainWindow):
         self._frame_clock.timeout.connect(self._update_frame_rate)
         self._frame_clock.start(1000)
         self._closed = False
+        self.ask_before_closing = True  # False for unattended runs (screenshots, signals)
+        self._state = BenchState(connected=False)
+        self._calibrating = False
+        self._streaming = False
 
-        first = STATION_KEY if station is not None else "mock-model" if mock else "visa"
+        # A station from the command line is preselected; the one opened last time is offered
+        # (and preselected unless the mock bench was asked for).
+        settings = QSettings()
+        remembered = None if station is not None else self._remembered_station(settings)
+        if remembered is not None:
+            self._use_station.emit(remembered)
+        if station is not None or remembered is not None:
+            self._offer_station(station or remembered)
+        self.connect_view.set_typed(
+            *(str(settings.value(f"station/{key}", "")) for key in ("smu", "scope", "visa_library"))
+        )
+        self._restore_layout(settings)
+
+        if station is not None or (remembered is not None and not mock):
+            first = STATION_KEY
+        else:
+            first = "mock-model" if mock else TYPED_KEY
         self.connect_view.select_source(first)
         self._discover.emit(self.connect_view.source_key())
         self._load_model.emit(self.inference_view.choice())
@@ -164,16 +208,92 @@ class LabWindow(QMainWindow):
         self.replay_action.setToolTip("Connect a simulated bench that replays a trace file")
         bar.addAction(self.record_action)
         bar.addAction(self.replay_action)
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.setToolTip("Close the window: ramp to 0 V, output off, then quit")
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.record_action)
-        menu.addAction(self.replay_action)
-        menu.addAction(self.inference_view.export_action)
-        menu.addSeparator()
-        menu.addAction(self.stop_action)
-        menu.addAction(self.quit_action)
+
+    def _build_menus(self) -> None:
+        """Every menu of the window, in one place."""
+
+        def action(text: str, tip: str, slot, shortcut=None) -> QAction:
+            made = QAction(text, self)
+            made.setToolTip(tip)
+            if shortcut is not None:
+                made.setShortcut(QKeySequence(shortcut))
+            made.triggered.connect(lambda _=False: slot())
+            return made
+
+        self.open_station_action = action(
+            "Open station…",
+            "Open a station file (TOML): its instruments, devices and limits",
+            self.open_station,
+            QKeySequence.StandardKey.Open,
+        )
+        self.load_limits_action = action(
+            "Load limits…",
+            "Bias limits from a file ([bias] table) for the next connection",
+            self.load_limits,
+        )
+        self.load_calibration_action = action(
+            "Load calibration…",
+            "Serve the levels of a saved calibration (JSON) on this bench",
+            self.load_calibration,
+        )
+        self.save_calibration_action = action(
+            "Save calibration…",
+            "Save the last calibration as JSON (the `calibrate -o` file)",
+            self.save_calibration,
+        )
+        self.save_pools_action = action(
+            "Save bit pools…",
+            "Save every level's bit pool as a bit-pool file (HDF5)",
+            self.save_pools,
+        )
+        self.load_model_action = action(
+            "Load model…",
+            "Run any checkpoint file (.npz or .safetensors) in the Live inference view",
+            self.load_model,
+        )
+        self.quit_action = action(
+            "Quit",
+            "Close the window: ramp to 0 V, output off, then quit",
+            self.close,
+            QKeySequence.StandardKey.Quit,
+        )
+        for needs_data in (self.save_calibration_action, self.save_pools_action):
+            needs_data.setEnabled(False)  # until there is a calibration, or bits in the pools
+
+        files = self.menuBar().addMenu("&File")
+        files.setToolTipsVisible(True)
+        for item in (
+            self.open_station_action,
+            self.load_limits_action,
+            None,
+            self.load_calibration_action,
+            self.save_calibration_action,
+            self.save_pools_action,
+            self.load_model_action,
+            self.inference_view.export_action,
+            None,
+            self.record_action,
+            self.replay_action,
+            None,
+            self.stop_action,
+            self.quit_action,
+        ):
+            if item is None:
+                files.addSeparator()
+            else:
+                files.addAction(item)
+
+        self.guide_action = action(
+            "Lab window guide (docs/gui.md)",
+            "Open the guide to this window",
+            self.open_guide,
+            QKeySequence.StandardKey.HelpContents,
+        )
+        self.about_action = action("About smtjlab", "Version and what this is", self.about)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.setToolTipsVisible(True)
+        help_menu.addAction(self.guide_action)
+        help_menu.addAction(self.about_action)
 
     def _build_status_bar(self) -> None:
         self.status_connection = QLabel("not connected")
@@ -233,6 +353,17 @@ class LabWindow(QMainWindow):
         cv.discover_requested.connect(self._discover)
         cv.connect_requested.connect(self._connect)
         cv.disconnect_requested.connect(self._disconnect)
+        cv.test_requested.connect(self._test_resource)
+        cv.library_changed.connect(self._set_library)
+        cv.station_requested.connect(self.open_station)
+        cv.limits_requested.connect(self.load_limits)
+        self._test_resource.connect(bench.test_resource)
+        self._set_library.connect(bench.set_visa_library)
+        self._use_station.connect(bench.use_station)
+        self._set_limits.connect(bench.set_limits)
+        self._save_calibration.connect(bench.save_calibration)
+        self._save_pools.connect(bench.save_pools)
+        self._use_calibration.connect(bench.use_calibration)
         lv.start_requested.connect(self._start_live)
         lv.stop_requested.connect(self._stop_live)
         lv.bias_requested.connect(self._set_bias)
@@ -250,7 +381,6 @@ class LabWindow(QMainWindow):
         self.stop_action.triggered.connect(self.stop_all)
         self.record_action.triggered.connect(self._toggle_recording)
         self.replay_action.triggered.connect(self._choose_replay)
-        self.quit_action.triggered.connect(self.close)
         self.tabs.currentChanged.connect(self._tab_changed)
 
         # Bench thread -> views.
@@ -269,6 +399,11 @@ class LabWindow(QMainWindow):
         bench.pools.connect(self._show_pools)
         bench.filling.connect(self.pools_view.show_filling)
         bench.error.connect(self._show_error)
+        bench.resource_tested.connect(cv.show_tested)
+        bench.saved.connect(self._show_saved)
+        bench.calibration_started.connect(self._calibration_began)
+        bench.calibration_done.connect(self._calibration_shown)
+        bench.calibration_stopped.connect(self._calibration_ended)
         # Inference thread -> views.
         infer.model_info.connect(iv.show_model)
         infer.test_image.connect(iv.show_test_image)
@@ -276,6 +411,7 @@ class LabWindow(QMainWindow):
         infer.tally.connect(iv.show_tally)
         infer.energy.connect(iv.show_energy)
         infer.streaming.connect(iv.set_streaming)
+        infer.streaming.connect(self._set_streaming)
         infer.error.connect(self._show_error)
 
     # -- actions ------------------------------------------------------------------------------
@@ -300,7 +436,12 @@ class LabWindow(QMainWindow):
         self._set_bias.emit(volts)
 
     def calibrate(self, states: int | None = None) -> None:
-        self._calibrate.emit(states or self.inference_view.choice().states)
+        """Calibrate for `states` (default: the network's), shown on the Calibration view."""
+        states = states or self.inference_view.choice().states
+        for name, value in CALIBRATION_STATES.items():
+            if value == states:
+                self.calibration_view.states.setCurrentText(name)
+        self._calibrate.emit(states)
 
     def start_stream(self) -> None:
         self._stream.emit()
@@ -308,28 +449,198 @@ class LabWindow(QMainWindow):
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
 
+    # -- files (the File menu) ----------------------------------------------------------------
+
+    def open_station(self, path: str | Path | None = None) -> None:
+        """Offer and preselect a station file (asks for one without `path`)."""
+        if self._state.connected:
+            self._show_error("disconnect first: a station is chosen before the bench opens")
+            return
+        path = path or ask_input(self, "Open a station file", "Station (*.toml);;All files (*)")
+        if path is None:
+            return
+        from smtjlab.station import Station
+
+        try:
+            station = Station.load(path)
+        except SmtjlabError as error:
+            self._show_error(str(error))
+            return
+        QSettings().setValue("station/file", str(Path(path).resolve()))
+        self._use_station.emit(station)
+        self._offer_station(station)
+        self.connect_view.select_source(STATION_KEY)
+        self._discover.emit(STATION_KEY)
+
+    def load_limits(self, path: str | Path | None = None) -> None:
+        """Open every bench from now on with the limits of a limits file (`gui --limits`)."""
+        if self._state.connected:
+            self._show_error("disconnect first: the limits apply when the bench opens")
+            return
+        path = path or ask_input(self, "Load bias limits", "Limits (*.toml);;All files (*)")
+        if path is None:
+            return
+        from smtjlab.instruments.safety import load_limits
+
+        try:
+            limits = load_limits(path)
+        except SmtjlabError as error:
+            self._show_error(str(error))
+            return
+        self._set_limits.emit(limits)
+
+    def save_calibration(self, path: str | Path | None = None) -> None:
+        """Write the last calibration as JSON, the file `smtjlab calibrate -o` writes."""
+        output = self._output(path, "Save the calibration", "calibration.json", "JSON (*.json)")
+        if output is not None:
+            self._save_calibration.emit(output)
+
+    def load_calibration(self, path: str | Path | None = None) -> None:
+        """Serve a saved calibration's levels on the connected bench and fill their pools."""
+        if not self._state.connected:
+            self._show_error("connect a bench first: a calibration's biases are served by it")
+            return
+        path = path or ask_input(self, "Load a calibration", "JSON (*.json);;All files (*)")
+        if path is None:
+            return
+        from smtjlab.acquisition.calibration import Calibration
+
+        try:
+            calibration = Calibration.load(path)
+        except SmtjlabError as error:
+            self._show_error(str(error))
+            return
+        self._use_calibration.emit(calibration)
+
+    def save_pools(self, path: str | Path | None = None) -> None:
+        """Write every level's bit pool in the bit-pool file format (`--bits FILE` reads it)."""
+        output = self._output(path, "Save the bit pools", "bit-pools.h5", "Bit pools (*.h5)")
+        if output is not None:
+            self._save_pools.emit(output)
+
+    def load_model(self, path: str | Path | None = None) -> None:
+        """Run any checkpoint file in the Live inference view."""
+        path = path or ask_input(
+            self, "Load a model", "Checkpoints (*.npz *.safetensors);;All files (*)"
+        )
+        if path is None:
+            return
+        from smtjlab.inference.checkpoint import load_checkpoint
+
+        try:
+            checkpoint = load_checkpoint(path)  # checked here: a bad file is one line, at once
+        except SmtjlabError as error:
+            self._show_error(str(error))
+            return
+        length = self.inference_view.choice().length
+        choice = ModelChoice(len(checkpoint.hidden), checkpoint.states, length, path=str(path))
+        self.inference_view.use_file(choice)
+
+    def _output(self, path: str | Path | None, title: str, name: str, filters: str):
+        """The checked output for `path`, or one the user picks; None if refused or cancelled."""
+        try:
+            if path is not None:
+                return output_for(self, path)
+            return ask_output(self, title, name, filters)
+        except SmtjlabError as error:
+            self._show_error(str(error))
+            return None
+
+    def _show_saved(self, path: str) -> None:
+        self.statusBar().showMessage(f"saved {path}", 5000)
+
+    # -- help ---------------------------------------------------------------------------------
+
+    def open_guide(self) -> None:
+        if not GUIDE.is_file():
+            self._show_error("the guide docs/gui.md is in the project's source tree, not installed")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(GUIDE)))
+
+    def about(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About smtjlab",
+            f"smtjlab {__version__}: stochastic computing on the telegraph noise of stochastic "
+            "magnetic tunnel junctions. Quantized SC-MLPs classify MNIST from s-MTJ bits, live "
+            "(arXiv 2504.06414). Guide: docs/gui.md.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.exec()
+
+    # -- stations and settings ----------------------------------------------------------------
+
+    def _offer_station(self, station) -> None:
+        self.connect_view.add_source(f"Station — {Path(station.where).name}", STATION_KEY)
+        self.connect_view.show_station(f"Station file: {station.where}")
+
+    def _remembered_station(self, settings: QSettings):
+        """The station file opened last time, if it still loads (else the log says why)."""
+        path = str(settings.value("station/file", ""))
+        if not path:
+            return None
+        from smtjlab.station import Station
+
+        try:
+            return Station.load(path)
+        except SmtjlabError as error:
+            log.warning("the station opened last time does not load: %s", error)
+            return None
+
+    def _restore_layout(self, settings: QSettings) -> None:
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self._fit_to_screen()
+
+    def _save_layout(self) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        for key, value in self.connect_view.typed().items():
+            settings.setValue(f"station/{key}", value)
+
+    def _fit_to_screen(self) -> None:
+        """No larger than the screen's available area, frame included, and inside it."""
+        if self.isMaximized() or self.isFullScreen():
+            return  # the window manager fits those itself
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        self.resize(fitted_size(self.size(), available.size() - frame))
+        position = self.frameGeometry()
+        if not available.contains(position):
+            position.moveTopLeft(available.topLeft())
+            self.move(position.topLeft())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_to_screen()  # the frame's size is known once the window is shown
+
     def _toggle_recording(self, checked: bool) -> None:
         if not checked:
             self._stop_record.emit()
             return
-        start = str(Path(QSettings().value("last_folder", str(Path.cwd()))) / "live.h5")
+        start = str(last_folder() / "live.h5")
         path, _ = QFileDialog.getSaveFileName(self, "Record live frames to", start, "HDF5 (*.h5)")
         if not path:
             self.record_action.setChecked(False)
             return
-        QSettings().setValue("last_folder", str(Path(path).parent))
+        remember_folder(path)
         self._record.emit(path)
 
     def _choose_replay(self) -> None:
-        start = str(QSettings().value("last_folder", str(Path.cwd())))
-        path, _ = QFileDialog.getOpenFileName(self, "Replay a trace file", start, "HDF5 (*.h5)")
-        if path:
-            QSettings().setValue("last_folder", str(Path(path).parent))
-            self._replay.emit(path)
+        path = ask_input(self, "Replay a trace file", "HDF5 (*.h5)")
+        if path is not None:
+            self._replay.emit(str(path))
 
     # -- views --------------------------------------------------------------------------------
 
     def _show_state(self, state: BenchState) -> None:
+        self._state = state
         self.connect_view.show_state(state)
         self.calibration_view.show_connected(state.connected)
         self.status_connection.setText(
@@ -344,6 +655,19 @@ class LabWindow(QMainWindow):
 
     def _set_live(self, running: bool) -> None:
         self._live = running
+
+    def _set_streaming(self, streaming: bool) -> None:
+        self._streaming = streaming
+
+    def _calibration_began(self, low_v: float, high_v: float) -> None:
+        self._calibrating = True
+
+    def _calibration_ended(self, message: str) -> None:
+        self._calibrating = False
+
+    def _calibration_shown(self, result) -> None:
+        self._calibrating = False
+        self.save_calibration_action.setEnabled(True)
 
     def _show_frame(self, frame: LiveFrame) -> None:
         self._records = frame.records
@@ -371,12 +695,16 @@ class LabWindow(QMainWindow):
 
     def _show_pools(self, status: PoolStatus) -> None:
         self.pools_view.show_status(status)
+        self.save_pools_action.setEnabled(min(status.fill_bits, default=0) > 0)
         lowest = min(status.fill) if status.fill else 0.0
         self.status_pools.setText(f"{len(status.levels)} pools, lowest fill {100 * lowest:.0f} %")
 
     def _show_error(self, message: str) -> None:
         log.error(message)
-        self.status_error.setText(message)
+        # One line in the status bar (a station file's mistakes come one per line).
+        first, *more = message.splitlines() or [""]
+        self.status_error.setStyleSheet(ERROR_TEXT)
+        self.status_error.setText(f"{first} (and {len(more)} more in the log)" if more else first)
         self.status_error.setToolTip(message)
         self._error_clear.start(15_000)
 
@@ -395,6 +723,7 @@ class LabWindow(QMainWindow):
         """Stop both threads; the bench ramps to 0 V and turns the output off first.
 
         Returns False if the bench thread did not finish in time (then the log says so).
+        While it waits, a shown window keeps painting and says it is ramping down.
         """
         if self._closed:
             return True
@@ -405,18 +734,87 @@ class LabWindow(QMainWindow):
         self._shutdown_inference.emit()
         # The bench ramps to 0 V, turns the output off, closes, then ends its own thread.
         self._shutdown_bench.emit()
+        if self.isVisible():
+            for part in (self.centralWidget(), self.menuBar(), *self.findChildren(QToolBar)):
+                part.setEnabled(False)  # nothing new is asked of a bench that is closing
+            self.status_error.setStyleSheet("font-weight: 600;")
+            self.status_error.setText("Closing: ramping every source to 0 V, output off …")
         self.inference_thread.wait()
-        finished = self.bench_thread.wait(SHUTDOWN_TIMEOUT_MS)
+        deadline = QDeadlineTimer(SHUTDOWN_TIMEOUT_MS)
+        finished = False
+        while not finished and not deadline.hasExpired():
+            QApplication.processEvents()  # the state the bench sends as it closes is shown
+            finished = self.bench_thread.wait(50)
         if not finished:
             log.critical("The bench thread did not stop in time: check the SMU output by hand.")
+            self.status_error.setStyleSheet(ERROR_TEXT)
+            self.status_error.setText("The bench did not confirm 0 V and output off!")
+        elif self.isVisible():
+            self.status_error.setText("Closed: the state read back is shown")
         self.log_panel.detach()
         return finished
 
+    def busy(self) -> list[str]:
+        """What closing now would interrupt: a biased device, or a run that is active."""
+        state, found = self._state, []
+        if state.connected and state.output_on:
+            found.append(f"the device is biased at {state.bias_v:+.3f} V, output on")
+        if self._live:
+            found.append("live acquisition is running")
+        if self._calibrating:
+            found.append("a calibration is running")
+        if self._streaming:
+            found.append("test images are streaming through the network")
+        if state.recording:
+            found.append(f"a trace is being recorded to {Path(state.recording).name}")
+        return found
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.shutdown():
-            QMessageBox.critical(
+        if self._closed:
+            event.accept()
+            return
+        busy = self.busy() if self.ask_before_closing else []
+        if busy:
+            answer = QMessageBox.question(
                 self,
-                "smtjlab",
-                "The bench did not confirm 0 V and output off. Check the SMU by hand.",
+                "Close smtjlab?",
+                "Now " + "; ".join(busy) + ".\n\nClosing stops everything, ramps every source "
+                "to 0 V and turns its output off. Close the window?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
             )
+            if answer != QMessageBox.StandardButton.Yes:
+                log.info("close cancelled: the bench is left as it is")
+                event.ignore()
+                return
+        self._save_layout()
+        finished = self.shutdown()
+        if self.ask_before_closing or not finished:
+            self._show_final_state(finished)
         event.accept()
+
+    def _show_final_state(self, finished: bool) -> None:
+        """The state read back from every source as the bench closed, before the window goes."""
+        lines = self.bench.final_state
+        if finished and not lines:
+            return  # no bench was open: nothing was biased
+        safe = finished and all(line.endswith("output off") for line in lines)
+        if not finished:
+            text = "The bench did not confirm 0 V and output off. Check the SMU by hand."
+        elif safe:
+            text = "Every source ramped to 0 V and its output is off. Read back:"
+        else:
+            text = "The bench closed, but not every source reads back safe. Check by hand:"
+        box = QMessageBox(
+            QMessageBox.Icon.Information if safe else QMessageBox.Icon.Critical,
+            "smtjlab: final state",
+            text + ("\n\n" + "\n".join(lines) if lines else ""),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.exec()
+
+
+def fitted_size(wanted: QSize, available: QSize) -> QSize:
+    """`wanted`, shrunk where it is larger than `available`."""
+    return wanted.boundedTo(available)

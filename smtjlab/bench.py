@@ -519,8 +519,9 @@ def resource_manager(station: Station) -> pyvisa.ResourceManager:
     """The station's VISA library: a fresh mock world for `@smtjlab`, else the spec it names."""
     try:
         if station.is_mock:
-            # Model-less instruments (`--resource` on @smtjlab) address the default mock station.
-            known = all(spec.model for spec in station.instruments)
+            # Model-less instruments (`--resource` on @smtjlab), or none yet (discovery), address
+            # the default mock station.
+            known = bool(station.instruments) and all(spec.model for spec in station.instruments)
             return pyvisa.ResourceManager(hosted(station if known else Station.mock()))
         try:
             return pyvisa.ResourceManager(station.visa_library)

@@ -44,8 +44,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="inference",
         help="with --screenshot: the view to show; 'all' saves PNG-<tab>.png for each view",
     )
+    parser.add_argument(
+        "--size",
+        type=window_size,
+        metavar="WxH",
+        help="the window's size in pixels, e.g. 1366x768 (at most the screen's)",
+    )
     add_force_argument(parser)
     parser.set_defaults(run=run)
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """`1366x768` -> (1366, 768); anything else is a usage error."""
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()) or int(width) < 1 or int(height) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT in pixels, e.g. 1366x768")
+    return int(width), int(height)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,4 +79,5 @@ def run(args: argparse.Namespace) -> int:
         run_seconds=args.run_seconds,
         tab=args.tab,
         force=args.force,
+        size=args.size,
     )

@@ -20,6 +20,43 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
 
 
+@pytest.fixture(autouse=True)
+def private_settings(qapp, tmp_path_factory):
+    """QSettings in a fresh temporary folder for every test: the user's own are never read
+    or written. Returns a QSettings of that scope."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("settings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(folder))
+    return QSettings()
+
+
+@pytest.fixture(autouse=True)
+def answered_dialogs(monkeypatch):
+    """Modal message boxes answered without a person: `question` returns `answers.reply`
+    (Yes unless a test sets it), and every box shown is recorded in `answers.shown`
+    (title, text) instead of blocking the test."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QMessageBox
+
+    answers = SimpleNamespace(reply=QMessageBox.StandardButton.Yes, shown=[])
+
+    def question(parent, title, text, *args, **kwargs):
+        answers.shown.append((title, text))
+        return answers.reply
+
+    def execute(box):
+        answers.shown.append((box.windowTitle(), box.text()))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(QMessageBox, "exec", execute)
+    return answers
+
+
 @pytest.fixture
 def in_gui_thread(qapp):
     """`in_gui_thread(worker.state, object)`: a worker's signal, re-emitted in the GUI thread.

@@ -93,3 +93,40 @@ def test_an_existing_picture_is_refused_before_the_window_opens(qapp, tmp_path, 
     assert f"{existing.name}: exists; pass --force to replace it" in capsys.readouterr().err
     assert existing.read_bytes() == b"yesterday's picture"
     assert sorted(path.name for path in tmp_path.iterdir()) == [existing.name]
+
+
+def test_size_sets_the_window_and_says_when_it_cannot(qapp, tmp_path, caplog):
+    # At most the screen (800×800 offscreen); below the window's own minimum, it says so.
+    target = tmp_path / "small.png"
+    argv = ["gui", "--screenshot", str(target), "--tab", "connect", "--size", "790x560"]
+    assert main([*argv, "--run-seconds", "1"]) == 0
+    picture = QImage(str(target))
+    assert "the window cannot be 790x560: it needs at least" in caplog.text
+    assert picture.width() >= 790 and picture.height() >= 560
+
+
+@pytest.mark.parametrize("size", ["1366", "0x768", "widexhigh"])
+def test_a_malformed_size_is_a_usage_error(qapp, tmp_path, capsys, size):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["gui", "--screenshot", str(tmp_path / "x.png"), "--size", size])
+    assert exit_info.value.code == 2
+    assert "is not WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_a_size_beyond_the_screen_is_one_line_before_any_window(qapp, tmp_path, capsys):
+    # The offscreen screen of the tests is 800×800.
+    assert main(["gui", "--screenshot", str(tmp_path / "x.png"), "--size", "1920x1080"]) == 1
+    err = capsys.readouterr().err
+    assert "--size 1920x1080 is larger than the screen (800x800)" in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_gui_limits_narrower_than_the_sweep_still_calibrates(qapp, tmp_path, caplog):
+    limits = tmp_path / "narrow.toml"
+    limits.write_text("[bias]\nmax_abs_v = 0.4\n")
+    target = tmp_path / "calibration.png"
+    argv = ["gui", "--mock", "--limits", str(limits), "--screenshot", str(target)]
+    assert main([*argv, "--tab", "calibration", "--run-seconds", "8"]) == 0
+    assert "calibration failed" not in caplog.text
+    assert "sweep 0.150 to 0.400 V: within the limits" in caplog.text
+    assert "calibrated: V50" in caplog.text

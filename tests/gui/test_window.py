@@ -215,3 +215,114 @@ def test_the_calibration_views_stop_button_ends_a_running_calibration(qtbot, win
     qtbot.mouseClick(cal.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: cal.run_button.isEnabled(), timeout=60_000)
     assert "Stopped" in cal.status.text()
+
+
+def test_closing_a_biased_bench_asks_and_no_keeps_the_bias(qtbot, window, answered_dialogs):
+    from PySide6.QtWidgets import QMessageBox
+
+    connect(qtbot, window)
+    assert "Ramped" in ramp(qtbot, window, 0.3)
+    window.show_tab("live")
+    window.start_live()
+    qtbot.waitUntil(lambda: window.live_view.frames_shown >= 1, timeout=TIMEOUT)
+    world = simulated(window)
+
+    answered_dialogs.reply = QMessageBox.StandardButton.No
+    window.close()
+    title, text = answered_dialogs.shown[-1]
+    assert title == "Close smtjlab?"
+    assert "biased at +0.300 V, output on" in text and "live acquisition is running" in text
+    assert window.isVisible() and window.bench_thread.isRunning()
+    assert world.output_on and world.source_voltage == pytest.approx(0.3)
+
+    answered_dialogs.reply = QMessageBox.StandardButton.Yes
+    window.close()
+    assert not window.isVisible() and not window.bench_thread.isRunning()
+    assert world.source_voltage == 0.0 and not world.output_on
+    title, text = answered_dialogs.shown[-1]  # shown before the window went
+    assert title == "smtjlab: final state"
+    assert "ramped to 0 V" in text and "smu: 0.000 V, output off" in text
+
+
+def test_closing_an_idle_window_asks_nothing(qtbot, window, answered_dialogs):
+    window.close()
+    assert answered_dialogs.shown == [] and not window.bench_thread.isRunning()
+
+
+def test_save_figure_on_every_plot_writes_png_and_svg(qtbot, window, tmp_path, mocker):
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QFileDialog
+    from smtjlab.gui.figures import SAVE_FIGURE, save_figure
+
+    from smtjlab.outputs import OutputError, OutputFile
+
+    plots = window.findChildren(pg.PlotWidget)
+    assert len(plots) >= 5  # trace, histogram, calibration, raster, counters
+    for index, plot in enumerate(plots):
+        menu = plot.getPlotItem().getViewBox().menu
+        assert SAVE_FIGURE in [action.text() for action in menu.actions()]
+        save_figure(plot, OutputFile(tmp_path / f"plot{index}.png"))
+        save_figure(plot, OutputFile(tmp_path / f"plot{index}.svg"))
+        assert not QImage(str(tmp_path / f"plot{index}.png")).isNull()
+        assert "<svg" in (tmp_path / f"plot{index}.svg").read_text()
+    with pytest.raises(OutputError, match=r"\.png or \.svg"):
+        save_figure(plots[0], OutputFile(tmp_path / "plot.jpg"))
+
+    # Through the context menu: a name typed without a suffix gets the chosen filter's.
+    mocker.patch.object(
+        QFileDialog, "getSaveFileName", return_value=(str(tmp_path / "menu"), "SVG drawing (*.svg)")
+    )
+    menu = plots[0].getPlotItem().getViewBox().menu
+    next(action for action in menu.actions() if action.text() == SAVE_FIGURE).trigger()
+    assert "<svg" in (tmp_path / "menu.svg").read_text()
+
+
+def test_every_control_has_a_tooltip(qtbot, window):
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QLineEdit,
+        QTabBar,
+    )
+
+    def ours(widget):
+        # Qt's own parts: a spin box's or combo box's line edit, tab scroll and dock buttons.
+        parent = widget.parentWidget()
+        return not (
+            widget.objectName().startswith("qt_")
+            or isinstance(parent, (QAbstractSpinBox, QComboBox, QTabBar))
+        )
+
+    controls = [
+        widget
+        for kind in (QAbstractButton, QLineEdit, QAbstractSpinBox, QComboBox)
+        for widget in window.findChildren(kind)
+        if ours(widget)
+    ]
+    assert len(controls) > 25
+    missing = [
+        f"{type(widget).__name__} {widget.objectName() or getattr(widget, 'text', str)()!r}"
+        for widget in controls
+        if not widget.toolTip()
+    ]
+    assert missing == []
+
+
+def test_help_opens_the_guide(qtbot, window, mocker, answered_dialogs):
+    from PySide6.QtGui import QDesktopServices
+    from smtjlab.gui.window import GUIDE
+
+    opened = mocker.patch.object(QDesktopServices, "openUrl")
+    window.guide_action.trigger()
+    assert GUIDE.name == "gui.md" and GUIDE.is_file()
+    assert opened.call_args.args[0].toLocalFile() == str(GUIDE)
+    window.about_action.trigger()
+    assert answered_dialogs.shown[-1][0] == "About smtjlab"
+
+
+def test_the_calibration_view_shows_the_states_being_calibrated(qtbot, window):
+    window.calibrate(11)  # as for an 11-state network
+    assert window.calibration_view.states.currentText().startswith("11 states")
+    qtbot.waitUntil(lambda: "Not connected" in window.calibration_view.status.text())
