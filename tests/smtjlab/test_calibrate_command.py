@@ -5,7 +5,6 @@ from smtjlab.mocks import recorded
 
 from smtjlab.cli import main
 
-
 QUALITY = {"fit_rms", "noise_rms", "fit_rms_sigmas", "coverage", "warnings"}
 
 
