@@ -58,6 +58,8 @@ VERSION = 1
 FINE_RANGE = (0.03, 0.97)  # occupancies the fine sweep spans
 TOLERANCE = 0.01  # a level is accepted within ±this of its target
 SWEEP_POINTS = 11  # biases in each of the coarse and the fine sweep
+SWEEP_BITS = 20_000  # bits measured at each sweep bias
+VERIFY_BITS = 50_000  # bits measured at each try of a level
 # A fit is poor when its residuals, each in units of its point's binomial σ (lag-1 inflated),
 # have an RMS above this: for a sigmoid that is the device's, n·RMS² is χ² with n − 2 degrees of
 # freedom, and χ² > 9n has a probability below 10⁻⁶ for every n ≥ 3, so only a wrong shape
@@ -336,8 +338,8 @@ def calibrate(
     bias_range: tuple[float, float],
     *,
     sweep_points: int = SWEEP_POINTS,
-    sweep_bits: int = 20_000,
-    verify_bits: int = 50_000,
+    sweep_bits: int = SWEEP_BITS,
+    verify_bits: int = VERIFY_BITS,
     tolerance: float = TOLERANCE,
     max_iterations: int = 8,
     progress: Progress | None = None,
@@ -363,9 +365,17 @@ def calibrate(
     return Calibration(fit=fit, points=points, levels=solved, asked=asked)
 
 
-def calibration_steps(n_levels: int, sweep_points: int = SWEEP_POINTS) -> int:
-    """How many steps `calibrate` reports through `progress`: both sweeps' biases, then levels."""
-    return 2 * sweep_points + n_levels
+def calibration_plan(
+    n_levels: int,
+    sweep_points: int = SWEEP_POINTS,
+    sweep_bits: int = SWEEP_BITS,
+    verify_bits: int = VERIFY_BITS,
+) -> list[int]:
+    """The bits each step `calibrate` passes through `progress` measures at least, in order.
+
+    Both sweeps' biases, then one step per level (its first try: a level may need more).
+    """
+    return [sweep_bits] * (2 * sweep_points) + [verify_bits] * n_levels
 
 
 def coarse_biases(low: float, high: float, sweep_points: int = SWEEP_POINTS) -> list[float]:

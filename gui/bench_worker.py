@@ -23,12 +23,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from smtjlab.acquisition.bitstream import autocorrelation
-from smtjlab.acquisition.calibration import Calibration, target_levels
+from smtjlab.acquisition.calibration import Calibration, calibration_plan, target_levels
 from smtjlab.acquisition.digitize import DigitizeError
 from smtjlab.acquisition.pool import BitBank, BitPool
 from smtjlab.acquisition.randomness import monobit
@@ -36,6 +37,7 @@ from smtjlab.acquisition.record import LiveRecording
 from smtjlab.gui.messages import (
     BenchState,
     CalibrationPoint,
+    CalibrationProgress,
     CalibrationResult,
     LiveFrame,
     PoolStatus,
@@ -69,6 +71,7 @@ class BenchWorker(QObject):
     live_running = Signal(bool)
     calibration_started = Signal(float, float)  # the sweep's bias range
     calibration_point = Signal(object)  # CalibrationPoint
+    calibration_progress = Signal(object)  # CalibrationProgress
     calibration_done = Signal(object)  # CalibrationResult
     calibration_stopped = Signal(str)
     pools = Signal(object)  # PoolStatus
@@ -291,7 +294,8 @@ class BenchWorker(QObject):
         """Sweep, fit and solve the levels an N-state network needs; then fill their pools.
 
         Blocks this thread for the calibration (seconds on the mock); Stop interrupts it at
-        the next measurement through `request_abort`.
+        the next measurement through `request_abort`. A stopped or failed calibration leaves
+        the last good one in place: its pools stay in use, and refill if they were refilling.
         """
         from smtjlab.bench import SWEEP_RANGE, CalibrationStopped
 
@@ -299,21 +303,22 @@ class BenchWorker(QObject):
             self.calibration_stopped.emit("Not connected: connect a bench first.")
             return
         was_live = self._timer is not None and self._timer.isActive()
+        was_filling = self._filling
         self._stop_timer()
         self._stop_filling()
         self._abort.clear()
         self.calibration_started.emit(*SWEEP_RANGE)
-
-        def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
-            if phase == "sweep":
-                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean())))
-            self._emit_state()
-
         levels = target_levels(states)
+        progress, on_point = self._calibration_progress(len(levels))
         log.info("calibrating %d levels for %d states", len(levels), states)
         try:
             result = self._bench.calibrate(
-                levels, SWEEP_RANGE, on_point=on_point, stop=self._abort, **self.calibration_options
+                levels,
+                SWEEP_RANGE,
+                progress,
+                on_point=on_point,
+                stop=self._abort,
+                **self.calibration_options,
             )
         except SmtjlabError as error:
             if isinstance(error, CalibrationStopped):
@@ -323,28 +328,56 @@ class BenchWorker(QObject):
                 self.calibration_stopped.emit(f"Calibration failed: {error}")
                 self.error.emit(f"calibration failed: {error}")
             self._emit_state()
-            # The live view the user had goes on, at the sweep's last bias (a global STOP
-            # queued behind this ends it again).
+            # The live view and the pools the user had go on, at the sweep's last bias (a
+            # global STOP queued behind this ends them again).
+            if was_filling:
+                self._filling = True
+                self.filling.emit(True)
             if was_live:
                 self.start_live()
             return
         self._calibration = result
-        self.calibration_done.emit(
-            CalibrationResult(
-                v50=result.fit.v50,
-                width=result.fit.width,
-                points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
-                levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
-            )
-        )
+        self.calibration_done.emit(_result_message(result))
         log.info(
             "calibrated: V50 = %.4f V, w = %.2f mV; levels %s",
             result.fit.v50,
             1e3 * result.fit.width,
             ", ".join(f"{lv.p_target:.3g} at {lv.bias_v:+.4f} V" for lv in result.levels),
         )
+        for warning in result.quality().warnings:
+            log.warning("calibration: %s", warning)
         self._start_filling()
         self.start_live()  # the pools fill from the live loop
+
+    def _calibration_progress(self, n_levels: int):
+        """(progress, on_point) for `Bench.calibrate`: step N of M, and the time left.
+
+        The time left is the bits still to measure (each level's first try only) at the
+        seconds per bit measured so far: a lower bound, since a level may need more tries.
+        """
+        options = self.calibration_options
+        keys = ("sweep_points", "sweep_bits", "verify_bits")
+        plan = calibration_plan(n_levels, **{key: options[key] for key in keys if key in options})
+        started = time.monotonic()
+        done = [0, 0]  # steps started, bits measured
+
+        def progress(items, phase, total):
+            for item in items:
+                rate = (time.monotonic() - started) / done[1] if done[1] else math.nan
+                left = sum(plan[done[0] :]) * rate
+                done[0] += 1
+                self.calibration_progress.emit(
+                    CalibrationProgress(min(done[0], len(plan)), len(plan), phase, left)
+                )
+                yield item
+
+        def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
+            done[1] += len(bits)
+            if phase == "sweep":
+                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean())))
+            self._emit_state()
+
+        return progress, on_point
 
     @Slot()
     def resume_filling(self) -> None:
@@ -558,6 +591,21 @@ class BenchWorker(QObject):
                 recording=self._recording,
             )
         )
+
+
+def _result_message(result: Calibration) -> CalibrationResult:
+    quality = result.quality()
+    return CalibrationResult(
+        v50=result.fit.v50,
+        width=result.fit.width,
+        points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
+        levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
+        fit_rms=quality.fit_rms,
+        fit_rms_sigmas=quality.fit_rms_sigmas,
+        nearest_v=[level.nearest_v for level in quality.coverage.levels],
+        warnings=quality.warnings,
+        timestamp=result.timestamp,
+    )
 
 
 def _histogram(record) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,16 @@
-"""Calibration view: the p_high(V) sweep, the fitted sigmoid, and where each target level landed."""
+"""Calibration view: the p_high(V) sweep, the fitted sigmoid, and where each target level landed.
+
+While a calibration runs, a bar shows its step (N of M: every sweep bias, then one per level)
+and the time left. A result whose fit the points do not follow, or with a level far from the
+sweep, is amber with its warnings (`smtjlab.acquisition.calibration.judge`), never green. A
+stopped or failed calibration keeps the last good result in view, marked as such: the bench
+worker keeps its pools in use.
+"""
 
 from __future__ import annotations
+
+import math
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -11,14 +21,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
-from smtjlab.gui.messages import CalibrationPoint, CalibrationResult
-from smtjlab.gui.style import ERROR_TEXT, LEVEL_BRUSH, OK_TEXT, PENS, POINT_BRUSH
+from smtjlab.acquisition.calibration import NEAR_WIDTHS
+from smtjlab.gui.messages import CalibrationPoint, CalibrationProgress, CalibrationResult
+from smtjlab.gui.style import ERROR_TEXT, LEVEL_BRUSH, OK_TEXT, PENS, POINT_BRUSH, WARN_TEXT
 
 STATES = {"5 states — levels ¼, ½, ¾": 5, "11 states — levels 0.1 … 0.9": 11}
 TOLERANCE = 0.01  # DESIGN/issue 4: every level within ±0.01 of its target
@@ -57,10 +69,31 @@ class CalibrationView(QWidget):
         self.stop_button.setEnabled(False)
         self.status = QLabel(IDLE)
         self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setToolTip(
+            "Steps of the calibration: every sweep bias, then one per level; the time left "
+            "counts each level's first try at the rate measured so far (a level may need more)"
+        )
+        self.progress.hide()
+        self.warnings = QLabel("")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet(WARN_TEXT)
+        self.warnings.hide()
         self.fit_label = QLabel("")
+        self.fit_label.setWordWrap(True)
+        self.fit_label.setToolTip(
+            "residual: RMS of the sweep points' distance from the sigmoid, and that RMS in "
+            "units of each point's binomial σ (about 1 for a right fit; over 3 is a warning)"
+        )
 
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["target p", "bias V_k", "measured p", "|error|"])
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(
+            ["target p", "bias V_k", "measured p", "|error|", "to sweep"]
+        )
+        self.table.horizontalHeaderItem(4).setToolTip(
+            f"distance from the level's bias to the nearest sweep point (amber beyond "
+            f"{NEAR_WIDTHS:g} fit width: the fit was not informed there)"
+        )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -84,6 +117,8 @@ class CalibrationView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.warnings)
         layout.addLayout(body, 1)
 
         self.run_button.clicked.connect(
@@ -91,6 +126,7 @@ class CalibrationView(QWidget):
         )
         self.stop_button.clicked.connect(self.stop_requested.emit)
         self._sweep: list[CalibrationPoint] = []
+        self._last_good: CalibrationResult | None = None
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -105,15 +141,36 @@ class CalibrationView(QWidget):
 
     def begin(self, low_v: float, high_v: float) -> None:
         self._sweep = []
+        self._clear()
         self.plot.setXRange(low_v, high_v)
+        self.status.setStyleSheet("")
+        self.status.setText("Sweeping the bias …")
+        self.progress.setValue(0)
+        self.progress.show()
+        self.set_running(True)
+
+    def _clear(self) -> None:
         self.points.setData([], [])
         self.fit_curve.setData([], [])
         self.level_points.setData([], [])
+        for line in self.target_lines:
+            self.plot.removeItem(line)
+        self.target_lines = []
         self.table.setRowCount(0)
         self.fit_label.setText("")
-        self.status.setStyleSheet("")
-        self.status.setText("Sweeping the bias …")
-        self.set_running(True)
+        self.warnings.setText("")
+        self.warnings.hide()
+
+    def show_progress(self, progress: CalibrationProgress) -> None:
+        self.progress.setRange(0, progress.total)
+        self.progress.setValue(progress.done)
+        left = (
+            f"at least {math.ceil(progress.seconds_left)} s left"
+            if math.isfinite(progress.seconds_left)
+            else "time left: after the first point"
+        )
+        what = "sweep point" if progress.phase == "sweep" else "level step"
+        self.progress.setFormat(f"{what}: step {progress.done} of {progress.total} · {left}")
 
     def add_point(self, point: CalibrationPoint) -> None:
         self._sweep.append(point)
@@ -123,21 +180,38 @@ class CalibrationView(QWidget):
         )
 
     def show_result(self, result: CalibrationResult) -> None:
-        if result.points:
-            self._sweep = list(result.points)
-            self.points.setData(
-                [p.bias_v for p in result.points], [p.p_high for p in result.points]
-            )
+        worst = self._draw(result)
+        if worst > TOLERANCE:
+            style, verdict = ERROR_TEXT, f" — outside ±{TOLERANCE}."
+        elif result.warnings:
+            style, verdict = WARN_TEXT, f" — within ±{TOLERANCE}, but read the warnings below."
+        else:
+            style, verdict = OK_TEXT, " — all within tolerance."
+        self.status.setStyleSheet(style)
+        self.status.setText(
+            f"Calibrated {len(result.levels)} levels; worst error {worst:.4f}" + verdict
+        )
+        self._last_good = result
+        self.progress.hide()
+        self.set_running(False)
+
+    def _draw(self, result: CalibrationResult) -> float:
+        """Draw a result (points, fit, levels, table, warnings); returns the worst |error|."""
+        self._clear()
+        self._sweep = list(result.points)
+        self.points.setData([p.bias_v for p in result.points], [p.p_high for p in result.points])
         biases = [p.bias_v for p in self._sweep] + [level[1] for level in result.levels]
         low, high = (min(biases), max(biases)) if biases else (result.v50 - 0.1, result.v50 + 0.1)
         v = np.linspace(low, high, 400)
         self.fit_curve.setData(v, 1.0 / (1.0 + np.exp(-(v - result.v50) / result.width)))
-        self.fit_label.setText(
-            f"fit: V50 = {result.v50:+.4f} V, width w = {1e3 * result.width:.2f} mV"
+        residual = (
+            f"; residual {result.fit_rms:.4f} RMS ({result.fit_rms_sigmas:.1f}× the binomial noise)"
+            if math.isfinite(result.fit_rms)
+            else ""
         )
-        for line in self.target_lines:
-            self.plot.removeItem(line)
-        self.target_lines = []
+        self.fit_label.setText(
+            f"fit: V50 = {result.v50:+.4f} V, width w = {1e3 * result.width:.2f} mV{residual}"
+        )
         for p_target, _, _ in result.levels:
             line = pg.InfiniteLine(pos=p_target, angle=0, pen=PENS["target"])
             self.plot.addItem(line)
@@ -147,24 +221,50 @@ class CalibrationView(QWidget):
         )
         self.table.setRowCount(len(result.levels))
         worst = 0.0
+        near_v = NEAR_WIDTHS * abs(result.width)
         for row, (p_target, bias_v, p_measured) in enumerate(result.levels):
             error = abs(p_measured - p_target)
             worst = max(worst, error)
-            cells = (f"{p_target:.3f}", f"{bias_v:+.4f} V", f"{p_measured:.4f}", f"{error:.4f}")
+            nearest = result.nearest_v[row] if row < len(result.nearest_v) else math.nan
+            cells = (
+                f"{p_target:.3f}",
+                f"{bias_v:+.4f} V",
+                f"{p_measured:.4f}",
+                f"{error:.4f}",
+                f"{1e3 * nearest:.1f} mV" if math.isfinite(nearest) else "–",
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == 3 and error > TOLERANCE:
                     item.setForeground(pg.mkColor(176, 0, 32))
+                if column == 4 and nearest > near_v:
+                    item.setForeground(pg.mkColor(154, 91, 0))
                 self.table.setItem(row, column, item)
-        ok = worst <= TOLERANCE
-        self.status.setStyleSheet(OK_TEXT if ok else ERROR_TEXT)
-        self.status.setText(
-            f"Calibrated {len(result.levels)} levels; worst error {worst:.4f}"
-            + (" — all within tolerance." if ok else f" — outside ±{TOLERANCE}.")
-        )
-        self.set_running(False)
+        if result.warnings:
+            self.warnings.setText("\n".join(f"⚠ {warning}" for warning in result.warnings))
+            self.warnings.show()
+        return worst
 
     def show_stopped(self, message: str) -> None:
+        """A stopped or failed run: its message, and the last good result back in view."""
+        self.progress.hide()
         self.status.setStyleSheet(ERROR_TEXT)
-        self.status.setText(message)
+        if self._last_good is None:
+            self.status.setText(message)
+        else:
+            self._draw(self._last_good)
+            made = _clock(self._last_good.timestamp)
+            self.status.setText(
+                f"{message} Shown: the last good calibration{made}, whose levels and pools "
+                "are still in use."
+            )
+            self.fit_label.setText(f"last good calibration{made} — {self.fit_label.text()}")
         self.set_running(False)
+
+
+def _clock(timestamp: str) -> str:
+    """' (from 07:31:05 UTC)' of an ISO 8601 timestamp, or '' without one."""
+    try:
+        return f" (from {datetime.fromisoformat(timestamp).strftime('%H:%M:%S %Z').strip()})"
+    except ValueError:
+        return ""

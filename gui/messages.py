@@ -6,6 +6,7 @@ message carries only what a view draws; the GUI thread never touches an instrume
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,16 @@ class CalibrationPoint:
 
 
 @dataclass(frozen=True)
+class CalibrationProgress:
+    """Step `done` of `total` of a running calibration (a level counts as one step)."""
+
+    done: int
+    total: int
+    phase: str  # "sweep" or "levels"
+    seconds_left: float  # at least this long (a level may take several tries); NaN: unknown
+
+
+@dataclass(frozen=True)
 class CalibrationResult:
     """The fitted sigmoid and where each target level landed."""
 
@@ -64,6 +75,12 @@ class CalibrationResult:
     width: float
     points: list[CalibrationPoint]
     levels: list[tuple[float, float, float]]  # (p_target, bias_v, p_measured)
+    # The fit's quality (smtjlab.acquisition.calibration.Quality): any warning shows amber.
+    fit_rms: float = math.nan  # occupancy units
+    fit_rms_sigmas: float = math.nan  # in units of the points' binomial σ
+    nearest_v: list[float] = field(default_factory=list)  # each level's nearest sweep bias, V
+    warnings: list[str] = field(default_factory=list)
+    timestamp: str = ""  # ISO 8601, when it was made
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ LEADER_BRUSH = pg.mkBrush(230, 140, 0)
 
 BIG_NUMBER = "font-size: 16pt; font-weight: 600;"
 OK_TEXT = "color: #0a6b2a;"
+WARN_TEXT = "color: #9a5b00; font-weight: 600;"  # amber: it worked, but read the warning
 ERROR_TEXT = "color: #b00020; font-weight: 600;"
 STOP_BUTTON = (
     "QPushButton, QToolButton { background: #c62828; color: white; font-weight: 700;"

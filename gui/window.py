@@ -261,6 +261,7 @@ class LabWindow(QMainWindow):
         bench.live_running.connect(self._set_live)
         bench.calibration_started.connect(cal.begin)
         bench.calibration_point.connect(cal.add_point)
+        bench.calibration_progress.connect(cal.show_progress)
         bench.calibration_done.connect(cal.show_result)
         bench.calibration_stopped.connect(cal.show_stopped)
         bench.pools.connect(self._show_pools)
