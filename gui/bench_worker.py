@@ -58,6 +58,7 @@ RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
 RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
 RASTER_BITS = 400
 POOL_STATUS_EVERY = 4  # records between pool-status updates
+RECORDING_STATUS_S = 0.5  # how often a growing recording's size and duration are sent
 
 
 class BenchWorker(QObject):
@@ -111,6 +112,7 @@ class BenchWorker(QObject):
         self._announced = False
         self._writer: LiveRecording | None = None
         self._recording = ""
+        self._recording_shown = 0.0  # monotonic time its size was last sent
         self._replay_path = ""
 
     # -- thread-safe, called from the GUI thread ----------------------------------------------
@@ -188,6 +190,7 @@ class BenchWorker(QObject):
             self._emit_state()
             return
         self._source_key = source_key
+        self._seconds = 0.0  # a new bench is a new run: its clock starts at 0 s of trace
         bench = self._bench
         self._description = f"{bench.source.name} + {bench.readout.name}"
         self._emit_limits()
@@ -337,6 +340,7 @@ class BenchWorker(QObject):
                 self.start_live()
             return
         self._calibration = result
+        self._note_calibration()
         self.calibration_done.emit(_result_message(result))
         log.info(
             "calibrated: V50 = %.4f V, w = %.2f mV; levels %s",
@@ -545,13 +549,21 @@ class BenchWorker(QObject):
 
     @Slot(str)
     def start_recording(self, path: str) -> None:
+        """Write every live record to a new trace file, with the instruments' *IDN?, the
+        limits and the calibration in force (`LiveRecording`)."""
         self.stop_recording()
-        instrument = self._bench.readout.idn if self._bench is not None else ""
+        bench = self._bench
         try:
-            self._writer = LiveRecording(path, instrument=instrument)
+            self._writer = LiveRecording(
+                path,
+                instrument=bench.readout.idn if bench is not None else "",
+                smu=bench.instruments[bench.device.source].idn if bench is not None else "",
+                limits=bench.limits if bench is not None else None,
+            )
         except SmtjlabError as error:
             self.error.emit(f"cannot record to {path}: {error}")
             return
+        self._note_calibration()
         self._recording = path
         log.info("recording every live record to %s", path)
         self._emit_state()
@@ -576,6 +588,26 @@ class BenchWorker(QObject):
         except SmtjlabError as error:
             self.error.emit(f"recording stopped: {error}")
             self.stop_recording()
+            return
+        if time.monotonic() - self._recording_shown >= RECORDING_STATUS_S:
+            self._emit_state()  # the toolbar shows the recording's size and duration
+
+    def _note_calibration(self) -> None:
+        """Tell the recording the calibration in force (traces begun from now on carry it)."""
+        from smtjlab.console import strict_json
+
+        if self._writer is None or self._calibration is None:
+            return
+        calibration = self._calibration
+        self._writer.set_calibration(
+            strict_json(
+                {
+                    **calibration.summary(),
+                    "timestamp": calibration.timestamp,
+                    "meta": calibration.meta,
+                }
+            )
+        )
 
     # -- state --------------------------------------------------------------------------------
 
@@ -589,8 +621,11 @@ class BenchWorker(QObject):
                 output_on=bool(smu is not None and smu.output_enabled),
                 source=self._source_key,
                 recording=self._recording,
+                recording_bytes=self._writer.size_bytes if self._writer is not None else 0,
+                recording_seconds=self._writer.seconds if self._writer is not None else 0.0,
             )
         )
+        self._recording_shown = time.monotonic()
 
 
 def _result_message(result: Calibration) -> CalibrationResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import numpy as np
 
@@ -31,6 +32,16 @@ class BenchState:
     output_on: bool = False
     source: str = ""  # "mock model", "mock replay", "replay FILE", or a resource name
     recording: str = ""  # the trace file being written, if any
+    recording_bytes: int = 0  # its size on disk now
+    recording_seconds: float = 0.0  # the samples it holds, in seconds of trace
+
+    def recording_summary(self) -> str:
+        """'● live.h5: 12.3 MB, 4.50 s of trace' while recording, else ''."""
+        if not self.recording:
+            return ""
+        name = PurePath(self.recording).name
+        size = self.recording_bytes / 1e6
+        return f"● {name}: {size:.1f} MB, {self.recording_seconds:.2f} s of trace"
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,8 @@ class LabWindow(QMainWindow):
         self.replay_action.setToolTip("Connect a simulated bench that replays a trace file")
         bar.addAction(self.record_action)
         bar.addAction(self.replay_action)
+        self.recording_label = QLabel("")  # the recording's size and duration as it grows
+        bar.addWidget(self.recording_label)
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.setToolTip("Close the window: ramp to 0 V, output off, then quit")
@@ -336,6 +338,7 @@ class LabWindow(QMainWindow):
         output = "ON" if state.output_on else "off"
         self.status_bias.setText(f"bias {state.bias_v:+.3f} V, output {output}")
         self.record_action.setChecked(bool(state.recording))
+        self.recording_label.setText(state.recording_summary())
         self.record_action.setText(
             f"● Recording to {Path(state.recording).name}" if state.recording else "● Record trace…"
         )

@@ -472,6 +472,7 @@ class Bench:
                 record_points=self.points,
                 settle_s=settle_s,
                 source=self.origin,
+                smu_idn=self.instruments[self.device.source].idn,
                 progress=progress,
             )
         finally:
