@@ -1,6 +1,8 @@
 """The bench worker in its own thread against the mock bench, driven through queued signals."""
 
+import itertools
 import json
+import re
 import statistics
 from datetime import datetime
 from types import SimpleNamespace
@@ -179,6 +181,38 @@ def test_a_recording_made_in_the_window_replays_at_its_own_rate(qtbot, bench, tm
     # are taken, pooled and recorded but not drawn), never by more.
     record_s = POINTS / 10e6
     assert replayed[0].t0 == 0.0
-    for before, after in zip(replayed, replayed[1:], strict=False):
+    for before, after in itertools.pairwise(replayed):
         taken = after.records - before.records
         assert taken >= 1 and after.t0 - before.t0 == pytest.approx(taken * record_s)
+
+
+def test_the_window_toolbar_shows_the_recording_growing(qtbot, tiny_model, tmp_path):
+    from smtjlab.gui.inference_worker import InferenceWorker
+    from smtjlab.gui.window import LabWindow
+
+    window = LabWindow(
+        bench=BenchWorker(points=POINTS),
+        inference=InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model)),
+    )
+    qtbot.addWidget(window)
+    try:
+        window.connect_mock()
+        qtbot.waitUntil(lambda: window.connect_view.disconnect_button.isEnabled(), timeout=20_000)
+        window.set_bias(0.3)
+        window._record.emit(str(tmp_path / "grow.h5"))  # what the Record… dialog sends
+        window.start_live()
+        label = window.recording_label
+        seen = []
+        qtbot.waitUntil(
+            lambda: seen.append(label.text()) or len(set(seen) - {""}) >= 3, timeout=20_000
+        )
+        shown = [text for text in dict.fromkeys(seen) if text]
+        numbers = [
+            tuple(float(x) for x in re.findall(r"([\d.]+) (?:MB|s of)", text)) for text in shown
+        ]
+        assert all(text.startswith("● grow.h5: ") for text in shown)
+        assert numbers == sorted(numbers) and numbers[-1][1] > numbers[0][1]
+        window._stop_record.emit()
+        qtbot.waitUntil(lambda: label.text() == "", timeout=20_000)
+    finally:
+        window.close()
