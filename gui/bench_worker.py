@@ -32,7 +32,7 @@ from smtjlab.acquisition.bitstream import autocorrelation
 from smtjlab.acquisition.calibration import Calibration, calibration_plan, target_levels
 from smtjlab.acquisition.digitize import DigitizeError
 from smtjlab.acquisition.pool import BitBank, BitPool
-from smtjlab.acquisition.randomness import monobit
+from smtjlab.acquisition.randomness import ALPHA, monobit
 from smtjlab.acquisition.record import LiveRecording
 from smtjlab.gui.messages import (
     BenchState,
@@ -400,6 +400,7 @@ class BenchWorker(QObject):
         self._filling = True
         self.filling.emit(True)
         self._draws: dict[float, tuple[int, int]] = {}
+        self._monobit = MonobitWatch()
         self._announced = False
         self._level_index = 0
         self._visit = 0
@@ -503,17 +504,20 @@ class BenchWorker(QObject):
         for row, bits in zip(raster, recent, strict=True):
             tail = bits[-RASTER_BITS:]
             row[RASTER_BITS - len(tail) :] = tail
+        lag1 = [autocorrelation(bits, 1) for bits in recent]
+        monobits = [
+            self._monobit.update(pool, bits, rho)
+            for pool, bits, rho in zip(pools, recent, lag1, strict=True)
+        ]
         return PoolStatus(
             levels=[pool.p_target for pool in pools],
             fill=[pool.n_bits / pool.capacity_bits for pool in pools],
             fill_bits=[pool.n_bits for pool in pools],
             measured=[pool.p_measured for pool in pools],
             raster=raster,
-            lag1=[autocorrelation(bits, 1) for bits in recent],
-            monobit_p=[
-                monobit(bits, pool.p_target).p_value if len(bits) else math.nan
-                for bits, pool in zip(recent, pools, strict=True)
-            ],
+            lag1=lag1,
+            monobit_p=[p_value for p_value, _ in monobits],
+            monobit_failures=[failures for _, failures in monobits],
             overlap=[self._recent_overlap(pool) for pool in pools],
             window_bits=RECENT_BITS,
         )
@@ -626,6 +630,33 @@ class BenchWorker(QObject):
             )
         )
         self._recording_shown = time.monotonic()
+
+
+class MonobitWatch:
+    """The monobit test of each pool's newest `RECENT_BITS`, on windows that share no bit.
+
+    A window is tested once it shares no bit with the last one tested (64 more bits than a
+    window: up to 63 wait outside `BitPool.bits()` for a whole word), with the lag-1
+    correlation measured on it accounted for, so successive verdicts are independent: an
+    on-target pool fails one at the rate ALPHA and two in a row at ALPHA², which is what the
+    Bit-pools view's red means.
+    """
+
+    FRESH_BITS = RECENT_BITS + 64
+
+    def __init__(self) -> None:
+        # Per level: (pool.appended when last tested, its p-value, failures in a row).
+        self._last: dict[float, tuple[int, float, int]] = {}
+
+    def update(self, pool: BitPool, bits: np.ndarray, lag1: float) -> tuple[float, int]:
+        """(p-value, failures in a row) of the newest tested window of `pool`."""
+        default = (-self.FRESH_BITS, math.nan, 0)
+        tested, p_value, failures = self._last.get(pool.p_target, default)
+        if len(bits) == RECENT_BITS and pool.appended - tested >= self.FRESH_BITS:
+            p_value = monobit(bits, pool.p_target, lag1).p_value
+            failures = failures + 1 if p_value < ALPHA else 0
+            self._last[pool.p_target] = (pool.appended, p_value, failures)
+        return p_value, failures
 
 
 def _result_message(result: Calibration) -> CalibrationResult:

@@ -104,7 +104,10 @@ class PoolStatus:
     measured: list[float]  # fraction of ones over the whole pool
     raster: np.ndarray  # (levels, n) uint8: the most recent bits of each pool
     lag1: list[float]
-    monobit_p: list[float]  # p-value of the monobit (frequency) test against the level
+    # p-value of the monobit (frequency) test against the level, lag-1 correlation accounted
+    # for, on the newest window of `window_bits` that shares no bit with the one tested before
+    monobit_p: list[float]
+    monobit_failures: list[int]  # how many such windows in a row failed it (p < ALPHA)
     overlap: list[float]  # fraction of drawn segments that overlapped another of the same image
     window_bits: int  # how many of the newest bits the raster's indicators looked at
 
