@@ -107,9 +107,10 @@ class PoolStatus:
     # p-value of the monobit (frequency) test against the level, lag-1 correlation accounted
     # for, on the newest window of `window_bits` that shares no bit with the one tested before
     monobit_p: list[float]
-    monobit_failures: list[int]  # how many such windows in a row failed it (p < ALPHA)
     overlap: list[float]  # fraction of drawn segments that overlapped another of the same image
     window_bits: int  # how many of the newest bits the raster's indicators looked at
+    # Per level, how many such windows in a row failed the monobit test (p < ALPHA); none: 0.
+    monobit_failures: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,8 @@ class PoolsView(QWidget):
             cells["lag1"].setStyleSheet(
                 "color: #0a6b2a;" if abs(lag1) <= limit else "color: #b00020;"
             )
-            p, failures = status.monobit_p[i], status.monobit_failures[i]
+            p = status.monobit_p[i]
+            failures = status.monobit_failures[i] if status.monobit_failures else 0
             cells["monobit"].setText(_number(p, "{:.3f}"))
             cells["monobit"].setStyleSheet(_monobit_colour(p, failures))
             cells["monobit"].setToolTip(
