@@ -96,8 +96,12 @@ class CalibrationView(QWidget):
         )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumWidth(330)
+        # Columns as wide as their text (a bias in volts must not wrap); the table keeps room
+        # for all five.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
+        self.table.setMinimumWidth(400)
 
         controls = QHBoxLayout()
         controls.addWidget(self.states)
@@ -169,8 +173,8 @@ class CalibrationView(QWidget):
             if math.isfinite(progress.seconds_left)
             else "time left: after the first point"
         )
-        what = "sweep point" if progress.phase == "sweep" else "level step"
-        self.progress.setFormat(f"{what}: step {progress.done} of {progress.total} · {left}")
+        what = "sweep" if progress.phase == "sweep" else "levels"
+        self.progress.setFormat(f"step {progress.done} of {progress.total} ({what}) · {left}")
 
     def add_point(self, point: CalibrationPoint) -> None:
         self._sweep.append(point)

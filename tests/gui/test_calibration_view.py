@@ -59,9 +59,9 @@ def test_progress_shows_n_of_m_and_the_time_left(view):
     view.begin(0.15, 0.45)
     assert view.progress.isVisible()
     view.show_progress(CalibrationProgress(1, 25, "sweep", float("nan")))
-    assert view.progress.text() == "sweep point: step 1 of 25 · time left: after the first point"
+    assert view.progress.text() == "step 1 of 25 (sweep) · time left: after the first point"
     view.show_progress(CalibrationProgress(23, 25, "levels", 4.2))
-    assert view.progress.text() == "level step: step 23 of 25 · at least 5 s left"
+    assert view.progress.text() == "step 23 of 25 (levels) · at least 5 s left"
     assert view.progress.value() == 23 and view.progress.maximum() == 25
     view.show_result(result())
     assert view.progress.isHidden()
@@ -150,7 +150,7 @@ def test_progress_then_stop_keeps_the_last_good_calibration_and_its_pools(
     steps.clear()
     window.calibrate(5)
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=TIMEOUT)
-    assert re.fullmatch(r"sweep point: step \d+ of 25 · at least \d+ s left", cal.progress.text())
+    assert re.fullmatch(r"step \d+ of 25 \(sweep\) · at least \d+ s left", cal.progress.text())
     qtbot.mouseClick(cal.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: cal.run_button.isEnabled(), timeout=TIMEOUT)
     assert "Stopped" in cal.status.text() and "last good calibration (from" in cal.status.text()
