@@ -281,6 +281,15 @@ class ArrayCalibration:
         return [level for _, level in self.assignment]
 
     @property
+    def timestamp(self) -> str:
+        """When the last of its devices was calibrated."""
+        return max(cal.timestamp for cal in self.devices.values())
+
+    @property
+    def meta(self) -> dict:
+        return {name: cal.meta for name, cal in self.devices.items()}
+
+    @property
     def points(self) -> list[SweepPoint]:
         return sorted(
             (pt for cal in self.devices.values() for pt in cal.points), key=lambda pt: pt.bias_v
@@ -366,16 +375,22 @@ def calibrate(
 
 
 def calibration_plan(
-    n_levels: int,
+    served: Sequence[int],
     sweep_points: int = SWEEP_POINTS,
     sweep_bits: int = SWEEP_BITS,
     verify_bits: int = VERIFY_BITS,
 ) -> list[int]:
     """The bits each step `calibrate` passes through `progress` measures at least, in order.
 
-    Both sweeps' biases, then one step per level (its first try: a level may need more).
+    `served` is how many levels each device calibrated in turn solves (`[n]` for one device,
+    as `Bench.calibrate_array` goes: every device is swept, a spare too). Each device's steps
+    are both sweeps' biases, then one per level (its first try: a level may need more).
     """
-    return [sweep_bits] * (2 * sweep_points) + [verify_bits] * n_levels
+    return [
+        bits
+        for levels in served
+        for bits in [sweep_bits] * (2 * sweep_points) + [verify_bits] * levels
+    ]
 
 
 def coarse_biases(low: float, high: float, sweep_points: int = SWEEP_POINTS) -> list[float]:

@@ -13,7 +13,10 @@ the last frame, so the next record may be sent; records that arrive meanwhile ar
 digitized, pooled and recorded, just not drawn).
 
 After a calibration the live loop fills one bit pool per level (a `BitBank`, the engine's
-bit source), visiting the calibrated biases in turn. Setting a bias by hand pauses that.
+bit source), visiting the calibrated biases in turn. Setting a bias by hand pauses that. A
+station with several devices is an array: it is calibrated with `Bench.calibrate_array` (each
+device for the levels it serves) and its pools are filled with `Bench.fill_array` (every
+serving device at its level at once), `ARRAY_ROUND_BITS` per level and tick.
 
 Instrument and data errors become `error` messages; the worker keeps running.
 """
@@ -29,7 +32,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from smtjlab.acquisition.bitstream import autocorrelation
-from smtjlab.acquisition.calibration import Calibration, calibration_plan, target_levels
+from smtjlab.acquisition.calibration import (
+    ArrayCalibration,
+    Calibration,
+    assign_levels,
+    calibration_plan,
+    target_levels,
+)
 from smtjlab.acquisition.digitize import DigitizeError
 from smtjlab.acquisition.pool import BitBank, BitPool
 from smtjlab.acquisition.randomness import ALPHA, monobit
@@ -59,6 +68,7 @@ RECENT_BITS = 10_000  # the randomness indicators look at this many of the newes
 RASTER_BITS = 400
 POOL_STATUS_EVERY = 4  # records between pool-status updates
 RECORDING_STATUS_S = 0.5  # how often a growing recording's size and duration are sent
+ARRAY_ROUND_BITS = 50_000  # bits per level an array's fill adds per tick (about one record)
 
 
 class BenchWorker(QObject):
@@ -312,10 +322,17 @@ class BenchWorker(QObject):
         self._abort.clear()
         self.calibration_started.emit(*SWEEP_RANGE)
         levels = target_levels(states)
-        progress, on_point = self._calibration_progress(len(levels))
-        log.info("calibrating %d levels for %d states", len(levels), states)
+        devices = [spec.name for spec in self._bench.station.devices]
+        served = assign_levels(levels, devices) if len(devices) > 1 else {devices[0]: levels}
+        progress, on_point = self._calibration_progress(
+            [len(served.get(name, [])) for name in devices]
+        )
+        calibrate = self._bench.calibrate_array if len(devices) > 1 else self._bench.calibrate
+        log.info(
+            "calibrating %d levels for %d states on %d device(s)", len(levels), states, len(devices)
+        )
         try:
-            result = self._bench.calibrate(
+            result = calibrate(
                 levels,
                 SWEEP_RANGE,
                 progress,
@@ -348,12 +365,12 @@ class BenchWorker(QObject):
             1e3 * result.fit.width,
             ", ".join(f"{lv.p_target:.3g} at {lv.bias_v:+.4f} V" for lv in result.levels),
         )
-        for warning in result.quality().warnings:
+        for warning in _warnings(result):
             log.warning("calibration: %s", warning)
         self._start_filling()
         self.start_live()  # the pools fill from the live loop
 
-    def _calibration_progress(self, n_levels: int):
+    def _calibration_progress(self, served: list[int]):
         """(progress, on_point) for `Bench.calibrate`: step N of M, and the time left.
 
         The time left is the bits still to measure (each level's first try only) at the
@@ -361,7 +378,7 @@ class BenchWorker(QObject):
         """
         options = self.calibration_options
         keys = ("sweep_points", "sweep_bits", "verify_bits")
-        plan = calibration_plan(n_levels, **{key: options[key] for key in keys if key in options})
+        plan = calibration_plan(served, **{key: options[key] for key in keys if key in options})
         started = time.monotonic()
         done = [0, 0]  # steps started, bits measured
 
@@ -378,7 +395,8 @@ class BenchWorker(QObject):
         def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
             done[1] += len(bits)
             if phase == "sweep":
-                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean())))
+                device = self._bench.device.name if len(served) > 1 else ""
+                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean()), device))
             self._emit_state()
 
         return progress, on_point
@@ -456,12 +474,15 @@ class BenchWorker(QObject):
 
     def _acquire_one(self) -> None:
         bench = self._bench
+        array = self._filling and isinstance(self._calibration, ArrayCalibration)
         try:
-            level = self._next_level() if self._filling else None
-            if level is not None and bench.bias_v != level.bias_v:
+            level = self._next_level() if self._filling and not array else None
+            if array:
+                self._fill_array_round()
+            elif level is not None and bench.bias_v != level.bias_v:
                 bench.set_bias(level.bias_v)
                 self._emit_state()
-            record = bench.record()
+            record = bench.record()  # an array's: the selected device's, for the live view
         except SmtjlabError as error:
             self._stop_timer()
             self.error.emit(f"live acquisition stopped: {error}")
@@ -490,6 +511,21 @@ class BenchWorker(QObject):
             return
         if self._records % POOL_STATUS_EVERY == 0:
             self.pools.emit(self._pool_status())
+        self._announce_ready()
+
+    def _fill_array_round(self) -> None:
+        """Every serving device of an array at its level at once: each pool gains bits.
+
+        A drifted device stops it with `DriftError` (its bits are not used).
+        """
+        round_bank = self._bench.fill_array(self._calibration, bits_per_level=ARRAY_ROUND_BITS)
+        for fresh in round_bank.pools:
+            self._bank.pool(fresh.p_target).append(fresh.bits())
+        self.pools.emit(self._pool_status())
+        self._emit_state()
+        self._announce_ready()
+
+    def _announce_ready(self) -> None:
         if not self._announced and all(p.n_bits >= self.ready_bits for p in self._bank.pools):
             self._announced = True
             log.info("bit pools ready: the network may now draw its bits from them")
@@ -520,6 +556,11 @@ class BenchWorker(QObject):
             monobit_failures=[failures for _, failures in monobits],
             overlap=[self._recent_overlap(pool) for pool in pools],
             window_bits=RECENT_BITS,
+            devices=(
+                [name for name, _ in self._calibration.assignment]
+                if isinstance(self._calibration, ArrayCalibration)
+                else []
+            ),
         )
 
     def _recent_overlap(self, pool: BitPool) -> float:
@@ -659,19 +700,45 @@ class MonobitWatch:
         return p_value, failures
 
 
-def _result_message(result: Calibration) -> CalibrationResult:
-    quality = result.quality()
+def _result_message(result: Calibration | ArrayCalibration) -> CalibrationResult:
+    """What the Calibration view draws; an array's per device (its worst fit in the label)."""
+    own = result.devices if isinstance(result, ArrayCalibration) else {"": result}
+    qualities = {name: cal.quality() for name, cal in own.items()}
+    nearest = {
+        (name, level.p_target): level.nearest_v
+        for name, quality in qualities.items()
+        for level in quality.coverage.levels
+    }
+    serving = (
+        [name for name, _ in result.assignment]
+        if isinstance(result, ArrayCalibration)
+        else [""] * len(result.levels)
+    )
     return CalibrationResult(
         v50=result.fit.v50,
         width=result.fit.width,
-        points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
+        points=[
+            CalibrationPoint(pt.bias_v, pt.p_high, name)
+            for name, cal in own.items()
+            for pt in cal.points
+        ],
         levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
-        fit_rms=quality.fit_rms,
-        fit_rms_sigmas=quality.fit_rms_sigmas,
-        nearest_v=[level.nearest_v for level in quality.coverage.levels],
-        warnings=quality.warnings,
+        fit_rms=max(quality.fit_rms for quality in qualities.values()),
+        fit_rms_sigmas=max(quality.fit_rms_sigmas for quality in qualities.values()),
+        nearest_v=[
+            nearest[name, lv.p_target] for name, lv in zip(serving, result.levels, strict=True)
+        ],
+        warnings=_warnings(result),
         timestamp=result.timestamp,
+        level_devices=[name for name in serving if name],
+        fits=[(name, cal.fit.v50, cal.fit.width) for name, cal in own.items() if name],
     )
+
+
+def _warnings(result: Calibration | ArrayCalibration) -> list[str]:
+    if isinstance(result, ArrayCalibration):
+        return result.warnings()
+    return result.quality().warnings
 
 
 def _histogram(record) -> tuple[np.ndarray, np.ndarray]:

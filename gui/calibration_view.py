@@ -4,7 +4,8 @@ While a calibration runs, a bar shows its step (N of M: every sweep bias, then o
 and the time left. A result whose fit the points do not follow, or with a level far from the
 sweep, is amber with its warnings (`smtjlab.acquisition.calibration.judge`), never green. A
 stopped or failed calibration keeps the last good result in view, marked as such: the bench
-worker keeps its pools in use.
+worker keeps its pools in use. On an array (a station with several devices) each device's points
+and fit have a colour of their own, and the table names the device serving each level.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class CalibrationView(QWidget):
         for item in (self.points, self.fit_curve, self.level_points):
             self.plot.addItem(item)
         self.target_lines: list[pg.InfiniteLine] = []
+        self.device_curves: list[pg.PlotDataItem] = []  # an array's fits, one per device
 
         self.states = QComboBox()
         self.states.addItems(list(STATES))
@@ -86,10 +88,11 @@ class CalibrationView(QWidget):
             "units of each point's binomial σ (about 1 for a right fit; over 3 is a warning)"
         )
 
-        self.table = QTableWidget(0, 5)
+        self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(
-            ["target p", "bias V_k", "measured p", "|error|", "to sweep"]
+            ["target p", "bias V_k", "measured p", "|error|", "to sweep", "device"]
         )
+        self.table.setColumnHidden(5, True)  # shown for an array
         self.table.horizontalHeaderItem(4).setToolTip(
             f"distance from the level's bias to the nearest sweep point (amber beyond "
             f"{NEAR_WIDTHS:g} fit width: the fit was not informed there)"
@@ -157,9 +160,9 @@ class CalibrationView(QWidget):
         self.points.setData([], [])
         self.fit_curve.setData([], [])
         self.level_points.setData([], [])
-        for line in self.target_lines:
-            self.plot.removeItem(line)
-        self.target_lines = []
+        for item in self.target_lines + self.device_curves:
+            self.plot.removeItem(item)
+        self.target_lines, self.device_curves = [], []
         self.table.setRowCount(0)
         self.fit_label.setText("")
         self.warnings.setText("")
@@ -178,10 +181,22 @@ class CalibrationView(QWidget):
 
     def add_point(self, point: CalibrationPoint) -> None:
         self._sweep.append(point)
-        self.points.setData([p.bias_v for p in self._sweep], [p.p_high for p in self._sweep])
+        self._plot_points(self._sweep)
+        device = f" ({point.device})" if point.device else ""
         self.status.setText(
-            f"Sweep point {len(self._sweep)}: p_high = {point.p_high:.3f} at {point.bias_v:+.3f} V"
+            f"Sweep point {len(self._sweep)}{device}: p_high = {point.p_high:.3f} at "
+            f"{point.bias_v:+.3f} V"
         )
+
+    def _plot_points(self, points: list[CalibrationPoint]) -> None:
+        """The sweep points, in each device's colour on an array."""
+        devices = list(dict.fromkeys(p.device for p in points))
+        brushes = (
+            [pg.mkBrush(_colour(devices.index(p.device), len(devices))) for p in points]
+            if len(devices) > 1
+            else POINT_BRUSH
+        )
+        self.points.setData([p.bias_v for p in points], [p.p_high for p in points], brush=brushes)
 
     def show_result(self, result: CalibrationResult) -> None:
         worst = self._draw(result)
@@ -203,18 +218,26 @@ class CalibrationView(QWidget):
         """Draw a result (points, fit, levels, table, warnings); returns the worst |error|."""
         self._clear()
         self._sweep = list(result.points)
-        self.points.setData([p.bias_v for p in result.points], [p.p_high for p in result.points])
+        self._plot_points(self._sweep)
         biases = [p.bias_v for p in self._sweep] + [level[1] for level in result.levels]
         low, high = (min(biases), max(biases)) if biases else (result.v50 - 0.1, result.v50 + 0.1)
         v = np.linspace(low, high, 400)
-        self.fit_curve.setData(v, 1.0 / (1.0 + np.exp(-(v - result.v50) / result.width)))
+        if result.fits:  # an array: each device's own sigmoid, in its points' colour
+            for index, (name, v50, width) in enumerate(result.fits):
+                pen = pg.mkPen(_colour(index, len(result.fits)), width=2)
+                curve = self.plot.plot(v, _sigmoid(v, v50, width), pen=pen, name=f"fit {name}")
+                self.device_curves.append(curve)
+        else:
+            self.fit_curve.setData(v, _sigmoid(v, result.v50, result.width))
         residual = (
             f"; residual {result.fit_rms:.4f} RMS ({result.fit_rms_sigmas:.1f}× the binomial noise)"
             if math.isfinite(result.fit_rms)
             else ""
         )
+        median = "median of the devices' " if result.fits else ""
         self.fit_label.setText(
-            f"fit: V50 = {result.v50:+.4f} V, width w = {1e3 * result.width:.2f} mV{residual}"
+            f"{median}fit: V50 = {result.v50:+.4f} V, width w = {1e3 * result.width:.2f} mV"
+            f"{residual}"
         )
         for p_target, _, _ in result.levels:
             line = pg.InfiniteLine(pos=p_target, angle=0, pen=PENS["target"])
@@ -224,6 +247,7 @@ class CalibrationView(QWidget):
             [level[1] for level in result.levels], [level[2] for level in result.levels]
         )
         self.table.setRowCount(len(result.levels))
+        self.table.setColumnHidden(5, not result.level_devices)
         worst = 0.0
         near_v = NEAR_WIDTHS * abs(result.width)
         for row, (p_target, bias_v, p_measured) in enumerate(result.levels):
@@ -236,6 +260,7 @@ class CalibrationView(QWidget):
                 f"{p_measured:.4f}",
                 f"{error:.4f}",
                 f"{1e3 * nearest:.1f} mV" if math.isfinite(nearest) else "–",
+                result.level_devices[row] if result.level_devices else "",
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -264,6 +289,15 @@ class CalibrationView(QWidget):
             )
             self.fit_label.setText(f"last good calibration{made} — {self.fit_label.text()}")
         self.set_running(False)
+
+
+def _sigmoid(v: np.ndarray, v50: float, width: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(v - v50) / width))
+
+
+def _colour(index: int, count: int):
+    """The colour of device `index` of `count`: hues spread round the wheel."""
+    return pg.intColor(index, hues=max(count, 1), values=1, maxValue=200)
 
 
 def _clock(timestamp: str) -> str:

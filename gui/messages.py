@@ -66,6 +66,7 @@ class LiveFrame:
 class CalibrationPoint:
     bias_v: float
     p_high: float
+    device: str = ""  # the station's device, on a bench with several
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class CalibrationResult:
     nearest_v: list[float] = field(default_factory=list)  # each level's nearest sweep bias, V
     warnings: list[str] = field(default_factory=list)
     timestamp: str = ""  # ISO 8601, when it was made
+    # An array (a station with several devices): the device serving each level, and every
+    # device's own fit (name, v50, width); empty for one device.
+    level_devices: list[str] = field(default_factory=list)
+    fits: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class PoolStatus:
     window_bits: int  # how many of the newest bits the raster's indicators looked at
     # Per level, how many such windows in a row failed the monobit test (p < ALPHA); none: 0.
     monobit_failures: list[int] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)  # an array's device serving each level
 
 
 @dataclass(frozen=True)

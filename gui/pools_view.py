@@ -48,6 +48,7 @@ class PoolsView(QWidget):
         self.table_box = QGroupBox("Bit pools, one per probability level")
         self.grid = QGridLayout(self.table_box)
         self.rows: list[dict[str, QWidget]] = []
+        self._devices: list[str] = []  # an array's device serving each row's level
         self.empty_label = QLabel("No pools yet: connect a bench and run a calibration.")
         self.grid.addWidget(self.empty_label, 0, 0)
 
@@ -79,7 +80,14 @@ class PoolsView(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.raster, 1)
 
-    def _build_rows(self, levels: list[float]) -> None:
+    def _build_rows(self, levels: list[float], devices: list[str]) -> None:
+        """One row per level; on an array each names the device serving it."""
+        self._devices = list(devices)
+        labels = (
+            [f"{level:.3g} · {name}" for level, name in zip(levels, devices, strict=True)]
+            if devices
+            else [f"{level:.3g}" for level in levels]
+        )
         while self.grid.count():
             widget = self.grid.takeAt(0).widget()
             if widget is not None and widget is not self.empty_label:
@@ -89,12 +97,12 @@ class PoolsView(QWidget):
             header = QLabel(f"<b>{text}</b>")
             self.grid.addWidget(header, 0, column)
         self.rows = []
-        for row, level in enumerate(levels, start=1):
+        for row, label in enumerate(labels, start=1):
             gauge = QProgressBar()
             gauge.setRange(0, 1000)
             gauge.setTextVisible(True)
             cells = {
-                "level": QLabel(f"{level:.3g}"),
+                "level": QLabel(label),
                 "fill": gauge,
                 "bits": QLabel(),
                 "measured": QLabel(),
@@ -108,8 +116,9 @@ class PoolsView(QWidget):
                 self.grid.addWidget(widget, row, column)
             self.rows.append(cells)
         self.grid.setColumnStretch(1, 1)
-        ticks = [[(i + 0.5, f"{level:.3g}") for i, level in enumerate(levels)]]
-        self.raster.getAxis("left").setTicks(ticks)
+        # The raster's axis names the level only: the rows above name its device.
+        ticks = [(i + 0.5, f"{level:.3g}") for i, level in enumerate(levels)]
+        self.raster.getAxis("left").setTicks([ticks])
 
     def _explain(self, window_bits: int) -> None:
         newest = f"the newest {window_bits:,} bits" if window_bits else "the newest bits"
@@ -135,8 +144,8 @@ class PoolsView(QWidget):
         )
 
     def show_status(self, status: PoolStatus) -> None:
-        if len(self.rows) != len(status.levels):
-            self._build_rows(status.levels)
+        if len(self.rows) != len(status.levels) or self._devices != status.devices:
+            self._build_rows(status.levels, status.devices)
             self._explain(status.window_bits)
         for i, cells in enumerate(self.rows):
             cells["fill"].setValue(round(1000 * status.fill[i]))

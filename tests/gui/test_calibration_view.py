@@ -4,13 +4,15 @@ import re
 
 import pytest
 from PySide6.QtCore import Qt
-from smtjlab.gui.bench_worker import BenchWorker
+from smtjlab.gui.bench_worker import STATION_KEY, BenchWorker
 from smtjlab.gui.calibration_view import CalibrationView
 from smtjlab.gui.inference_worker import InferenceWorker
 from smtjlab.gui.messages import CalibrationPoint, CalibrationProgress, CalibrationResult
 from smtjlab.gui.style import ERROR_TEXT, OK_TEXT, WARN_TEXT
 from smtjlab.gui.window import LabWindow
 from smtjlab.mocks import recorded
+
+from smtjlab.station import Station
 
 TIMEOUT = 60_000
 POINTS = 200_000  # scope records of 20 ms keep a calibration to seconds
@@ -158,3 +160,46 @@ def test_progress_then_stop_keeps_the_last_good_calibration_and_its_pools(
     # The worker kept that calibration's pools, and refills them again.
     assert window.bench._bank is bank
     qtbot.waitUntil(lambda: "Refilling:" in window.pools_view.refill_state.text(), timeout=TIMEOUT)
+
+
+def test_an_array_is_calibrated_per_device_and_filled_by_all_devices_at_once(qtbot, tiny_model):
+    # Issue 15's leftover: a station with several devices, from the window.
+    station = Station.mock(devices=3)
+    window = LabWindow(
+        station=station,
+        bench=BenchWorker(station=station, points=POINTS, ready_bits=1 << 16),
+        inference=InferenceWorker(step_interval_ms=0, resolve=lambda choice: str(tiny_model)),
+    )
+    qtbot.addWidget(window)
+    try:
+        window.connect_mock(STATION_KEY)
+        qtbot.waitUntil(lambda: window.connect_view.disconnect_button.isEnabled(), timeout=TIMEOUT)
+        cal = window.calibration_view
+        window.show_tab("calibration")
+        window.calibrate(5)
+        qtbot.waitUntil(
+            lambda: cal.run_button.isEnabled() and cal.table.rowCount() > 0, timeout=3 * TIMEOUT
+        )
+        assert not cal.table.isColumnHidden(5)
+        assert [cal.table.item(row, 5).text() for row in range(3)] == ["mtj-1", "mtj-2", "mtj-3"]
+        assert len(cal.device_curves) == 3 and "median of the devices'" in cal.fit_label.text()
+        assert cal.status.styleSheet() == OK_TEXT, cal.status.text()
+        assert cal.progress.maximum() == 3 * 22 + 3  # every device swept, then each its level
+        # The pools: one row per level, named by its device, all filling at once.
+        pools = window.pools_view
+        qtbot.waitUntil(lambda: len(pools.rows) == 3, timeout=TIMEOUT)
+        labels = [row["level"].text() for row in pools.rows]
+        assert labels == ["0.25 · mtj-1", "0.5 · mtj-2", "0.75 · mtj-3"]
+        world = window.bench._bench.readout.resource.visalib.bench
+        levels = [cal.table.item(row, 1).text() for row in range(3)]
+        qtbot.waitUntil(
+            lambda: [f"{world.bias_on(k):+.4f} V" for k in range(3)] == levels, timeout=TIMEOUT
+        )
+        qtbot.waitUntil(lambda: all(r["fill"].value() > 0 for r in pools.rows), timeout=TIMEOUT)
+        qtbot.waitUntil(
+            lambda: "s-MTJ bit pools" in window.inference_view.model_label.text(), timeout=TIMEOUT
+        )
+        window.stop_action.trigger()
+        qtbot.waitUntil(lambda: not any(world.output(o)[1] for o in world.wiring), timeout=TIMEOUT)
+    finally:
+        window.close()

@@ -1,6 +1,7 @@
 """The Bit-pools view's monobit column: lag-1 correlation accounted for; red when it means it."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -101,3 +102,14 @@ def test_red_needs_two_failed_windows_in_a_row_and_the_view_says_so(view):
     legend = view.legend.text()
     assert "expected lag-1 of 0.135 inflates the variance by 1.31×" in legend
     assert "windows that share no bit" in legend and "2 windows in a row" in legend
+
+
+def test_an_arrays_rows_name_the_device_serving_each_level(view):
+    view.show_status(status([0.5, 0.5, 0.5], [0, 0, 0]))
+    assert [row["level"].text() for row in view.rows] == ["0.25", "0.5", "0.75"]
+    view.show_status(replace(status([0.5] * 3, [0] * 3), devices=["mtj-1", "mtj-2", "mtj-3"]))
+    assert [row["level"].text() for row in view.rows] == [
+        "0.25 · mtj-1",
+        "0.5 · mtj-2",
+        "0.75 · mtj-3",
+    ]
