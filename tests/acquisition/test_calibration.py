@@ -12,6 +12,7 @@ from smtjlab.acquisition.calibration import (
     SigmoidFit,
     SweepPoint,
     calibrate,
+    calibration_plan,
     check_sweep_range,
     judge,
     solve_level,
@@ -230,3 +231,19 @@ def test_a_level_outside_the_visited_biases_or_far_from_them_is_a_warning():
     far = judge(fit, _points([0.20, 0.24, 0.36, 0.40], fit), levels[1:2])
     assert not far.coverage.levels[0].near
     assert "50.0 mV from the nearest sweep point" in far.warnings[0]
+
+
+def test_the_plan_has_one_step_per_progress_step_of_calibrate():
+    steps = []
+
+    def progress(items, phase, total):
+        for item in items:
+            steps.append(phase)
+            yield item
+
+    calibrate(FakeDevice().measure, [0.25, 0.5, 0.75], RANGE, sweep_points=7, progress=progress)
+    plan = calibration_plan([3], sweep_points=7, sweep_bits=20_000, verify_bits=50_000)
+    assert len(plan) == len(steps) == 2 * 7 + 3
+    assert plan == [20_000] * 14 + [50_000] * 3 and steps == ["sweep"] * 14 + ["levels"] * 3
+    # An array: every device is swept in turn, a spare too, then solves what it serves.
+    assert calibration_plan([1, 0], sweep_points=2) == [20_000] * 4 + [50_000] + [20_000] * 4
