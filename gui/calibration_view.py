@@ -229,8 +229,10 @@ class CalibrationView(QWidget):
                 self.device_curves.append(curve)
         else:
             self.fit_curve.setData(v, _sigmoid(v, result.v50, result.width))
+        whose = "worst device's " if result.fits else ""
         residual = (
-            f"; residual {result.fit_rms:.4f} RMS ({result.fit_rms_sigmas:.1f}× the binomial noise)"
+            f"; {whose}residual {result.fit_rms:.4f} RMS ({result.fit_rms_sigmas:.1f}× the "
+            "binomial noise)"
             if math.isfinite(result.fit_rms)
             else ""
         )
