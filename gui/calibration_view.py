@@ -222,6 +222,8 @@ class CalibrationView(QWidget):
         biases = [p.bias_v for p in self._sweep] + [level[1] for level in result.levels]
         low, high = (min(biases), max(biases)) if biases else (result.v50 - 0.1, result.v50 + 0.1)
         v = np.linspace(low, high, 400)
+        legend = self.plot.getPlotItem().legend
+        legend.removeItem(self.fit_curve)  # named again below for one device
         if result.fits:  # an array: each device's own sigmoid, in its points' colour
             for index, (name, v50, width) in enumerate(result.fits):
                 pen = pg.mkPen(_colour(index, len(result.fits)), width=2)
@@ -229,6 +231,7 @@ class CalibrationView(QWidget):
                 self.device_curves.append(curve)
         else:
             self.fit_curve.setData(v, _sigmoid(v, result.v50, result.width))
+            legend.addItem(self.fit_curve, "sigmoid fit")
         whose = "worst device's " if result.fits else ""
         residual = (
             f"; {whose}residual {result.fit_rms:.4f} RMS ({result.fit_rms_sigmas:.1f}× the "
