@@ -232,7 +232,7 @@ class Calibration:
         if document.get("version") != VERSION:
             raise CalibrationError(f"{path}: unsupported calibration version")
         try:
-            return cls(
+            calibration = cls(
                 fit=SigmoidFit(**document["fit"]),
                 points=[SweepPoint(**pt) for pt in document["points"]],
                 levels=[Level(**lv) for lv in document["levels"]],
@@ -240,8 +240,11 @@ class Calibration:
                 meta=dict(document.get("meta", {})),
                 asked=int(document.get("asked", 0)),
             )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise CalibrationError(f"{path}: malformed calibration ({error})") from None
+        if not calibration.points:  # every calibration has a sweep; its quality is judged on it
+            raise CalibrationError(f"{path}: malformed calibration (no sweep points)")
+        return calibration
 
 
 def assign_levels(levels: Sequence[float], devices: Sequence[str]) -> dict[str, list[float]]:

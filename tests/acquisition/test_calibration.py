@@ -121,6 +121,16 @@ def test_save_and_load_round_trip(tmp_path):
         ("{", "not JSON"),
         ('{"format": "x"}', "not a calibration"),
         ('{"format": "smtjlab.calibration", "version": 1}', "malformed"),
+        (
+            '{"format": "smtjlab.calibration", "version": 1, "fit": {"v50": 0.3, "width": 0.02},'
+            ' "points": [], "levels": [], "timestamp": "t", "asked": "many"}',
+            r"malformed calibration \(invalid literal",
+        ),
+        (
+            '{"format": "smtjlab.calibration", "version": 1, "fit": {"v50": 0.3, "width": 0.02},'
+            ' "points": [], "levels": [], "timestamp": "t"}',
+            r"malformed calibration \(no sweep points\)",
+        ),
     ],
 )
 def test_bad_calibration_files(tmp_path, content, message):
