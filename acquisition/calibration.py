@@ -16,6 +16,14 @@ The logic needs one thing from the bench, a way to measure bits at a bias:
    fitted slope at first and then on the slope between the last two tries (secant), which
    still converges when an odd sweep point has skewed the fit; a level is accepted when its
    closest measurement is within `tolerance` (default ±0.01), else `CalibrationError` names it.
+4. **Quality.** `Calibration.quality()` judges what the levels rest on: the RMS of the sweep's
+   residuals from the fit (occupancy units, and in units of each point's binomial σ) and the
+   coverage of the bias grid (biases asked, biases that gave a point, and for each level whether
+   its bias lies inside the visited range and how far it is from the nearest visited bias). A
+   fit the points do not follow, or a level the sweep never came near, is a warning carried in
+   the result (`warnings`, and the `calibrate --json` keys `fit_rms`, `coverage`, `warnings`):
+   the levels were still measured within tolerance, but the fit they started from is not the
+   device's (a replay of a recording with few biases gives a staircase, for example).
 
 `Calibration.save` stores it all as JSON with an ISO 8601 timestamp; `DriftMonitor` re-measures
 the levels, flags the ones that wandered out of tolerance and re-solves their bias.
@@ -49,6 +57,17 @@ FORMAT = "smtjlab.calibration"
 VERSION = 1
 FINE_RANGE = (0.03, 0.97)  # occupancies the fine sweep spans
 TOLERANCE = 0.01  # a level is accepted within ±this of its target
+SWEEP_POINTS = 11  # biases in each of the coarse and the fine sweep
+SWEEP_BITS = 20_000  # bits measured at each sweep bias
+VERIFY_BITS = 50_000  # bits measured at each try of a level
+# A fit is poor when its residuals, each in units of its point's binomial σ (lag-1 inflated),
+# have an RMS above this: for a sigmoid that is the device's, n·RMS² is χ² with n − 2 degrees of
+# freedom, and χ² > 9n has a probability below 10⁻⁶ for every n ≥ 3, so only a wrong shape
+# (a staircase, a second transition, a digitizer misreading states) gets there.
+FIT_SIGMAS = 3.0
+# A level is "near" the sweep when a visited bias lies within this many fit widths of it: one
+# width changes the odds p/(1 − p) by a factor e, so farther out the fit was not informed there.
+NEAR_WIDTHS = 1.0
 
 
 class CalibrationError(SmtjlabError):
@@ -108,6 +127,46 @@ class Level:
     iterations: int
 
 
+@dataclass(frozen=True)
+class LevelCoverage:
+    """Where a level's bias lies against the biases the sweep visited."""
+
+    p_target: float
+    bias_v: float
+    inside: bool  # within [lowest, highest] visited bias
+    nearest_v: float  # distance to the nearest visited bias, V
+    near: bool  # nearest_v ≤ NEAR_WIDTHS fit widths
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The bias grid the fit rests on: asked for, visited (gave a point), and per level."""
+
+    asked: int  # distinct biases the sweep asked for
+    visited: int  # distinct biases that gave a point (the others did not switch)
+    low_v: float
+    high_v: float
+    levels: list[LevelCoverage]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How well the fit follows the sweep, how well the sweep covers the levels, and warnings."""
+
+    fit_rms: float  # RMS of p_high − fit(V) over the sweep points, occupancy units
+    noise_rms: float  # RMS of the points' binomial σ: what a right fit leaves
+    fit_rms_sigmas: float  # RMS of the residuals in units of each point's σ
+    coverage: Coverage
+    warnings: list[str]
+
+    @property
+    def poor_fit(self) -> bool:
+        return self.fit_rms_sigmas > FIT_SIGMAS
+
+
 @dataclass
 class Calibration:
     fit: SigmoidFit
@@ -115,9 +174,15 @@ class Calibration:
     levels: list[Level]
     timestamp: str = field(default_factory=lambda: _now())
     meta: dict = field(default_factory=dict)
+    asked: int = 0  # distinct biases the sweep asked for (0: not recorded, an older file)
+
+    def quality(self) -> Quality:
+        """Fit residuals and grid coverage, with a warning for each problem (module docstring)."""
+        return judge(self.fit, self.points, self.levels, self.asked)
 
     def summary(self) -> dict:
-        """The DESIGN §5.2 JSON of `smtjlab calibrate`."""
+        """The DESIGN §5.2 JSON of `smtjlab calibrate`, with the fit's quality added."""
+        quality = self.quality()
         return {
             "fit": {"v50": self.fit.v50, "width": self.fit.width},
             "points": [{"bias_v": pt.bias_v, "p_high": pt.p_high} for pt in self.points],
@@ -125,6 +190,11 @@ class Calibration:
                 {"p_target": lv.p_target, "bias_v": lv.bias_v, "p_measured": lv.p_measured}
                 for lv in self.levels
             ],
+            "fit_rms": quality.fit_rms,
+            "noise_rms": quality.noise_rms,
+            "fit_rms_sigmas": quality.fit_rms_sigmas,
+            "coverage": quality.coverage.as_dict(),
+            "warnings": quality.warnings,
         }
 
     def level(self, p_target: float) -> Level:
@@ -142,6 +212,7 @@ class Calibration:
             "fit": asdict(self.fit),
             "points": [asdict(pt) for pt in self.points],
             "levels": [asdict(lv) for lv in self.levels],
+            "asked": self.asked,
             "meta": self.meta,
         }
         path.write_text(json.dumps(document, indent=1, allow_nan=True) + "\n")
@@ -161,15 +232,19 @@ class Calibration:
         if document.get("version") != VERSION:
             raise CalibrationError(f"{path}: unsupported calibration version")
         try:
-            return cls(
+            calibration = cls(
                 fit=SigmoidFit(**document["fit"]),
                 points=[SweepPoint(**pt) for pt in document["points"]],
                 levels=[Level(**lv) for lv in document["levels"]],
                 timestamp=str(document["timestamp"]),
                 meta=dict(document.get("meta", {})),
+                asked=int(document.get("asked", 0)),
             )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise CalibrationError(f"{path}: malformed calibration ({error})") from None
+        if not calibration.points:  # every calibration has a sweep; its quality is judged on it
+            raise CalibrationError(f"{path}: malformed calibration (no sweep points)")
+        return calibration
 
 
 def assign_levels(levels: Sequence[float], devices: Sequence[str]) -> dict[str, list[float]]:
@@ -209,6 +284,15 @@ class ArrayCalibration:
         return [level for _, level in self.assignment]
 
     @property
+    def timestamp(self) -> str:
+        """When the last of its devices was calibrated."""
+        return max(cal.timestamp for cal in self.devices.values())
+
+    @property
+    def meta(self) -> dict:
+        return {name: cal.meta for name, cal in self.devices.items()}
+
+    @property
     def points(self) -> list[SweepPoint]:
         return sorted(
             (pt for cal in self.devices.values() for pt in cal.points), key=lambda pt: pt.bias_v
@@ -241,10 +325,23 @@ class ArrayCalibration:
                 for name, lv in self.assignment
             ],
             "devices": [
-                {"name": name, "fit": own["fit"], "levels": own["levels"]}
+                {
+                    "name": name,
+                    **{key: own[key] for key in ("fit", "levels", "fit_rms", "coverage")},
+                    "warnings": own["warnings"],
+                }
                 for name, own in ((name, cal.summary()) for name, cal in self.devices.items())
             ],
+            "warnings": self.warnings(),
         }
+
+    def warnings(self) -> list[str]:
+        """Every device's warnings, each prefixed with the device's name."""
+        return [
+            f"{name}: {warning}"
+            for name, cal in self.devices.items()
+            for warning in cal.quality().warnings
+        ]
 
 
 def calibrate(
@@ -252,17 +349,16 @@ def calibrate(
     levels: Sequence[float],
     bias_range: tuple[float, float],
     *,
-    sweep_points: int = 11,
-    sweep_bits: int = 20_000,
-    verify_bits: int = 50_000,
+    sweep_points: int = SWEEP_POINTS,
+    sweep_bits: int = SWEEP_BITS,
+    verify_bits: int = VERIFY_BITS,
     tolerance: float = TOLERANCE,
     max_iterations: int = 8,
     progress: Progress | None = None,
 ) -> Calibration:
     """Sweep, fit and solve every level (module docstring); raises CalibrationError."""
     low, high = check_sweep_range(bias_range)
-    # Biases rounded to 1 µV: what a person would type, and what the SMU can set.
-    coarse = sweep(measure, np.round(np.linspace(low, high, sweep_points), 6), sweep_bits, progress)
+    coarse = sweep(measure, coarse_biases(low, high, sweep_points), sweep_bits, progress)
     fit = fit_sigmoid(coarse)
     fine_biases = [
         round(float(np.clip(fit.bias_for(p), low, high)), 6)
@@ -277,7 +373,76 @@ def calibrate(
         solve_level(measure, fit, p, (low, high), verify_bits, tolerance, max_iterations)
         for p in (progress(levels, "levels", len(levels)) if progress else levels)
     ]
-    return Calibration(fit=fit, points=points, levels=solved)
+    asked = len({*coarse_biases(low, high, sweep_points), *fine_biases})
+    return Calibration(fit=fit, points=points, levels=solved, asked=asked)
+
+
+def calibration_plan(
+    served: Sequence[int],
+    sweep_points: int = SWEEP_POINTS,
+    sweep_bits: int = SWEEP_BITS,
+    verify_bits: int = VERIFY_BITS,
+) -> list[int]:
+    """The bits each step `calibrate` passes through `progress` measures at least, in order.
+
+    `served` is how many levels each device calibrated in turn solves (`[n]` for one device,
+    as `Bench.calibrate_array` goes: every device is swept, a spare too). Each device's steps
+    are both sweeps' biases, then one per level (its first try: a level may need more).
+    """
+    return [
+        bits
+        for levels in served
+        for bits in [sweep_bits] * (2 * sweep_points) + [verify_bits] * levels
+    ]
+
+
+def coarse_biases(low: float, high: float, sweep_points: int = SWEEP_POINTS) -> list[float]:
+    """The coarse sweep's biases, rounded to 1 µV: what a person would type and an SMU sets."""
+    return [float(bias) for bias in np.round(np.linspace(low, high, sweep_points), 6)]
+
+
+def judge(
+    fit: SigmoidFit, points: Sequence[SweepPoint], levels: Sequence[Level], asked: int = 0
+) -> Quality:
+    """The fit's residuals and the sweep's coverage of the levels; a warning for each problem."""
+    bias = np.array([pt.bias_v for pt in points])
+    residual = np.array([pt.p_high - fit.p(pt.bias_v) for pt in points])
+    sigma = _binomial_sigma(points)
+    fit_rms = float(np.sqrt(np.mean(residual**2)))
+    noise_rms = float(np.sqrt(np.mean(sigma**2)))
+    sigmas = float(np.sqrt(np.mean((residual / sigma) ** 2)))
+    visited = np.unique(bias)
+    low, high = float(visited.min()), float(visited.max())
+    near_v = NEAR_WIDTHS * abs(fit.width)
+    covered = []
+    for level in levels:
+        nearest = float(np.abs(visited - level.bias_v).min())
+        inside = low <= level.bias_v <= high
+        covered.append(
+            LevelCoverage(level.p_target, level.bias_v, inside, nearest, nearest <= near_v)
+        )
+    coverage = Coverage(max(asked, len(visited)), len(visited), low, high, covered)
+    warnings = []
+    if sigmas > FIT_SIGMAS:
+        warnings.append(
+            f"poor fit: the sweep points lie {fit_rms:.4f} RMS off the sigmoid, "
+            f"{sigmas:.1f}× their binomial noise ({noise_rms:.4f}); more than {FIT_SIGMAS:g}× "
+            "means the device is not this sigmoid (a replay with few recorded biases gives a "
+            "staircase)"
+        )
+    for level in covered:
+        if not level.inside:
+            warnings.append(
+                f"level p = {level.p_target:g} is served at {level.bias_v:.4f} V, outside the "
+                f"biases the sweep visited ({low:.4f} … {high:.4f} V)"
+            )
+        elif not level.near:
+            warnings.append(
+                f"level p = {level.p_target:g} is served at {level.bias_v:.4f} V, "
+                f"{1e3 * level.nearest_v:.1f} mV from the nearest sweep point (more than "
+                f"{NEAR_WIDTHS:g} fit width, {1e3 * near_v:.1f} mV)"
+            )
+    return Quality(fit_rms, noise_rms, sigmas, coverage, warnings)
 
 
 def check_sweep_range(bias_range: Sequence[float]) -> tuple[float, float]:
@@ -321,10 +486,7 @@ def fit_sigmoid(points: Sequence[SweepPoint]) -> SigmoidFit:
         )
     bias = np.array([pt.bias_v for pt in points])
     p = np.array([pt.p_high for pt in points])
-    n_eff = np.array([effective_bits(pt.n_bits, pt.lag1) for pt in points])
-    # Binomial σ, with p pulled off 0 and 1 so saturated points keep a finite weight.
-    shrunk = (p * n_eff + 0.5) / (n_eff + 1)
-    sigma = np.sqrt(shrunk * (1 - shrunk) / n_eff)
+    sigma = _binomial_sigma(points)
     v50_guess = float(np.interp(0.5, *_monotone(p, bias)))
     width_guess = (bias.max() - bias.min()) / 10 * (1 if np.corrcoef(bias, p)[0, 1] >= 0 else -1)
     try:
@@ -469,6 +631,17 @@ class DriftMonitor:
             self.calibration.levels = levels
             self.calibration.timestamp = _now()
         return results
+
+
+def _binomial_sigma(points: Sequence[SweepPoint]) -> np.ndarray:
+    """Each point's binomial σ over its effective bits n·(1−ρ)/(1+ρ), p pulled off 0 and 1.
+
+    Pulled off (by half a bit), a saturated point keeps a finite σ: a finite weight in the fit.
+    """
+    p = np.array([pt.p_high for pt in points])
+    n_eff = np.array([effective_bits(pt.n_bits, pt.lag1) for pt in points])
+    shrunk = (p * n_eff + 0.5) / (n_eff + 1)
+    return np.sqrt(shrunk * (1 - shrunk) / n_eff)
 
 
 def _lag1(bits: np.ndarray) -> float:

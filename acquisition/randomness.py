@@ -7,6 +7,10 @@ its generalisation to a Bernoulli(π) stream, and reduces to the NIST statistic 
 - **monobit** (NIST 2.1): z = (ones − nπ₀)/√(nπ₀(1−π₀)) against the level π₀ the pool should
   serve. With n bits it resolves |p − π₀| ≈ 3/√(4n): a pool calibrated to ±0.01 fails it
   beyond ~10⁴ bits, so read it as a calibration check, the others as randomness checks.
+  Bits of a telegraph process sampled Δt apart have lag-1 correlation ρ = exp(−Δt/τc) (e⁻²
+  ≈ 0.135 at Δt = 2τc), which inflates the variance of their mean by (1+ρ)/(1−ρ) (≈ 1.31):
+  given `lag1` = ρ, the test counts the n(1−ρ)/(1+ρ) bits they are worth, so correlated but
+  on-target bits fail it at the rate α, not 2–5 times that.
 - **block frequency** (NIST 2.2): χ² of the ones per block of M bits around the stream's mean.
 - **runs** (NIST 2.3): the number of changes, with the exact mean and variance for Bernoulli(π̂).
 - **longest run of ones in a block** (NIST 2.4): block maxima against their exact distribution
@@ -21,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.special import erfc, gammaincc
-from smtjlab.acquisition.bitstream import autocorrelation
+from smtjlab.acquisition.bitstream import autocorrelation, effective_bits
 from smtjlab.acquisition.pool import BitPool
 
 ALPHA = 0.01
@@ -57,9 +61,11 @@ def randomness_report(
     ]
 
 
-def monobit(bits: np.ndarray, p_expected: float = 0.5) -> TestResult:
+def monobit(bits: np.ndarray, p_expected: float = 0.5, lag1: float = 0.0) -> TestResult:
+    """The frequency test against `p_expected`, over the bits' effective count for `lag1`."""
     n = len(bits)
-    z = (np.count_nonzero(bits) - n * p_expected) / math.sqrt(n * p_expected * (1 - p_expected))
+    n_eff = effective_bits(n, lag1)
+    z = (np.count_nonzero(bits) / n - p_expected) / math.sqrt(p_expected * (1 - p_expected) / n_eff)
     return TestResult("monobit", float(z), _two_sided(z))
 
 

@@ -4,7 +4,9 @@ For every bias the SMU ramps there, then the scope takes records of `record_poin
 `duration_s` of samples are in; each channel's record is appended to its trace (raw ADC codes
 with their scale, DESIGN §5.1) and flushed at once, so a crash or SIGKILL leaves everything
 recorded so far readable. The trace is the concatenation of records: the scope's dead time
-between records is not in it.
+between records is not in it. Each trace names the scope's and the SMU's *IDN? (`instrument`,
+`smu`) and the limits (`limits`, JSON); `records/` holds the first sample and the start time
+(ISO 8601 UTC) of every record in it.
 
 However the run ends (done, an error, Ctrl-C, SIGTERM) the bias ramps to 0, the output turns
 off and the file is closed intact. Biases are checked against the SMU's limits before anything
@@ -13,17 +15,19 @@ moves.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from smtjlab.acquisition.tracefile import Trace, TraceWriter
 from smtjlab.instruments.roles import Scope, Source, Waveform
+from smtjlab.instruments.safety import BiasLimits
 from smtjlab.instruments.scpi import InstrumentError
 
 Progress = Callable[[Iterable, str, int], Iterable]
@@ -73,9 +77,14 @@ def record(
     record_points: int = 1_000_000,
     settle_s: float = 0.0,
     source: str = "measured",
+    smu_idn: str = "",
     progress: Progress | None = None,
 ) -> RecordSummary:
-    """Record `duration_s` of samples per bias and channel into a new trace file at `path`."""
+    """Record `duration_s` of samples per bias and channel into a new trace file at `path`.
+
+    Each trace carries the scope's and the SMU's *IDN? and the limits; `records/` the first
+    sample and start time of each record.
+    """
     if not biases:
         raise InstrumentError("record: no bias points given")
     for bias in biases:
@@ -90,6 +99,7 @@ def record(
     if progress is not None:
         steps = progress(steps, f"recording {len(biases)} bias points", len(steps))
     instrument = scope.idn
+    limits = json.dumps(asdict(smu.limits))
     summary = RecordSummary(Path(path))
     try:
         with TraceWriter(path) as writer:
@@ -100,7 +110,8 @@ def record(
                 if index == 0:
                     smu.set_bias(bias)
                     time.sleep(settle_s)
-                    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                    started_at = _now()
+                record_started_at = _now()
                 scope.digitize(*channels)
                 for channel in channels:
                     name = trace_name(channel, bias)
@@ -117,6 +128,8 @@ def record(
                             channel=channel,
                             started_at=started_at,
                             instrument=instrument,
+                            smu=smu_idn or None,
+                            limits=limits,
                             source=source,
                         )
                         scales[name] = (volts_per_code, offset_volts)
@@ -132,6 +145,7 @@ def record(
                         raise InstrumentError(f"{scope.name}: vertical scale changed during {name}")
                     take = min(len(codes), total - entries[name]["samples"])
                     writer.append(name, codes[:take])
+                    writer.mark_record(name, entries[name]["samples"], record_started_at)
                     entries[name]["samples"] += take
     finally:
         smu.shutdown()
@@ -142,19 +156,46 @@ class LiveRecording:
     """Live records appended to a new trace file as they come: one trace per visit to a bias.
 
     A bias visited again gets a numbered trace (`ch1_bias_+0.3000V_2`), so the trace file never
-    splices two visits into one trace.
+    splices two visits into one trace. Each trace carries the scope's and the SMU's *IDN?, the
+    limits and the calibration in force when it began (`calibration`, JSON, set with
+    `set_calibration`); each record's first sample and start time go to `records/`.
     """
 
-    def __init__(self, path: str | os.PathLike, *, instrument: str = "") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        instrument: str = "",
+        smu: str = "",
+        limits: BiasLimits | None = None,
+    ) -> None:
         self.path = Path(path)
         self.instrument = instrument
+        self.smu = smu
+        self.limits = json.dumps(asdict(limits)) if limits is not None else None
+        self.calibration: str | None = None
+        self.seconds = 0.0  # of samples recorded, all traces together
         self._writer = TraceWriter(path)
         self._names: list[str] = []
         self._name = ""
         self._bias = math.nan
+        self._samples = 0  # in the current trace
+
+    def set_calibration(self, calibration: dict | None) -> None:
+        """The calibration in force from now on (its `summary()` and timestamp), or None."""
+        self.calibration = json.dumps(calibration) if calibration is not None else None
+
+    @property
+    def size_bytes(self) -> int:
+        """The file's size on disk now (every record is flushed as it comes)."""
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
 
     def add(self, trace: Trace) -> None:
         """Append one record (a `Trace` of raw codes, as `Bench.record` makes them)."""
+        started_at = _now()
         if self._bias != trace.bias_voltage:
             self._bias = trace.bias_voltage
             channel = int(trace.attrs.get("channel", 1))
@@ -162,6 +203,7 @@ class LiveRecording:
             visits = sum(1 for taken in self._names if taken.startswith(name))
             self._name = name if not visits else f"{name}_{visits + 1}"
             self._names.append(self._name)
+            self._samples = 0
             self._writer.create(
                 self._name,
                 sample_rate=trace.sample_rate,
@@ -171,10 +213,21 @@ class LiveRecording:
                 offset_volts=trace.offset_volts,
                 source=trace.source,
                 instrument=self.instrument,
+                smu=self.smu or None,
+                limits=self.limits,
+                calibration=self.calibration,
                 channel=channel,
-                started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                started_at=started_at,
             )
         self._writer.append(self._name, trace.data)
+        self._writer.mark_record(self._name, self._samples, started_at)
+        self._samples += len(trace.data)
+        self.seconds += len(trace.data) / trace.sample_rate
 
     def close(self) -> None:
         self._writer.close()
+
+
+def _now() -> str:
+    """The time now, ISO 8601 UTC to the millisecond."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

@@ -3,6 +3,11 @@
 `TraceWriter` appends chunks and flushes after each one, so a process killed mid-acquisition
 leaves a file holding every chunk flushed before the kill. `read_traces` validates the contract
 and raises `TraceFileError` naming what is wrong.
+
+Beyond DESIGN's attributes a trace may carry `smu` (the source's *IDN? reply), `limits` and
+`calibration` (JSON text: the bias limits, the calibration in force), and a trace made of
+several records may list them in the optional group `records/`: one dataset per trace, the
+same name, of rows (start: the record's first sample in the trace, started_at: ISO 8601 UTC).
 """
 
 from __future__ import annotations
@@ -31,7 +36,12 @@ OPTIONAL_ATTRS = (
     "started_at",
     "instrument",
     "source",
+    "smu",  # the *IDN? reply of the source-measure unit biasing the device
+    "limits",  # JSON: the bias limits in force (BiasLimits' fields)
+    "calibration",  # JSON: the calibration in force when the trace began
 )
+# One row per record of a trace: its first sample's index and its start, ISO 8601 UTC.
+RECORD_DTYPE = np.dtype([("start", np.int64), ("started_at", "S40")])
 CHUNK_SAMPLES = 1 << 16
 # What a trace's numbers may be. Past these bounds a file is wrong, not exotic: digitizing it
 # would give dwell times in years or volts in the billions without a word.
@@ -39,7 +49,7 @@ SAMPLE_RATE_HZ = (1.0, 1e12)  # a slow data logger ... past any real-time digiti
 VOLTS_PER_CODE = (1e-12, 100.0)  # one ADC step: a 24-bit converter ... a 1:100 probe at 10 V/div
 MAX_ABS_VOLTS = 1e3  # bias and offset: past the range of any source-measure unit
 SCALE_ATTRS = ("volts_per_code", "offset_volts")  # of integer ADC codes
-TEXT_ATTRS = ("device", "started_at", "instrument", "source")
+TEXT_ATTRS = ("device", "started_at", "instrument", "source", "smu", "limits", "calibration")
 NUMBER_ATTRS = ("field_oe", "temperature_k")
 
 
@@ -62,6 +72,7 @@ class Trace:
     bits: np.ndarray | None = None
     bits_interval: int | None = None
     bits_offset: int | None = None
+    records: list[tuple[int, str]] | None = None  # (first sample, started_at) of each record
 
     @property
     def is_codes(self) -> bool:
@@ -147,6 +158,15 @@ class TraceWriter:
         _append(self._traces[name], samples)
         self._file.flush()
 
+    def mark_record(self, name: str, start: int, started_at: str) -> None:
+        """Note that the record starting at sample `start` of a trace began at `started_at`."""
+        group = self._file.require_group("records")
+        if name not in group:
+            group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=RECORD_DTYPE)
+        row = np.array([(start, started_at.encode())], dtype=RECORD_DTYPE)
+        _append(group[name], row)
+        self._file.flush()
+
     def write_states(self, name: str, states: np.ndarray) -> None:
         self._write_sibling("states", name, np.asarray(states, dtype=np.uint8), {})
 
@@ -171,6 +191,8 @@ class TraceWriter:
             self.write_states(trace.name, trace.states)
         if trace.bits is not None:
             self.write_bits(trace.name, trace.bits, trace.bits_interval, trace.bits_offset)
+        for start, started_at in trace.records or ():
+            self.mark_record(trace.name, start, started_at)
 
     def _write_sibling(self, group: str, name: str, values: np.ndarray, attrs: dict) -> None:
         target = self._file.require_group(group)
@@ -301,7 +323,23 @@ def _read_one(file: h5py.File, name: str, path: str | os.PathLike) -> Trace:
         trace.bits = bits[()]
         trace.bits_interval = _integer(f"{where}: bits", "interval", bits.attrs["interval"], 1)
         trace.bits_offset = _integer(f"{where}: bits", "offset", bits.attrs["offset"], 0)
+    records = file["records"].get(name) if "records" in file else None
+    if records is not None:
+        trace.records = _records(where, records, len(data))
     return trace
+
+
+def _records(where: str, dataset: h5py.Dataset, samples: int) -> list[tuple[int, str]]:
+    """The (start, started_at) rows of a trace's records, checked against its length."""
+    if dataset.ndim != 1 or dataset.dtype != RECORD_DTYPE:
+        raise TraceFileError(f"{where}: records must be rows of (start int64, started_at text)")
+    rows = [(int(start), _plain(when)) for start, when in dataset[()]]
+    starts = [start for start, _ in rows]
+    if starts != sorted(starts) or any(not 0 <= start <= samples for start in starts):
+        raise TraceFileError(
+            f"{where}: record starts must rise within the trace's {samples} samples"
+        )
+    return rows
 
 
 def check_scale(

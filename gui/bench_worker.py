@@ -13,7 +13,10 @@ the last frame, so the next record may be sent; records that arrive meanwhile ar
 digitized, pooled and recorded, just not drawn).
 
 After a calibration the live loop fills one bit pool per level (a `BitBank`, the engine's
-bit source), visiting the calibrated biases in turn. Setting a bias by hand pauses that.
+bit source), visiting the calibrated biases in turn. Setting a bias by hand pauses that. A
+station with several devices is an array: it is calibrated with `Bench.calibrate_array` (each
+device for the levels it serves) and its pools are filled with `Bench.fill_array` (every
+serving device at its level at once), `ARRAY_ROUND_BITS` per level and tick.
 
 Instrument and data errors become `error` messages; the worker keeps running.
 """
@@ -23,19 +26,27 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from smtjlab.acquisition.bitstream import autocorrelation
-from smtjlab.acquisition.calibration import Calibration, target_levels
+from smtjlab.acquisition.calibration import (
+    ArrayCalibration,
+    Calibration,
+    assign_levels,
+    calibration_plan,
+    target_levels,
+)
 from smtjlab.acquisition.digitize import DigitizeError
 from smtjlab.acquisition.pool import BitBank, BitPool
-from smtjlab.acquisition.randomness import monobit
+from smtjlab.acquisition.randomness import ALPHA, monobit
 from smtjlab.acquisition.record import LiveRecording
 from smtjlab.gui.messages import (
     BenchState,
     CalibrationPoint,
+    CalibrationProgress,
     CalibrationResult,
     LiveFrame,
     PoolStatus,
@@ -57,6 +68,8 @@ RECORDS_PER_VISIT = 3  # records taken at one level before ramping to the next
 RECENT_BITS = 10_000  # the randomness indicators look at this many of the newest bits
 RASTER_BITS = 400
 POOL_STATUS_EVERY = 4  # records between pool-status updates
+RECORDING_STATUS_S = 0.5  # how often a growing recording's size and duration are sent
+ARRAY_ROUND_BITS = 50_000  # bits per level an array's fill adds per tick (about one record)
 
 
 class BenchWorker(QObject):
@@ -70,6 +83,7 @@ class BenchWorker(QObject):
     live_running = Signal(bool)
     calibration_started = Signal(float, float)  # the sweep's bias range
     calibration_point = Signal(object)  # CalibrationPoint
+    calibration_progress = Signal(object)  # CalibrationProgress
     calibration_done = Signal(object)  # CalibrationResult
     calibration_stopped = Signal(str)
     pools = Signal(object)  # PoolStatus
@@ -112,6 +126,7 @@ class BenchWorker(QObject):
         self._announced = False
         self._writer: LiveRecording | None = None
         self._recording = ""
+        self._recording_shown = 0.0  # monotonic time its size was last sent
         self._replay_path = ""
         self.visa_library = ""  # PyVISA library of typed resources ("" the system's, "@smtjlab")
         self.final_state: list[str] = []  # the last closed bench's `smu: 0.000 V, output off`
@@ -191,6 +206,7 @@ class BenchWorker(QObject):
             self._emit_state()
             return
         self._source_key = source_key
+        self._seconds = 0.0  # a new bench is a new run: its clock starts at 0 s of trace
         bench = self._bench
         self._description = f"{bench.source.name} + {bench.readout.name}"
         self._emit_limits()
@@ -352,7 +368,8 @@ class BenchWorker(QObject):
         """Sweep, fit and solve the levels an N-state network needs; then fill their pools.
 
         Blocks this thread for the calibration (seconds on the mock); Stop interrupts it at
-        the next measurement through `request_abort`.
+        the next measurement through `request_abort`. A stopped or failed calibration leaves
+        the last good one in place: its pools stay in use, and refill if they were refilling.
         """
         from smtjlab.bench import SWEEP_RANGE, CalibrationStopped
 
@@ -360,6 +377,7 @@ class BenchWorker(QObject):
             self.calibration_stopped.emit("Not connected: connect a bench first.")
             return
         was_live = self._timer is not None and self._timer.isActive()
+        was_filling = self._filling
         self._stop_timer()
         self._stop_filling()
         self._abort.clear()
@@ -369,17 +387,24 @@ class BenchWorker(QObject):
         if sweep_range != SWEEP_RANGE:
             log.info("sweep %.3f to %.3f V: within the limits (|V| <= %g V)", *sweep_range, limit)
         self.calibration_started.emit(*sweep_range)
-
-        def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
-            if phase == "sweep":
-                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean())))
-            self._emit_state()
-
         levels = target_levels(states)
-        log.info("calibrating %d levels for %d states", len(levels), states)
+        devices = [spec.name for spec in self._bench.station.devices]
+        served = assign_levels(levels, devices) if len(devices) > 1 else {devices[0]: levels}
+        progress, on_point = self._calibration_progress(
+            [len(served.get(name, [])) for name in devices]
+        )
+        calibrate = self._bench.calibrate_array if len(devices) > 1 else self._bench.calibrate
+        log.info(
+            "calibrating %d levels for %d states on %d device(s)", len(levels), states, len(devices)
+        )
         try:
-            result = self._bench.calibrate(
-                levels, sweep_range, on_point=on_point, stop=self._abort, **self.calibration_options
+            result = calibrate(
+                levels,
+                sweep_range,
+                progress,
+                on_point=on_point,
+                stop=self._abort,
+                **self.calibration_options,
             )
         except SmtjlabError as error:
             if isinstance(error, CalibrationStopped):
@@ -389,12 +414,16 @@ class BenchWorker(QObject):
                 self.calibration_stopped.emit(f"Calibration failed: {error}")
                 self.error.emit(f"calibration failed: {error}")
             self._emit_state()
-            # The live view the user had goes on, at the sweep's last bias (a global STOP
-            # queued behind this ends it again).
+            # The live view and the pools the user had go on, at the sweep's last bias (a
+            # global STOP queued behind this ends them again).
+            if was_filling:
+                self._filling = True
+                self.filling.emit(True)
             if was_live:
                 self.start_live()
             return
         self._calibration = result
+        self._note_calibration()
         self.calibration_done.emit(calibration_message(result))
         log.info(
             "calibrated: V50 = %.4f V, w = %.2f mV; levels %s",
@@ -402,6 +431,8 @@ class BenchWorker(QObject):
             1e3 * result.fit.width,
             ", ".join(f"{lv.p_target:.3g} at {lv.bias_v:+.4f} V" for lv in result.levels),
         )
+        for warning in _warnings(result):
+            log.warning("calibration: %s", warning)
         self._start_filling()
         self.start_live()  # the pools fill from the live loop
 
@@ -450,6 +481,7 @@ class BenchWorker(QObject):
         self._stop_timer()
         self._stop_filling()
         self._calibration = calibration
+        self._note_calibration()
         self.calibration_done.emit(calibration_message(calibration))
         log.info(
             "calibration loaded: levels %s",
@@ -457,6 +489,37 @@ class BenchWorker(QObject):
         )
         self._start_filling()
         self.start_live()
+
+    def _calibration_progress(self, served: list[int]):
+        """(progress, on_point) for `Bench.calibrate`: step N of M, and the time left.
+
+        The time left is the bits still to measure (each level's first try only) at the
+        seconds per bit measured so far: a lower bound, since a level may need more tries.
+        """
+        options = self.calibration_options
+        keys = ("sweep_points", "sweep_bits", "verify_bits")
+        plan = calibration_plan(served, **{key: options[key] for key in keys if key in options})
+        started = time.monotonic()
+        done = [0, 0]  # steps started, bits measured
+
+        def progress(items, phase, total):
+            for item in items:
+                rate = (time.monotonic() - started) / done[1] if done[1] else math.nan
+                left = sum(plan[done[0] :]) * rate
+                done[0] += 1
+                self.calibration_progress.emit(
+                    CalibrationProgress(min(done[0], len(plan)), len(plan), phase, left)
+                )
+                yield item
+
+        def on_point(phase: str, bias_v: float, bits: np.ndarray) -> None:
+            done[1] += len(bits)
+            if phase == "sweep":
+                device = self._bench.device.name if len(served) > 1 else ""
+                self.calibration_point.emit(CalibrationPoint(bias_v, float(bits.mean()), device))
+            self._emit_state()
+
+        return progress, on_point
 
     @Slot()
     def resume_filling(self) -> None:
@@ -475,6 +538,7 @@ class BenchWorker(QObject):
         self._filling = True
         self.filling.emit(True)
         self._draws: dict[float, tuple[int, int]] = {}
+        self._monobit = MonobitWatch()
         self._announced = False
         self._level_index = 0
         self._visit = 0
@@ -530,12 +594,15 @@ class BenchWorker(QObject):
 
     def _acquire_one(self) -> None:
         bench = self._bench
+        array = self._filling and isinstance(self._calibration, ArrayCalibration)
         try:
-            level = self._next_level() if self._filling else None
-            if level is not None and bench.bias_v != level.bias_v:
+            level = self._next_level() if self._filling and not array else None
+            if array:
+                self._fill_array_round()
+            elif level is not None and bench.bias_v != level.bias_v:
                 bench.set_bias(level.bias_v)
                 self._emit_state()
-            record = bench.record()
+            record = bench.record()  # an array's: the selected device's, for the live view
         except SmtjlabError as error:
             self._stop_timer()
             self.error.emit(f"live acquisition stopped: {error}")
@@ -564,6 +631,21 @@ class BenchWorker(QObject):
             return
         if self._records % POOL_STATUS_EVERY == 0:
             self.pools.emit(self._pool_status())
+        self._announce_ready()
+
+    def _fill_array_round(self) -> None:
+        """Every serving device of an array at its level at once: each pool gains bits.
+
+        A drifted device stops it with `DriftError` (its bits are not used).
+        """
+        round_bank = self._bench.fill_array(self._calibration, bits_per_level=ARRAY_ROUND_BITS)
+        for fresh in round_bank.pools:
+            self._bank.pool(fresh.p_target).append(fresh.bits())
+        self.pools.emit(self._pool_status())
+        self._emit_state()
+        self._announce_ready()
+
+    def _announce_ready(self) -> None:
         if not self._announced and all(p.n_bits >= self.ready_bits for p in self._bank.pools):
             self._announced = True
             log.info("bit pools ready: the network may now draw its bits from them")
@@ -578,19 +660,27 @@ class BenchWorker(QObject):
         for row, bits in zip(raster, recent, strict=True):
             tail = bits[-RASTER_BITS:]
             row[RASTER_BITS - len(tail) :] = tail
+        lag1 = [autocorrelation(bits, 1) for bits in recent]
+        monobits = [
+            self._monobit.update(pool, bits, rho)
+            for pool, bits, rho in zip(pools, recent, lag1, strict=True)
+        ]
         return PoolStatus(
             levels=[pool.p_target for pool in pools],
             fill=[pool.n_bits / pool.capacity_bits for pool in pools],
             fill_bits=[pool.n_bits for pool in pools],
             measured=[pool.p_measured for pool in pools],
             raster=raster,
-            lag1=[autocorrelation(bits, 1) for bits in recent],
-            monobit_p=[
-                monobit(bits, pool.p_target).p_value if len(bits) else math.nan
-                for bits, pool in zip(recent, pools, strict=True)
-            ],
+            lag1=lag1,
+            monobit_p=[p_value for p_value, _ in monobits],
+            monobit_failures=[failures for _, failures in monobits],
             overlap=[self._recent_overlap(pool) for pool in pools],
             window_bits=RECENT_BITS,
+            devices=(
+                [name for name, _ in self._calibration.assignment]
+                if isinstance(self._calibration, ArrayCalibration)
+                else []
+            ),
         )
 
     def _recent_overlap(self, pool: BitPool) -> float:
@@ -624,13 +714,21 @@ class BenchWorker(QObject):
 
     @Slot(str)
     def start_recording(self, path: str) -> None:
+        """Write every live record to a new trace file, with the instruments' *IDN?, the
+        limits and the calibration in force (`LiveRecording`)."""
         self.stop_recording()
-        instrument = self._bench.readout.idn if self._bench is not None else ""
+        bench = self._bench
         try:
-            self._writer = LiveRecording(path, instrument=instrument)
+            self._writer = LiveRecording(
+                path,
+                instrument=bench.readout.idn if bench is not None else "",
+                smu=bench.instruments[bench.device.source].idn if bench is not None else "",
+                limits=bench.limits if bench is not None else None,
+            )
         except SmtjlabError as error:
             self.error.emit(f"cannot record to {path}: {error}")
             return
+        self._note_calibration()
         self._recording = path
         log.info("recording every live record to %s", path)
         self._emit_state()
@@ -655,6 +753,26 @@ class BenchWorker(QObject):
         except SmtjlabError as error:
             self.error.emit(f"recording stopped: {error}")
             self.stop_recording()
+            return
+        if time.monotonic() - self._recording_shown >= RECORDING_STATUS_S:
+            self._emit_state()  # the toolbar shows the recording's size and duration
+
+    def _note_calibration(self) -> None:
+        """Tell the recording the calibration in force (traces begun from now on carry it)."""
+        from smtjlab.console import strict_json
+
+        if self._writer is None or self._calibration is None:
+            return
+        calibration = self._calibration
+        self._writer.set_calibration(
+            strict_json(
+                {
+                    **calibration.summary(),
+                    "timestamp": calibration.timestamp,
+                    "meta": calibration.meta,
+                }
+            )
+        )
 
     # -- state --------------------------------------------------------------------------------
 
@@ -668,18 +786,79 @@ class BenchWorker(QObject):
                 output_on=bool(smu is not None and smu.output_enabled),
                 source=self._source_key,
                 recording=self._recording,
+                recording_bytes=self._writer.size_bytes if self._writer is not None else 0,
+                recording_seconds=self._writer.seconds if self._writer is not None else 0.0,
             )
         )
+        self._recording_shown = time.monotonic()
 
 
-def calibration_message(result: Calibration) -> CalibrationResult:
-    """What the Calibration view draws of a calibration."""
+class MonobitWatch:
+    """The monobit test of each pool's newest `RECENT_BITS`, on windows that share no bit.
+
+    A window is tested once it shares no bit with the last one tested (64 more bits than a
+    window: up to 63 wait outside `BitPool.bits()` for a whole word), with the lag-1
+    correlation measured on it accounted for, so successive verdicts are independent: an
+    on-target pool fails one at the rate ALPHA and two in a row at ALPHA², which is what the
+    Bit-pools view's red means.
+    """
+
+    FRESH_BITS = RECENT_BITS + 64
+
+    def __init__(self) -> None:
+        # Per level: (pool.appended when last tested, its p-value, failures in a row).
+        self._last: dict[float, tuple[int, float, int]] = {}
+
+    def update(self, pool: BitPool, bits: np.ndarray, lag1: float) -> tuple[float, int]:
+        """(p-value, failures in a row) of the newest tested window of `pool`."""
+        default = (-self.FRESH_BITS, math.nan, 0)
+        tested, p_value, failures = self._last.get(pool.p_target, default)
+        if len(bits) == RECENT_BITS and pool.appended - tested >= self.FRESH_BITS:
+            p_value = monobit(bits, pool.p_target, lag1).p_value
+            failures = failures + 1 if p_value < ALPHA else 0
+            self._last[pool.p_target] = (pool.appended, p_value, failures)
+        return p_value, failures
+
+
+def calibration_message(result: Calibration | ArrayCalibration) -> CalibrationResult:
+    """What the Calibration view draws; an array's per device (its worst fit in the label)."""
+    own = result.devices if isinstance(result, ArrayCalibration) else {"": result}
+    qualities = {name: cal.quality() for name, cal in own.items()}
+    nearest = {
+        (name, level.p_target): level.nearest_v
+        for name, quality in qualities.items()
+        for level in quality.coverage.levels
+    }
+    serving = (
+        [name for name, _ in result.assignment]
+        if isinstance(result, ArrayCalibration)
+        else [""] * len(result.levels)
+    )
     return CalibrationResult(
         v50=result.fit.v50,
         width=result.fit.width,
-        points=[CalibrationPoint(pt.bias_v, pt.p_high) for pt in result.points],
+        points=[
+            CalibrationPoint(pt.bias_v, pt.p_high, name)
+            for name, cal in own.items()
+            for pt in cal.points
+        ],
         levels=[(lv.p_target, lv.bias_v, lv.p_measured) for lv in result.levels],
+        fit_rms=max(quality.fit_rms for quality in qualities.values()),
+        fit_rms_sigmas=max(quality.fit_rms_sigmas for quality in qualities.values()),
+        nearest_v=[
+            nearest[name, lv.p_target] for name, lv in zip(serving, result.levels, strict=True)
+        ],
+        warnings=_warnings(result),
+        timestamp=result.timestamp,
+        level_devices=[name for name in serving if name],
+        fits=[(name, cal.fit.v50, cal.fit.width) for name, cal in own.items() if name],
     )
+
+
+def _warnings(result: Calibration | ArrayCalibration) -> list[str]:
+    if isinstance(result, ArrayCalibration):
+        return result.warnings()
+    return result.quality().warnings
 
 
 def typed_station(resources, limits, visa_library: str = ""):

@@ -6,7 +6,9 @@ message carries only what a view draws; the GUI thread never touches an instrume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import numpy as np
 
@@ -30,6 +32,16 @@ class BenchState:
     output_on: bool = False
     source: str = ""  # "mock model", "mock replay", "replay FILE", or a resource name
     recording: str = ""  # the trace file being written, if any
+    recording_bytes: int = 0  # its size on disk now
+    recording_seconds: float = 0.0  # the samples it holds, in seconds of trace
+
+    def recording_summary(self) -> str:
+        """'● live.h5: 12.3 MB, 4.50 s of trace' while recording, else ''."""
+        if not self.recording:
+            return ""
+        name = PurePath(self.recording).name
+        size = self.recording_bytes / 1e6
+        return f"● {name}: {size:.1f} MB, {self.recording_seconds:.2f} s of trace"
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,17 @@ class LiveFrame:
 class CalibrationPoint:
     bias_v: float
     p_high: float
+    device: str = ""  # the station's device, on a bench with several
+
+
+@dataclass(frozen=True)
+class CalibrationProgress:
+    """Step `done` of `total` of a running calibration (a level counts as one step)."""
+
+    done: int
+    total: int
+    phase: str  # "sweep" or "levels"
+    seconds_left: float  # at least this long (a level may take several tries); NaN: unknown
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,16 @@ class CalibrationResult:
     width: float
     points: list[CalibrationPoint]
     levels: list[tuple[float, float, float]]  # (p_target, bias_v, p_measured)
+    # The fit's quality (smtjlab.acquisition.calibration.Quality): any warning shows amber.
+    fit_rms: float = math.nan  # occupancy units
+    fit_rms_sigmas: float = math.nan  # in units of the points' binomial σ
+    nearest_v: list[float] = field(default_factory=list)  # each level's nearest sweep bias, V
+    warnings: list[str] = field(default_factory=list)
+    timestamp: str = ""  # ISO 8601, when it was made
+    # An array (a station with several devices): the device serving each level, and every
+    # device's own fit (name, v50, width); empty for one device.
+    level_devices: list[str] = field(default_factory=list)
+    fits: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -76,9 +109,14 @@ class PoolStatus:
     measured: list[float]  # fraction of ones over the whole pool
     raster: np.ndarray  # (levels, n) uint8: the most recent bits of each pool
     lag1: list[float]
-    monobit_p: list[float]  # p-value of the monobit (frequency) test against the level
+    # p-value of the monobit (frequency) test against the level, lag-1 correlation accounted
+    # for, on the newest window of `window_bits` that shares no bit with the one tested before
+    monobit_p: list[float]
     overlap: list[float]  # fraction of drawn segments that overlapped another of the same image
     window_bits: int  # how many of the newest bits the raster's indicators looked at
+    # Per level, how many such windows in a row failed the monobit test (p < ALPHA); none: 0.
+    monobit_failures: list[int] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)  # an array's device serving each level
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ DECIDED_BRUSH = pg.mkBrush(90, 90, 90)  # a decision with no label to judge it b
 BIG_NUMBER = "font-size: 16pt; font-weight: 600;"
 OK_TEXT = "color: #0a6b2a;"
 NEUTRAL_TEXT = "color: #404040;"
+WARN_TEXT = "color: #9a5b00; font-weight: 600;"  # amber: it worked, but read the warning
 ERROR_TEXT = "color: #b00020; font-weight: 600;"
 STOP_BUTTON = (
     "QPushButton, QToolButton { background: #c62828; color: white; font-weight: 700;"

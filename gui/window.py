@@ -208,6 +208,8 @@ class LabWindow(QMainWindow):
         self.replay_action.setToolTip("Connect a simulated bench that replays a trace file")
         bar.addAction(self.record_action)
         bar.addAction(self.replay_action)
+        self.recording_label = QLabel("")  # the recording's size and duration as it grows
+        bar.addWidget(self.recording_label)
 
     def _build_menus(self) -> None:
         """Every menu of the window, in one place."""
@@ -394,6 +396,7 @@ class LabWindow(QMainWindow):
         bench.live_running.connect(self._set_live)
         bench.calibration_started.connect(cal.begin)
         bench.calibration_point.connect(cal.add_point)
+        bench.calibration_progress.connect(cal.show_progress)
         bench.calibration_done.connect(cal.show_result)
         bench.calibration_stopped.connect(cal.show_stopped)
         bench.pools.connect(self._show_pools)
@@ -649,6 +652,7 @@ class LabWindow(QMainWindow):
         output = "ON" if state.output_on else "off"
         self.status_bias.setText(f"bias {state.bias_v:+.3f} V, output {output}")
         self.record_action.setChecked(bool(state.recording))
+        self.recording_label.setText(state.recording_summary())
         self.record_action.setText(
             f"● Recording to {Path(state.recording).name}" if state.recording else "● Record trace…"
         )

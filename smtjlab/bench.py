@@ -256,7 +256,8 @@ class Bench:
         """Sweep, fit and solve `levels` (smtjlab.acquisition.calibration.calibrate).
 
         `on_point(phase, bias_v, bits)` sees every measurement ("sweep" or "levels"); setting
-        `stop` ends the calibration at the next one with `CalibrationStopped`.
+        `stop` ends the calibration at the next one with `CalibrationStopped`. The result's
+        `quality()` judges the fit and the sweep's coverage, with its warnings.
         """
         for bias in bias_range:
             self.limits.check_bias(bias)  # refuse a range outside the limits up front
@@ -472,6 +473,7 @@ class Bench:
                 record_points=self.points,
                 settle_s=settle_s,
                 source=self.origin,
+                smu_idn=self.instruments[self.device.source].idn,
                 progress=progress,
             )
         finally:

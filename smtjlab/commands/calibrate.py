@@ -1,7 +1,9 @@
 """`smtjlab calibrate`: sweep the bias, fit P(1)(V), solve and verify every device level.
 
 The levels of an N-state network are k/(N−1) for 0 < k < N−1 (DESIGN §4); each is refined
-until |p − p_k| ≤ 0.01 over at least 10⁴ bits. However it ends, the SMU ramps to 0 V and its
+until |p − p_k| ≤ 0.01 over at least 10⁴ bits. A fit the sweep points do not follow, or a level
+served far from every sweep point, is a warning: one line on stderr each, and in the JSON
+(`warnings`, with `fit_rms` and `coverage`). However it ends, the SMU ramps to 0 V and its
 output turns off.
 
     smtjlab calibrate --mock --source model --levels 11 --json
@@ -13,6 +15,7 @@ output turns off.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from smtjlab.arguments import positive_int
 from smtjlab.commands.where import add_bench_options, station_from
@@ -69,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
             calibration = bench.calibrate_array(levels, bias_range, progress=progress)
         else:
             calibration = bench.calibrate(levels, bias_range, progress=progress)
+    warnings = calibration.warnings() if array else calibration.quality().warnings
+    for warning in warnings:
+        print(f"smtjlab calibrate: warning: {warning}", file=sys.stderr)
     if array:
         emit(calibration.summary(), args.json, _array_text(calibration))
         return 0
@@ -88,6 +94,7 @@ def _text(calibration) -> str:
         [
             f"V50 = {fit.v50:.4f} ± {fit.v50_err:.4f} V, width = {fit.width:.4f} ± "
             f"{fit.width_err:.4f} V from {len(calibration.points)} sweep points",
+            _quality_text(calibration.quality()),
             *(
                 f"p = {lv.p_target:.4f}: {lv.bias_v:.4f} V, measured {lv.p_measured:.4f} "
                 f"over {lv.n_bits} bits"
@@ -97,11 +104,23 @@ def _text(calibration) -> str:
     )
 
 
+def _quality_text(quality) -> str:
+    coverage = quality.coverage
+    verdict = (
+        f"{len(quality.warnings)} warning(s), on stderr" if quality.warnings else "no warnings"
+    )
+    return (
+        f"fit residual {quality.fit_rms:.4f} RMS ({quality.fit_rms_sigmas:.1f}× the points' "
+        f"binomial noise); {coverage.visited} of {coverage.asked} biases gave points; {verdict}"
+    )
+
+
 def _array_text(array) -> str:
     lines = []
     for name, calibration in array.devices.items():
         fit = calibration.fit
         lines.append(f"{name}: V50 = {fit.v50:.4f} V, width = {fit.width:.4f} V")
+        lines.append(f"  {_quality_text(calibration.quality())}")
         lines += [
             f"  serves p = {lv.p_target:.4f}: {lv.bias_v:.4f} V, measured {lv.p_measured:.4f}"
             for lv in calibration.levels

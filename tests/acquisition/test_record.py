@@ -1,11 +1,13 @@
 """Headless recording on the mock bench: the file, the safety, and replay of what was recorded."""
 
+import json
+from dataclasses import asdict
 from datetime import datetime
 
 import numpy as np
 import pytest
-from smtjlab.acquisition.record import record
-from smtjlab.acquisition.tracefile import read_traces
+from smtjlab.acquisition.record import LiveRecording, record
+from smtjlab.acquisition.tracefile import Trace, read_traces
 from smtjlab.instruments.infiniivision import InfiniiVision
 from smtjlab.instruments.keithley import Keithley2400
 from smtjlab.instruments.safety import BiasLimitError, BiasLimits
@@ -57,6 +59,12 @@ def test_record_writes_codes_with_their_scale_and_metadata(tmp_path):
         assert trace.sample_rate == pytest.approx(1e6)
         assert trace.source == "synthetic" and trace.attrs["instrument"].startswith("KEYSIGHT")
         datetime.fromisoformat(trace.attrs["started_at"])
+        assert json.loads(trace.attrs["limits"]) == asdict(FAST)
+        # 50 000 samples in records of 20 000: three records, each with its start time.
+        assert [start for start, _ in trace.records] == [0, 20_000, 40_000]
+        times = [datetime.fromisoformat(when) for _, when in trace.records]
+        assert times == sorted(times) and all(t.utcoffset().total_seconds() == 0 for t in times)
+    assert "smu" not in low.attrs  # not given: not invented
     assert low.bias_voltage == 0.25 and low.attrs["channel"] == 1
     assert low.volts.mean() < high.volts.mean()  # more bias, more readout voltage
     assert_safe(bench)
@@ -140,3 +148,35 @@ def test_one_scope_timeout_anywhere_does_not_abort_a_recording(tmp_path, mocker,
     (trace,) = read_traces(path)
     assert len(trace.data) == 3000
     assert_safe(bench)
+
+
+def codes_record(bias, n=1000, rate=1e6):
+    data = np.random.default_rng(0).integers(-100, 100, n).astype(np.int8)
+    return Trace("r", data, rate, bias, 1e-3, 0.0, attrs={"source": "synthetic", "channel": 1})
+
+
+def test_a_live_recording_carries_idns_limits_calibration_and_each_records_start(tmp_path):
+    limits = BiasLimits(max_abs_v=0.4, source="lab.toml")
+    recording = LiveRecording(
+        tmp_path / "live.h5", instrument="KEYSIGHT,DSO-X", smu="KEITHLEY,2400", limits=limits
+    )
+    sizes = [recording.size_bytes]
+    for bias in (0.30, 0.30, 0.30):
+        recording.add(codes_record(bias))
+        sizes.append(recording.size_bytes)
+    calibration = {"fit": {"v50": 0.3, "width": 0.025}, "warnings": [], "timestamp": "now"}
+    recording.set_calibration(calibration)
+    recording.add(codes_record(0.32, n=500))
+    assert recording.seconds == pytest.approx(3.5e-3)
+    recording.close()
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]  # it grows as records come
+    first, second = read_traces(tmp_path / "live.h5")
+    assert first.attrs["smu"] == "KEITHLEY,2400" and first.attrs["instrument"] == "KEYSIGHT,DSO-X"
+    assert json.loads(first.attrs["limits"]) == asdict(limits)
+    assert "calibration" not in first.attrs  # none was in force when it began
+    assert json.loads(second.attrs["calibration"]) == calibration
+    assert [start for start, _ in first.records] == [0, 1000, 2000]
+    assert [start for start, _ in second.records] == [0]
+    times = [datetime.fromisoformat(when) for _, when in first.records + second.records]
+    assert times == sorted(times)
+    assert datetime.fromisoformat(first.attrs["started_at"]) == times[0]

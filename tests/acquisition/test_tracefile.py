@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 from smtjlab.acquisition.tracefile import (
+    RECORD_DTYPE,
     Trace,
     TraceFileError,
     TraceWriter,
@@ -91,11 +92,41 @@ def _broken(tmp_path, damage):
             "states must be uint8 of the trace's length",
         ),
         (lambda f: f["traces/t"].attrs.__setitem__("source", "guessed"), "source 'guessed'"),
+        (
+            lambda f: f.create_dataset("records/t", data=np.zeros(2, np.int64)) and None,
+            "records must be rows of",
+        ),
+        (
+            lambda f: (
+                f.create_dataset(
+                    "records/t", data=np.array([(5, b"x"), (11, b"y")], dtype=RECORD_DTYPE)
+                )
+                and None
+            ),
+            "record starts must rise within the trace's 10 samples",
+        ),
     ],
 )
 def test_reader_names_what_is_wrong(tmp_path, damage, message):
     with pytest.raises(TraceFileError, match=message):
         read_traces(_broken(tmp_path, damage))
+
+
+def test_record_starts_and_times_round_trip_through_write_trace(tmp_path):
+    with TraceWriter(tmp_path / "a.h5") as writer:
+        writer.create("t", sample_rate=1e6, bias_voltage=0.2, smu="KEITHLEY,2400", limits="{}")
+        for start in (0, 4):
+            writer.append("t", np.zeros(4, np.float32))
+            writer.mark_record("t", start, f"2026-12-02T07:00:0{start}.000+00:00")
+    (trace,) = read_traces(tmp_path / "a.h5")
+    assert trace.records == [
+        (0, "2026-12-02T07:00:00.000+00:00"),
+        (4, "2026-12-02T07:00:04.000+00:00"),
+    ]
+    assert trace.attrs == {"smu": "KEITHLEY,2400", "limits": "{}"}
+    with TraceWriter(tmp_path / "b.h5") as writer:
+        writer.write_trace(trace)
+    assert read_traces(tmp_path / "b.h5")[0].records == trace.records
 
 
 def test_truncated_or_foreign_files_are_rejected(tmp_path):

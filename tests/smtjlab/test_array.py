@@ -46,6 +46,8 @@ def test_a_four_device_array_calibrates_every_device_in_one_command(capsys):
         own = devices[level["device"]]["levels"]
         assert own == [{key: level[key] for key in ("p_target", "bias_v", "p_measured")}]
     assert devices["mtj-4"]["levels"] == []  # a spare: fitted, serving nothing
+    assert result["warnings"] == [] and all(device["warnings"] == [] for device in devices.values())
+    assert all(device["fit_rms"] < 0.01 for device in devices.values())
     for line in ("smu-a ch1", "smu-a ch2", "smu-b ch1", "smu-b ch2"):
         assert f"{line}: 0.000 V, output off" in captured.err
 

@@ -6,7 +6,7 @@ from smtjlab.acquisition.record import record
 from smtjlab.inference.bitsource import BitSourceError, PoolBits
 from smtjlab.instruments.safety import BiasLimitError, BiasLimits, OutputMayBeOnError
 from smtjlab.instruments.scpi import InstrumentError
-from smtjlab.mocks import mock_infiniivision
+from smtjlab.mocks import mock_infiniivision, recorded
 from smtjlab.mocks.visa_library import KEITHLEY_RESOURCE, SCOPE_RESOURCE
 
 from smtjlab.bench import Bench, mock_bit_bank, open_bit_source, take_final_states
@@ -117,6 +117,20 @@ def test_mock_calibration_reaches_every_level(seed):
     assert result.fit.width == pytest.approx(0.025, abs=0.001)  # the mock device's sigmoid
     for level in result.levels:
         assert abs(level.p_measured - level.p_target) <= 0.01
+    quality = result.quality()  # the model is a sigmoid, sampled at every bias asked
+    assert quality.warnings == [] and quality.coverage.visited == quality.coverage.asked == 22
+
+
+def test_a_replay_of_few_biases_calibrates_with_a_poor_fit_warning(tmp_path):
+    staircase = recorded.generate(
+        tmp_path / "few.h5", occupancies=(0.1, 0.25, 0.5, 0.75, 0.9), samples=1 << 17
+    )
+    with Bench.open(Station.mock("replay", recording=staircase), points=100_000) as bench:
+        result = bench.calibrate([0.25, 0.5, 0.75])
+    assert all(abs(level.p_measured - level.p_target) <= 0.01 for level in result.levels)
+    quality = result.quality()
+    assert quality.poor_fit and quality.fit_rms > 10 * quality.noise_rms
+    assert quality.warnings[0].startswith("poor fit")
 
 
 def test_bit_pool_files_open_through_the_acquisition_layer(tmp_path):

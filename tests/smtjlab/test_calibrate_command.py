@@ -5,10 +5,12 @@ from smtjlab.mocks import recorded
 
 from smtjlab.cli import main
 
+QUALITY = {"fit_rms", "noise_rms", "fit_rms_sigmas", "coverage", "warnings"}
+
 
 def levels_ok(result, expected):
-    """Exactly the DESIGN §5.2 JSON, with every device level within ±0.01."""
-    assert set(result) == {"fit", "points", "levels"}
+    """The DESIGN §5.2 JSON and the fit's quality, with every device level within ±0.01."""
+    assert set(result) == {"fit", "points", "levels"} | QUALITY
     assert set(result["fit"]) == {"v50", "width"}
     assert result["points"] and all(set(p) == {"bias_v", "p_high"} for p in result["points"])
     assert [level["p_target"] for level in result["levels"]] == pytest.approx(expected)
@@ -28,6 +30,13 @@ def test_calibrate_reaches_every_level_in_both_mock_sources(capsys, source, stat
     levels_ok(result, expected)
     assert result["fit"]["v50"] == pytest.approx(0.30, abs=0.002)
     assert result["fit"]["width"] == pytest.approx(0.025, abs=0.002)
+    coverage = result["coverage"]
+    assert coverage["visited"] == coverage["asked"] == 2 * 11  # every bias switched
+    assert all(level["inside"] and level["near"] for level in coverage["levels"])
+    if source == "model":  # the device is the sigmoid: residuals at the binomial noise
+        assert result["warnings"] == [] and result["fit_rms_sigmas"] < 2
+    else:  # the shipped recording holds 15 biases: the sweep between them is a staircase
+        assert [w for w in result["warnings"] if w.startswith("poor fit")]
 
 
 def test_calibrate_stores_the_calibration_with_its_timestamp(capsys, tmp_path):
@@ -51,7 +60,17 @@ def test_calibrate_a_replay_that_recorded_the_level_biases(capsys, tmp_path):
         ["calibrate", "--mock", "--source", "replay", "--recording", str(recording), "--json"]
     )
     assert code == 0
-    levels_ok(json.loads(capsys.readouterr().out), [0.25, 0.5, 0.75])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    # The levels land on the recorded biases, within tolerance, but the sweep between seven
+    # recorded biases is a staircase the sigmoid does not follow: a warning, not "all good".
+    levels_ok(result, [0.25, 0.5, 0.75])
+    assert result["fit_rms"] > 10 * result["noise_rms"]
+    (warning,) = result["warnings"]
+    assert warning.startswith("poor fit")
+    assert [line for line in captured.err.splitlines() if "poor fit" in line] == [
+        f"smtjlab calibrate: warning: {warning}"
+    ]
 
 
 def test_a_sweep_range_beyond_the_limits_is_refused_before_connecting(capsys):
