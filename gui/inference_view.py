@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 from smtjlab.gui.canvas import DigitCanvas
 from smtjlab.gui.messages import InferenceStep, InferenceTally
 from smtjlab.gui.style import BAR_BRUSH, BIG_NUMBER, LEADER_BRUSH, WINNER_BRUSH, WRONG_BRUSH
+from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.encoding import Encoding
 
 LENGTHS = (100, 200, 300, 400, 500)
 HISTORY = 12
@@ -34,10 +36,11 @@ class ModelChoice:
     hidden_layers: int
     states: int
     length: int
+    encoding: str = Encoding.SIGN_MAGNITUDE.value
 
     @property
     def checkpoint(self) -> str:
-        return f"mlp{self.hidden_layers}-s{self.states}-sc"
+        return shipped_name(self.hidden_layers, self.states, "sc", self.encoding)
 
 
 class InferenceView(QWidget):
@@ -55,12 +58,15 @@ class InferenceView(QWidget):
         self.hidden.addItems(["1 hidden layer", "3 hidden layers"])
         self.states = QComboBox()
         self.states.addItems(["5 states", "11 states"])
+        self.encoding = QComboBox()
+        self.encoding.addItems([encoding.value for encoding in Encoding])
         self.length = QComboBox()
         self.length.addItems([str(n) for n in LENGTHS])
         model_box = QGroupBox("Network (shipped SC-trained checkpoints)")
         model_form = QFormLayout(model_box)
         model_form.addRow("depth:", self.hidden)
         model_form.addRow("quantization:", self.states)
+        model_form.addRow("encoding:", self.encoding)
         model_form.addRow("bitstream length L:", self.length)
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
@@ -183,7 +189,7 @@ class InferenceView(QWidget):
         layout.addWidget(left_widget)
         layout.addLayout(right, 1)
 
-        for combo in (self.hidden, self.states, self.length):
+        for combo in (self.hidden, self.states, self.encoding, self.length):
             combo.currentIndexChanged.connect(lambda _: self.model_changed.emit(self.choice()))
         self.index.valueChanged.connect(self.image_requested.emit)
         self.random_button.clicked.connect(self._random_image)
@@ -201,18 +207,20 @@ class InferenceView(QWidget):
             hidden_layers=1 if self.hidden.currentIndex() == 0 else 3,
             states=5 if self.states.currentIndex() == 0 else 11,
             length=int(self.length.currentText()),
+            encoding=self.encoding.currentText(),
         )
 
     def set_choice(self, choice: ModelChoice) -> None:
         self.hidden.setCurrentIndex(0 if choice.hidden_layers == 1 else 1)
         self.states.setCurrentIndex(0 if choice.states == 5 else 1)
+        self.encoding.setCurrentText(choice.encoding)
         self.length.setCurrentText(str(choice.length))
 
     def set_streaming(self, streaming: bool) -> None:
         self.stream_button.setEnabled(not streaming)
         self.stop_button.setEnabled(streaming)
         self.classify_button.setEnabled(not streaming)
-        for widget in (self.hidden, self.states, self.length):
+        for widget in (self.hidden, self.states, self.encoding, self.length):
             widget.setEnabled(not streaming)
 
     def show_model(self, text: str) -> None:

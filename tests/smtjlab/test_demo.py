@@ -28,10 +28,11 @@ def test_demo_classifies_on_device_bits_and_leaves_the_smu_off(capsys, monkeypat
     assert report.stat().st_size > 10_000
 
 
-def test_demo_text_names_every_result(capsys, monkeypatch, tmp_path):
+@pytest.mark.parametrize("model", ["mlp1-s5-sc", "mlp1-s11-sc-bipolar"])
+def test_demo_text_names_every_result(capsys, monkeypatch, tmp_path, model):
     monkeypatch.setattr(demo, "run_demo", functools.partial(demo.run_demo, bits_per_level=1 << 16))
     report = tmp_path / "report.png"
-    assert main(["demo", "--images", "20", "--model", "mlp1-s5-sc", "--report", str(report)]) == 0
+    assert main(["demo", "--images", "20", "--model", model, "--report", str(report)]) == 0
     captured = capsys.readouterr()
     for words in ("calibration:", "accuracy", "images/s", "energy model", "0.000 V, output off"):
         assert words in captured.out
