@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "table",
     "sweep",
+    "study",
     "energy",
     "digitize",
     "calibrate",

@@ -1,0 +1,309 @@
+"""`smtjlab study`: the science studies of docs/accuracy.md and docs/energy-model.md.
+
+- `sc-training`: with-SC against without-SC training at L = 100, every paper configuration
+  and both encodings, over training seeds x stream seeds, paired by training seed, with a
+  one-sided paired t-test (smtjlab/studies/sc_training.py). Each (configuration, encoding,
+  training seed, mode) is one task, run in process or on Dask (--workers, --scheduler).
+- `energy`: the analog/quantized activation-energy ratio over DAC resolution x τc, for 5 and
+  11 states, with the paper's 2.6x as a contour (smtjlab/studies/energy.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import time
+from pathlib import Path
+
+from smtjlab.arguments import int_between, positive_float, positive_int
+from smtjlab.console import emit, progress
+from smtjlab.errors import SmtjlabError
+from smtjlab.executors import Failed, add_arguments, open_executor
+from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.train_config import TrainConfig
+from smtjlab.outputs import OutputFile, add_force_argument
+
+ENCODINGS = ("sign-magnitude", "bipolar")
+RECIPE = TrainConfig(hidden=(256,), states=5)  # the shipped models' recipe (docs/accuracy.md)
+
+
+class StudyError(SmtjlabError):
+    """A study that cannot run or whose task failed."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("study", help="science studies (issue 17)", description=__doc__)
+    studies = parser.add_subparsers(dest="study", metavar="STUDY", required=True)
+    _register_sc_training(studies)
+    _register_energy(studies)
+
+
+def _register_sc_training(studies: argparse._SubParsersAction) -> None:
+    parser = studies.add_parser(
+        "sc-training",
+        help="with-SC against without-SC training, paired by training seed",
+        description="With-SC against without-SC training at L, every paper configuration "
+        "and encoding, over training seeds x stream seeds on ideal bits, paired by training "
+        "seed, with a one-sided paired t-test (docs/accuracy.md).",
+    )
+    parser.add_argument("--encoding", choices=(*ENCODINGS, "both"), default="both")
+    parser.add_argument("--depths", type=int, nargs="+", choices=(1, 3), default=[1, 3])
+    parser.add_argument("--states", type=int, nargs="+", choices=(5, 11), default=[5, 11])
+    parser.add_argument(
+        "--train-seeds", type=positive_int, default=3, help="training seeds 0 .. N-1 (3)"
+    )
+    parser.add_argument(
+        "--stream-seeds", type=positive_int, default=3, help="stream seeds 0 .. N-1 per model (3)"
+    )
+    parser.add_argument(
+        "--length", type=positive_int, default=100, help="L of SC training and evaluation (100)"
+    )
+    parser.add_argument("--width", type=positive_int, default=RECIPE.hidden[0], help="(256)")
+    parser.add_argument("--epochs", type=positive_int, default=RECIPE.epochs)
+    parser.add_argument("--lr", type=positive_float, default=RECIPE.lr)
+    parser.add_argument("--batch-size", type=positive_int, default=RECIPE.batch_size)
+    parser.add_argument(
+        "--train-images", type=positive_int, help="train on the first N images (default all)"
+    )
+    parser.add_argument(
+        "--images", type=int_between(1, 10000), default=10000, help="first N test images (all)"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        metavar="FOLDER",
+        help="keep each trained model here, and reuse the ones already there (resumes a study)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="folder of the outputs")
+    parser.add_argument(
+        "--name", default="sc-training", help="file stem: OUT/NAME.csv and OUT/NAME.md"
+    )
+    add_force_argument(parser)
+    add_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_sc_training)
+
+
+def run_sc_training(args: argparse.Namespace) -> int:
+    from smtjlab.studies import sc_training
+
+    started = time.perf_counter()
+    csv_out, md_out = (
+        OutputFile(args.out / f"{args.name}.{suffix}", force=args.force, make_folder=True)
+        for suffix in ("csv", "md")
+    )
+    if args.models is not None and args.models.exists() and not args.models.is_dir():
+        raise StudyError(f"--models {args.models}: is not a folder")
+    encodings = ENCODINGS if args.encoding == "both" else (args.encoding,)
+    configs = [
+        {
+            "hidden": [args.width] * depth,
+            "states": states,
+            "encoding": encoding,
+            "training": mode,
+            "length": args.length,
+            "epochs": args.epochs,
+            "train_seed": seed,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "train_images": args.train_images,
+            "images": args.images,
+            "stream_seeds": list(range(args.stream_seeds)),
+        }
+        for encoding in encodings
+        for depth in args.depths
+        for states in args.states
+        for seed in range(args.train_seeds)
+        for mode in sc_training.MODES
+    ]
+    with open_executor(args) as executor:
+        jobs, sources = [], []
+        for config in configs:
+            model, source = _existing_model(config, args.models)
+            sources.append(source)
+            files = {} if model is None else {"model": executor.share(model)}
+            jobs.append((sc_training.train_and_score, config, files))
+        results = [None] * len(jobs)
+        for index, result in progress(executor.run(jobs), "study", total=len(jobs)):
+            if isinstance(result, Failed):
+                raise StudyError(f"task {_task_name(configs[index])} failed: {result.error}")
+            if result["checkpoint"] is not None and args.models is not None:
+                _keep(result["checkpoint"], args.models / f"{_task_name(configs[index])}.npz")
+            results[index] = result
+    summary = sc_training.summarize(results)
+    text = _sc_markdown(summary, args, configs[0])
+    with csv_out.writing() as csv_temp, md_out.writing() as md_temp:
+        csv_temp.write_text(_sc_csv(results, sources))
+        md_temp.write_text(text)
+    emit(
+        {
+            "summary": summary,
+            "tasks": [
+                {"config": result["config"], "source": source, "rows": result["rows"]}
+                for result, source in zip(results, sources, strict=True)
+            ],
+            "recipe": sc_training.recipe(configs[0]),
+            "executor": executor.name,
+            "seconds": round(time.perf_counter() - started, 1),
+            "files": [str(csv_out.path), str(md_out.path)],
+        },
+        args.json,
+        text,
+    )
+    return 0
+
+
+def _task_name(config: dict) -> str:
+    name = shipped_name(len(config["hidden"]), config["states"], config["training"])
+    return f"{name}-{config['encoding']}-seed{config['train_seed']}"
+
+
+def _existing_model(config: dict, folder: Path | None) -> tuple[bytes | None, str]:
+    """A model trained by the task's own recipe, and where it came from: the --models folder,
+    or, for training seed 0, the shipped checkpoint when the recipe is the shipped one."""
+    from smtjlab.inference.checkpoint import checkpoint_from_bytes, resolve_model
+    from smtjlab.studies.sc_training import recipe
+
+    wanted = recipe(config)
+    kept = None if folder is None else folder / f"{_task_name(config)}.npz"
+    if kept is not None and kept.exists():
+        data = kept.read_bytes()
+        if _recipe_of(checkpoint_from_bytes(data, kept)) != wanted:
+            raise StudyError(
+                f"{kept}: a model of another recipe than this study's ({wanted}); "
+                "choose another --models folder"
+            )
+        return data, "models folder"
+    if config["train_seed"] == 0:
+        name = shipped_name(
+            len(config["hidden"]), config["states"], config["training"], config["encoding"]
+        )
+        data = resolve_model(name).read_bytes()
+        if _recipe_of(checkpoint_from_bytes(data, name)) == wanted:
+            return data, "shipped"
+    return None, "trained"
+
+
+def _recipe_of(checkpoint) -> str:
+    return checkpoint.train_command.partition(" -o ")[0]
+
+
+def _keep(data: bytes, path: Path) -> None:
+    output = OutputFile(path, make_folder=True)
+    with output.writing() as temp:
+        temp.write_bytes(data)
+
+
+def _sc_csv(results: list[dict], sources: list[str]) -> str:
+    buffer = io.StringIO()
+    columns = [
+        "encoding",
+        "hidden",
+        "states",
+        "training",
+        "train_seed",
+        "model_source",
+        "weights_sha256",
+        "deterministic_accuracy",
+        "length",
+        "images",
+        "bits",
+        "stream_seed",
+        "correct",
+        "accuracy",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for result, source in zip(results, sources, strict=True):
+        config = result["config"]
+        for row in result["rows"]:
+            writer.writerow(
+                {
+                    "encoding": config["encoding"],
+                    "hidden": "-".join(map(str, config["hidden"])),
+                    "states": config["states"],
+                    "training": config["training"],
+                    "train_seed": config["train_seed"],
+                    "model_source": source,
+                    "weights_sha256": result["weights_sha256"],
+                    "deterministic_accuracy": result["deterministic_accuracy"],
+                    "length": config["length"],
+                    "images": config["images"],
+                    "bits": "ideal",
+                    **row,
+                }
+            )
+    return buffer.getvalue()
+
+
+def _sc_markdown(summary: list[dict], args: argparse.Namespace, example: dict) -> str:
+    from smtjlab.studies.sc_training import recipe
+
+    def cell(stat: dict) -> str:
+        return f"{stat['mean']:.2f} ± {stat['sd']:.2f}"
+
+    lines = [
+        f"Training with SC against without SC at L = {args.length}: MNIST test accuracy (%) on "
+        f"{args.images} test images with ideal bits. Each model's accuracy is the mean over "
+        f"stream seeds 0–{args.stream_seeds - 1}; the columns give mean ± sd over training "
+        f"seeds 0–{args.train_seeds - 1}. Δ is paired by training seed; p is the one-sided "
+        'paired t-test of "with SC > without SC".',
+        "",
+        "| encoding | hidden layers | states | with SC | without SC | Δ (with − without) | "
+        "t | p (one-sided) | noise cost to the plain model (L = ∞ − L) |",
+        "|" + " --- |" * 9,
+    ]
+    for row in summary:
+        difference = row["difference"]
+        lines.append(
+            f"| {row['encoding']} | {len(row['hidden'])} ({'-'.join(map(str, row['hidden']))}) "
+            f"| {row['states']} | {cell(row['with_sc'])} | {cell(row['without_sc'])} | "
+            f"{difference['mean']:+.2f} ± {difference['sd']:.2f} | {difference['t']:.2f} | "
+            f"{difference['p']:.3g} | {cell(row['plain_noise_cost'])} |"
+        )
+    lines += [
+        "",
+        f"Each model: `{recipe(example)}` with the encoding, depth, states and seed of its row "
+        f"(`--sc-length {args.length}` only with SC); training seed 0 reuses the shipped "
+        "checkpoint when its recipe is this one.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _register_energy(studies: argparse._SubParsersAction) -> None:
+    parser = studies.add_parser(
+        "energy",
+        help="the activation-energy ratio over DAC bits x τc, the paper's 2.6x as a contour",
+        description="The analog/quantized activation-energy ratio of docs/energy-model.md "
+        "over DAC resolution x τc, one panel per number of states, every other parameter at "
+        "its default; the paper's 2.6x is drawn as a contour, the defaults as a point.",
+    )
+    parser.add_argument("--states", type=positive_int, nargs="+", default=[5, 11])
+    parser.add_argument("--length", type=positive_int, default=100, help="L (default 100)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("docs/figures/energy-sensitivity.png"),
+        help="the PNG (default docs/figures/energy-sensitivity.png)",
+    )
+    add_force_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_energy)
+
+
+def run_energy(args: argparse.Namespace) -> int:
+    from smtjlab.inference.checkpoint import check_storable_states
+    from smtjlab.inference.quantize import check_states
+    from smtjlab.studies import energy
+
+    for states in args.states:
+        check_storable_states(check_states(states), "--states")
+    output = OutputFile(args.output, force=args.force, make_folder=True)
+    maps = [energy.sensitivity(states, args.length) for states in args.states]
+    with output.writing() as temp:
+        energy.plot(maps, temp)
+    result = {"maps": [energy.summary(one) for one in maps], "file": str(output.path)}
+    emit(result, args.json, energy.text(result["maps"], output.path))
+    return 0
