@@ -21,10 +21,11 @@ from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
 from smtjlab.executors import Failed, add_arguments, open_executor
 from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.train_config import TrainConfig
 from smtjlab.outputs import OutputFile, add_force_argument
 
-ENCODINGS = ("sign-magnitude", "bipolar")
+ENCODINGS = tuple(encoding.value for encoding in Encoding)  # sign-magnitude first
 RECIPE = TrainConfig(hidden=(256,), states=5)  # the shipped models' recipe (docs/accuracy.md)
 
 

@@ -23,6 +23,7 @@ from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
 from smtjlab.executors import Failed, add_arguments, open_executor
 from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.encoding import Encoding
 from smtjlab.outputs import OutputFile, add_force_argument
 from smtjlab.tasks import BATCH, evaluate
 
@@ -30,7 +31,7 @@ LENGTHS = (100, 200, 300, 400, 500)
 DEPTHS = (1, 3)
 STATES = (5, 11)
 MODES = ("sc", "plain")
-ENCODINGS = ("sign-magnitude", "bipolar")
+ENCODINGS = tuple(encoding.value for encoding in Encoding)  # sign-magnitude first
 # The paper's published figures (arXiv 2504.06414), drawn on the plot for comparison.
 PAPER_L100 = {1: 92.0, 3: 96.0}
 PAPER_BEST = (400, 96.82)
