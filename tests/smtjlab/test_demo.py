@@ -22,13 +22,12 @@ def test_demo_classifies_on_device_bits_and_leaves_the_smu_off(capsys, monkeypat
     assert [level["p_target"] for level in levels] == [0.25, 0.5, 0.75]
     assert all(abs(level["p_measured"] - level["p_target"]) <= 0.01 for level in levels)
     assert [pool["p_target"] for pool in result["pools"]] == [0.25, 0.5, 0.75]
-    lengths = {"10", "25", "50", "100", "200", "300", "400", "500"}
+    lengths = {"100", "200", "300", "400", "500"}
     assert set(result["accuracy_by_length"]) == set(result["accuracy_by_length_sem"]) == lengths
-    assert result["sweep_seeds"] == 3
-    # short streams cost accuracy; by L = 500 the engine is close to the deterministic network
-    by_length = result["accuracy_by_length"]
-    assert by_length["10"] < by_length["500"]
-    assert abs(by_length["500"] - result["deterministic_accuracy"]) < 0.03
+    assert result["sweep_seeds"] == 5
+    assert all(0 <= sem < 0.02 for sem in result["accuracy_by_length_sem"].values())
+    # by L = 500 the engine is close to the deterministic network on the same images
+    assert abs(result["accuracy_by_length"]["500"] - result["deterministic_accuracy"]) < 0.03
     assert result["energy"]["ratios"]["activation_latency"] > 1
     assert result["energy"]["paper"] == {"activation_latency": 9.0, "energy": 2.6}
     assert report.stat().st_size > 10_000
