@@ -121,3 +121,17 @@ def test_bad_study_arguments_are_usage_errors(argv):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
+
+
+def test_nonideal_writes_its_table_and_plot(capsys, tmp_path):
+    argv = ["study", "nonideal", "--model", "mlp1-s5-sc", "--images", "40", "--out", str(tmp_path)]
+    result = run_json(capsys, [*argv, "--json"])
+    kinds = {row["kind"] for row in result["rows"]}
+    assert kinds == {"ideal", "correlation", "level_error", "drift", "pool_bits"}
+    assert len(result["rows"]) == 21
+    ideal = next(row for row in result["rows"] if row["kind"] == "ideal")
+    assert ideal["loss_points"] == 0.0
+    assert {t["kind"] for t in result["thresholds"]} == kinds - {"ideal"}
+    for name in ("nonideal.csv", "nonideal.md", "figures/nonideal.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "loses 0.5 points at" in (tmp_path / "nonideal.md").read_text()
