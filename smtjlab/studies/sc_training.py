@@ -46,7 +46,7 @@ def recipe(config: dict) -> str:
     the same recipe are the same model (training is deterministic, docs/accuracy.md)."""
     from smtjlab.commands.train import command_line
 
-    words = command_line(train_config(config), "-").removesuffix(" -o -")
+    words = command_line(train_config(config), "-", config["threads"]).removesuffix(" -o -")
     if config["train_images"] is not None:  # no option of `smtjlab train --method sc`
         words += f" (on the first {config['train_images']} training images)"
     return words
@@ -57,9 +57,9 @@ def train_and_score(config: dict, model: bytes | None = None) -> dict:
     deterministic accuracy and its accuracy at config["length"] for each stream seed.
 
     config: hidden, states, encoding, training ("sc" | "plain"), length, epochs, train_seed,
-    batch_size, lr, train_images (None: all), images, stream_seeds. The result holds the
-    config, the model's bytes (`checkpoint`, when trained here), its digests, and one row
-    per stream seed."""
+    batch_size, lr, train_images (None: all), threads (torch's), images, stream_seeds. The
+    result holds the config, the model's bytes (`checkpoint`, when trained here), its
+    digests, and one row per stream seed."""
     from smtjlab.inference.checkpoint import checkpoint_from_bytes
     from smtjlab.inference.engine import deterministic_scores
     from smtjlab.inference.mnist import load_mnist
@@ -102,7 +102,7 @@ def _train(config: dict) -> bytes:
     train = train_config(config)
     images, labels = load_mnist("train")
     count = config["train_images"] or len(images)
-    model = train_model(train, images[:count], labels[:count])
+    model = train_model(train, images[:count], labels[:count], threads=config["threads"])
     checkpoint = to_checkpoint(model, train, float("nan"), recipe(config))
     with tempfile.TemporaryDirectory() as folder:  # np.savez writes to a path
         return save_checkpoint(checkpoint, Path(folder) / "model.npz").read_bytes()

@@ -96,6 +96,7 @@ def test_sc_training_seed_0_reuses_the_shipped_model_of_its_recipe(monkeypatch):
         "batch_size": 200,
         "lr": 0.003,
         "train_images": None,
+        "threads": 1,
     }
     model, source = study._existing_model(config, None)
     assert source == "shipped" and model is not None
