@@ -43,15 +43,19 @@ screenshots: $(STAMP)
 	    --screenshot docs/screenshots/gui-$$size.png --tab all --run-seconds 30 --force || exit 1; \
 	done
 
-# The shipped models (docs/accuracy.md): mlp{1,3}-s{5,11}-{sc,plain}, seed 0, 2 CPU threads.
+# The shipped models (docs/accuracy.md): mlp{1,3}-s{5,11}-{sc,plain} in sign-magnitude and
+# mlp{1,3}-s{5,11}-{sc,plain}-bipolar in bipolar, one recipe, seed 0, 2 CPU threads.
 checkpoints: $(STAMP)
-	for depth in 1 3; do for states in 5 11; do for mode in sc plain; do \
-	  hidden=$$(for i in $$(seq $$depth); do printf -- '--hidden 256 '; done); \
-	  sc=$$([ $$mode = sc ] && echo --sc-length 100); \
-	  $(BIN)/smtjlab train $$hidden --states $$states --encoding sign-magnitude $$sc \
-	    --epochs 20 --seed 0 --lr 0.003 --batch-size 200 \
-	    --force -o inference/checkpoints/mlp$$depth-s$$states-$$mode.npz || exit 1; \
-	done; done; done
+	for encoding in sign-magnitude bipolar; do \
+	  suffix=$$([ $$encoding = bipolar ] && echo -bipolar); \
+	  for depth in 1 3; do for states in 5 11; do for mode in sc plain; do \
+	    hidden=$$(for i in $$(seq $$depth); do printf -- '--hidden 256 '; done); \
+	    sc=$$([ $$mode = sc ] && echo --sc-length 100); \
+	    $(BIN)/smtjlab train $$hidden --states $$states --encoding $$encoding $$sc \
+	      --epochs 20 --seed 0 --lr 0.003 --batch-size 200 \
+	      --force -o inference/checkpoints/mlp$$depth-s$$states-$$mode$$suffix.npz || exit 1; \
+	  done; done; done; \
+	done
 
 # The GXNOR models (docs/gxnor.md): decisions from the mock bench's s-MTJ bits, seed 0. One torch
 # thread: on this shared 2-core machine a second one mostly waits (docs/gxnor.md).

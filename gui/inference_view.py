@@ -49,6 +49,8 @@ from smtjlab.gui.style import (
     WINNER_BRUSH,
     WRONG_BRUSH,
 )
+from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.encoding import Encoding
 
 from smtjlab.errors import SmtjlabError
 
@@ -66,11 +68,12 @@ class ModelChoice:
     hidden_layers: int
     states: int
     length: int
+    encoding: str = Encoding.SIGN_MAGNITUDE.value
     path: str = ""  # a checkpoint file loaded with File → Load model…
 
     @property
     def checkpoint(self) -> str:
-        return self.path or f"mlp{self.hidden_layers}-s{self.states}-sc"
+        return self.path or shipped_name(self.hidden_layers, self.states, "sc", self.encoding)
 
 
 class InferenceView(QWidget):
@@ -91,18 +94,24 @@ class InferenceView(QWidget):
         self.states = QComboBox()
         self.states.setToolTip("Quantization states of weights and activations")
         self.states.addItems(["5 states", "11 states"])
+        self.encoding = QComboBox()
+        self.encoding.setToolTip("Stream encoding of the shipped network (docs/sc-semantics.md)")
+        self.encoding.addItems([encoding.value for encoding in Encoding])
         self.length = QComboBox()
         self.length.setToolTip("Bitstream length L: clock cycles per image")
         self.length.addItems([str(n) for n in LENGTHS])
         model_box = QGroupBox("Network (shipped SC-trained checkpoints)")
         model_form = QFormLayout(model_box)
+        model_form.setVerticalSpacing(2)  # four rows of choices in a 768-pixel-high window
         model_form.addRow("depth:", self.hidden)
         model_form.addRow("quantization:", self.states)
+        model_form.addRow("encoding:", self.encoding)
         model_form.addRow("bitstream length L:", self.length)
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
-        # Room for five lines, so the controls below do not jump when the text changes.
-        self.model_label.setMinimumHeight(5 * self.model_label.fontMetrics().lineSpacing())
+        # Room for four lines, so the controls below do not jump when the text changes (five
+        # would push the window past a 768-pixel-high screen, with the encoding row).
+        self.model_label.setMinimumHeight(4 * self.model_label.fontMetrics().lineSpacing())
         self.model_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         model_form.addRow(self.model_label)
 
@@ -270,9 +279,9 @@ class InferenceView(QWidget):
         layout.addLayout(right, 1)
 
         self._file: ModelChoice | None = None  # a loaded checkpoint file, until a shipped pick
-        for combo in (self.hidden, self.states):
+        for combo in (self.hidden, self.states, self.encoding):
             combo.currentIndexChanged.connect(self._shipped_chosen)
-        for combo in (self.hidden, self.states, self.length):
+        for combo in (self.hidden, self.states, self.encoding, self.length):
             combo.currentIndexChanged.connect(self._model_changed)
         self.index.valueChanged.connect(self.image_requested.emit)
         self.random_button.clicked.connect(self._random_image)
@@ -298,11 +307,13 @@ class InferenceView(QWidget):
             hidden_layers=1 if self.hidden.currentIndex() == 0 else 3,
             states=5 if self.states.currentIndex() == 0 else 11,
             length=int(self.length.currentText()),
+            encoding=self.encoding.currentText(),
         )
 
     def set_choice(self, choice: ModelChoice) -> None:
         self.hidden.setCurrentIndex(0 if choice.hidden_layers == 1 else 1)
         self.states.setCurrentIndex(0 if choice.states == 5 else 1)
+        self.encoding.setCurrentText(choice.encoding)
         self.length.setCurrentText(str(choice.length))
 
     def use_file(self, choice: ModelChoice) -> None:
@@ -318,7 +329,7 @@ class InferenceView(QWidget):
         self.stream_button.setEnabled(not streaming)
         self.stop_button.setEnabled(streaming)
         self.classify_button.setEnabled(not streaming)
-        for widget in (self.hidden, self.states, self.length):
+        for widget in (self.hidden, self.states, self.encoding, self.length):
             widget.setEnabled(not streaming)
         step = self._last_step
         if not streaming and step is not None and not step.final:

@@ -30,8 +30,18 @@ from smtjlab.errors import SmtjlabError
 FORMAT = "smtjlab.sc-mlp"
 VERSION = 1
 SHIPPED_DIR = Path(__file__).parent / "checkpoints"
+
+
+def shipped_name(depth: int, states: int, mode: str, encoding: str = "sign-magnitude") -> str:
+    """The shipped model of a paper configuration: mlp3-s11-sc, mlp1-s5-plain-bipolar, ..."""
+    suffix = "" if Encoding(encoding) is Encoding.SIGN_MAGNITUDE else f"-{Encoding(encoding)}"
+    return f"mlp{depth}-s{states}-{mode}{suffix}"
+
+
+# the paper's eight configurations in each encoding (docs/accuracy.md), sign-magnitude first
 SHIPPED_NAMES: tuple[str, ...] = tuple(
-    f"mlp{depth}-s{states}-{mode}"
+    shipped_name(depth, states, mode, encoding)
+    for encoding in ("sign-magnitude", "bipolar")
     for depth in (1, 3)
     for states in (5, 11)
     for mode in ("sc", "plain")

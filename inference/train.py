@@ -32,9 +32,12 @@ def train_model(
     images: np.ndarray,
     labels: np.ndarray,
     progress: Callable[[Iterable, str, int], Iterable] | None = None,
+    threads: int = THREADS,
 ) -> ScMlp:
-    """Train an ScMlp on uint8 images (n, 28, 28) and labels (n,) with Adam and a cosine lr."""
-    torch.set_num_threads(THREADS)
+    """Train an ScMlp on uint8 images (n, 28, 28) and labels (n,) with Adam and a cosine lr.
+
+    `threads` torch threads: another count sums floats in another order (other weights)."""
+    torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = ScMlp(config.hidden, config.states, config.encoding)

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "table",
     "sweep",
+    "study",
     "energy",
     "digitize",
     "calibrate",

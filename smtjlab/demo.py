@@ -20,14 +20,14 @@ from smtjlab.bench import Bench
 from smtjlab.console import progress
 from smtjlab.inference.checkpoint import load_checkpoint
 from smtjlab.inference.energy import EnergyParameters, compare
-from smtjlab.inference.engine import ScEngine, device_levels
+from smtjlab.inference.engine import ScEngine, deterministic_scores, device_levels
 from smtjlab.inference.mnist import load_mnist
 from smtjlab.station import Station
 
 DEFAULT_MODEL = "mlp3-s11-sc"
 DEFAULT_LENGTH = 100
-SWEEP_LENGTHS = (100, 200, 300, 400, 500)
-SWEEP_IMAGES = 300
+SWEEP_LENGTHS = (100, 200, 300, 400, 500)  # the paper's
+SWEEP_SEEDS = 5  # stream seeds per length, on the same images: the error bars' standard error
 BITS_PER_LEVEL = 1 << 22
 BATCH = 100
 
@@ -43,7 +43,9 @@ class DemoResult:
     images_per_s: float
     calibration: Calibration | ArrayCalibration
     pools: list[dict]
-    accuracy_by_length: dict[int, float]
+    accuracy_by_length: dict[int, float]  # mean over SWEEP_SEEDS stream seeds
+    accuracy_by_length_sem: dict[int, float]  # its standard error over those seeds
+    deterministic_accuracy: float  # the same images, L = infinity
     smu_final: list[str]
     energy: dict[str, Any]
     examples: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
@@ -58,6 +60,9 @@ class DemoResult:
             "calibration": self.calibration.summary(),
             "pools": self.pools,
             "accuracy_by_length": {str(k): v for k, v in self.accuracy_by_length.items()},
+            "accuracy_by_length_sem": {str(k): v for k, v in self.accuracy_by_length_sem.items()},
+            "sweep_seeds": SWEEP_SEEDS,
+            "deterministic_accuracy": self.deterministic_accuracy,
             "smu_final": self.smu_final,
             "energy": self.energy,
         }
@@ -111,12 +116,19 @@ def run_demo(
     elapsed = time.perf_counter() - started
     accuracy = float(np.mean(predictions == labels))
 
-    step(f"accuracy against L on {min(images, SWEEP_IMAGES)} images")
-    by_length = {}
+    step(f"accuracy against L on the {images} images, {SWEEP_SEEDS} stream seeds each")
+    by_length, sem = {}, {}
     for sweep_length in SWEEP_LENGTHS:
-        subset = slice(0, min(images, SWEEP_IMAGES))
-        sweep = ScEngine(checkpoint, sweep_length, bits=bank, seed=seed)
-        by_length[sweep_length] = float(np.mean(sweep.predict(chosen[subset]) == labels[subset]))
+        runs = [
+            np.mean(
+                ScEngine(checkpoint, sweep_length, bits=bank, seed=seed + k).predict(chosen)
+                == labels
+            )
+            for k in range(SWEEP_SEEDS)
+        ]
+        by_length[sweep_length] = float(np.mean(runs))
+        sem[sweep_length] = float(np.std(runs, ddof=1) / np.sqrt(SWEEP_SEEDS))
+    deterministic = float(np.mean(deterministic_scores(checkpoint, chosen).argmax(1) == labels))
     return DemoResult(
         model=model,
         length=length,
@@ -126,6 +138,8 @@ def run_demo(
         calibration=calibration,
         pools=bank.stats(),
         accuracy_by_length=by_length,
+        accuracy_by_length_sem=sem,
+        deterministic_accuracy=deterministic,
         smu_final=smu_final,
         energy=_energy(checkpoint, length),
         examples=(chosen[:8], labels[:8], predictions[:8]),
@@ -170,16 +184,27 @@ def write_report(result: DemoResult, path: str | Path) -> Path:
 
     sweep = figure.add_subplot(grid[0, 4:])
     lengths = list(result.accuracy_by_length)
-    percent = [100 * result.accuracy_by_length[k] for k in lengths]
-    sweep.plot(lengths, percent, "o-")
-    # a fixed, wide range: a few hundred images move a point by about a percent
-    sweep.set_ylim(min(90.0, min(percent) - 1.0), 100.0)
+    sweep.errorbar(
+        lengths,
+        [100 * result.accuracy_by_length[k] for k in lengths],
+        yerr=[100 * result.accuracy_by_length_sem[k] for k in lengths],
+        fmt="o-",
+        capsize=4,
+        label=f"SC engine: mean ± standard error of {SWEEP_SEEDS} stream seeds",
+    )
+    sweep.axhline(
+        100 * result.deterministic_accuracy,
+        color="grey",
+        linestyle="--",
+        label="deterministic network (L = ∞)",
+    )
+    sweep.set_xticks(lengths)
     sweep.set(
         xlabel="bitstream length L",
         ylabel="accuracy (%)",
-        title=f"{result.model} on {min(result.images, SWEEP_IMAGES)} images, device-pool bits",
+        title=f"{result.model} on the same {result.images} images, device-pool bits",
     )
-    sweep.set_xticks(lengths)
+    sweep.legend(loc="lower right", fontsize=8)
     sweep.grid(alpha=0.3)
 
     digits, labels, predictions = result.examples

@@ -65,7 +65,11 @@ def _text(summary: dict) -> str:
         + (f" ({lv['device']})" if "device" in lv else "")
         for lv in cal["levels"]
     )
-    sweep = ", ".join(f"L={k}: {100 * v:.1f}%" for k, v in summary["accuracy_by_length"].items())
+    sem = summary["accuracy_by_length_sem"]
+    sweep = ", ".join(
+        f"L={k}: {100 * v:.2f} ± {100 * sem[k]:.2f} %"
+        for k, v in summary["accuracy_by_length"].items()
+    )
     ratios, paper = summary["energy"]["ratios"], summary["energy"]["paper"]
     return "\n".join(
         [
@@ -74,7 +78,9 @@ def _text(summary: dict) -> str:
             f"model {summary['model']}, L = {summary['length']}: accuracy "
             f"{100 * summary['accuracy']:.2f} % on {summary['images']} test images, "
             f"{summary['images_per_s']:.0f} images/s",
-            f"accuracy against L: {sweep}",
+            f"accuracy against L (mean ± standard error of {summary['sweep_seeds']} stream "
+            f"seeds): {sweep}; deterministic network "
+            f"{100 * summary['deterministic_accuracy']:.2f} %",
             "energy model, analog / quantized s-MTJ SC-ANN (docs/energy-model.md): activation "
             f"latency {ratios['activation_latency']:.1f}x "
             f"(paper {paper['activation_latency']:g}x), "

@@ -1,7 +1,8 @@
 """`smtjlab table`: the paper's accuracy table, reproduced with the shipped checkpoints.
 
-{1, 3 hidden layers} x {5, 11 states} x {with, without SC training} x L in {100 ... 500}, each
-cell the MNIST test accuracy of the SC engine; written as CSV, markdown and a PNG plot. Each
+{1, 3 hidden layers} x {5, 11 states} x {with, without SC training} x L in {100 ... 500}, in
+the sign-magnitude encoding, the bipolar one or both side by side, each cell the MNIST test
+accuracy of the SC engine; written as CSV, markdown and a PNG plot. Each
 (model, L, seed) is a pure task (smtjlab/tasks.py), run in process, or on Dask with --workers
 or --scheduler (docs/scale.md); the files are the same every way.
 """
@@ -21,6 +22,8 @@ from smtjlab.arguments import int_between, nonnegative_int, positive_int
 from smtjlab.console import emit, progress
 from smtjlab.errors import SmtjlabError
 from smtjlab.executors import Failed, add_arguments, open_executor
+from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.encoding import Encoding
 from smtjlab.outputs import OutputFile, add_force_argument
 from smtjlab.tasks import BATCH, evaluate
 
@@ -28,9 +31,12 @@ LENGTHS = (100, 200, 300, 400, 500)
 DEPTHS = (1, 3)
 STATES = (5, 11)
 MODES = ("sc", "plain")
+ENCODINGS = tuple(encoding.value for encoding in Encoding)  # sign-magnitude first
 # The paper's published figures (arXiv 2504.06414), drawn on the plot for comparison.
 PAPER_L100 = {1: 92.0, 3: 96.0}
 PAPER_BEST = (400, 96.82)
+# The same figures as the table words them: (hidden layers, L) -> accuracy (%)
+PAPER_CELLS = {(1, 100): "92", (3, 100): "over 96", (3, 400): "96.82 (its best cell)"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--lengths", type=positive_int, nargs="+", default=list(LENGTHS), metavar="L"
+    )
+    parser.add_argument(
+        "--encoding",
+        choices=(*ENCODINGS, "both"),
+        default=ENCODINGS[0],
+        help="the shipped models of one encoding (default sign-magnitude), or both side by side",
     )
     parser.add_argument(
         "--seed", type=nonnegative_int, default=0, help="seed of the stream placement"
@@ -78,10 +90,6 @@ class TableError(SmtjlabError):
     """A cell of the table that could not be computed."""
 
 
-def model_name(depth: int, states: int, mode: str) -> str:
-    return f"mlp{depth}-s{states}-{mode}"
-
-
 def run(args: argparse.Namespace) -> int:
     # heavy imports (numba, h5py, instruments) load when the command runs, not to build the parser
     from smtjlab.inference.checkpoint import load_checkpoint
@@ -100,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
     )
     images, labels = load_mnist("test")
     images, labels = images[: args.images], labels[: args.images]
-    models = [(d, s, m) for d in DEPTHS for s in STATES for m in MODES]
-    checkpoints = {key: load_checkpoint(model_name(*key)) for key in models}
+    encodings = ENCODINGS if args.encoding == "both" else (args.encoding,)
+    # (depth, states, mode, encoding): the arguments of the shipped model's name
+    models = [(d, s, m, e) for e in encodings for d in DEPTHS for s in STATES for m in MODES]
+    checkpoints = {key: load_checkpoint(shipped_name(*key)) for key in models}
     for checkpoint in checkpoints.values():  # refuse an absurd L before any work
         check_memory(checkpoint, max(args.lengths), min(BATCH, args.images))
     with open_executor(args) as executor:
@@ -109,10 +119,11 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for key in models:
         for length in args.lengths:
-            accuracies = [100 * cell["accuracy"] for cell in cells[model_name(*key), length]]
+            accuracies = [100 * cell["accuracy"] for cell in cells[shipped_name(*key), length]]
             rows.append(
                 {
-                    "model": model_name(*key),
+                    "model": shipped_name(*key),
+                    "encoding": key[3],
                     "hidden_layers": key[0],
                     "states": key[1],
                     "training": "with SC" if key[2] == "sc" else "without SC",
@@ -124,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
     deterministic = {
-        model_name(*key): round(
+        shipped_name(*key): round(
             100
             * float((deterministic_scores(checkpoints[key], images).argmax(1) == labels).mean()),
             2,
@@ -174,13 +185,13 @@ def _run_cells(args, models, checkpoints, executor) -> tuple[dict, list[dict]]:
         levels = tuple(device_levels(checkpoint))
         if levels not in pool_files:
             pool_files[levels] = _pool_file(args.bits, levels, executor)
-        files = {"model": executor.share(resolve_model(model_name(*key)).read_bytes())}
+        files = {"model": executor.share(resolve_model(shipped_name(*key)).read_bytes())}
         if pool_files[levels] is not None:
             files["pool"] = pool_files[levels]
         for length in args.lengths:
             for seed in range(args.seed, args.seed + args.repeats):
                 config = {
-                    "model": model_name(*key),
+                    "model": shipped_name(*key),
                     "length": length,
                     "seed": seed,
                     "images": args.images,
@@ -239,8 +250,11 @@ def _csv(rows: list[dict]) -> str:
 
 def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
     lengths = sorted({row["length"] for row in rows})
+    encodings = list(dict.fromkeys(key[3] for key in checkpoints))
     by_cell = {(row["model"], row["length"]): row["accuracy"] for row in rows}
-    header = "| hidden layers | states | training | " + " | ".join(f"L = {n}" for n in lengths)
+    header = "| encoding | hidden layers | states | training | " + " | ".join(
+        f"L = {n}" for n in lengths
+    )
     runs = (
         f"the mean of {args.repeats} runs (seeds {args.seed}–{args.seed + args.repeats - 1}; "
         "each run draws new weight and input streams)"
@@ -252,13 +266,13 @@ def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
         f"{runs}. The last column is the deterministic quantized network (L = ∞).",
         "",
         header + " | L = ∞ |",
-        "|" + " --- |" * (4 + len(lengths)),
+        "|" + " --- |" * (5 + len(lengths)),
     ]
     for key, checkpoint in checkpoints.items():
-        name = model_name(*key)
+        name = shipped_name(*key)
         cells = " | ".join(f"{by_cell[(name, n)]:.2f}" for n in lengths)
         lines.append(
-            f"| {key[0]} ({'-'.join(map(str, checkpoint.hidden))}) | {key[1]} | "
+            f"| {key[3]} | {key[0]} ({'-'.join(map(str, checkpoint.hidden))}) | {key[1]} | "
             f"{'with SC' if key[2] == 'sc' else 'without SC'} | {cells} | "
             f"{deterministic[name]:.2f} |"
         )
@@ -269,13 +283,42 @@ def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
             f"Run-to-run standard deviation of a cell: {min(spread):.2f}–{max(spread):.2f} points.",
         ]
     first = lengths[0]
-    gaps = []
-    for depth in DEPTHS:
-        for states in STATES:
-            sc, plain = (by_cell[(model_name(depth, states, m), first)] for m in MODES)
-            gaps.append(f"{depth} hidden, {states} states: {sc - plain:+.2f}")
-    lines += ["", f"With SC minus without SC at L = {first}: " + "; ".join(gaps) + "."]
-    return "\n".join(lines) + "\n"
+    for encoding in encodings:
+        gaps = []
+        for depth in DEPTHS:
+            for states in STATES:
+                sc, plain = (
+                    by_cell[(shipped_name(depth, states, m, encoding), first)] for m in MODES
+                )
+                gaps.append(f"{depth} hidden, {states} states: {sc - plain:+.2f}")
+        lines += ["", f"{encoding}, with SC minus without SC at L = {first}: " + "; ".join(gaps)]
+        lines[-1] += "."
+    return "\n".join(lines + _beside_the_paper(by_cell, lengths, encodings)) + "\n"
+
+
+def _beside_the_paper(by_cell: dict, lengths: list[int], encodings: list[str]) -> list[str]:
+    """The paper's published cells beside the same cells of the models trained with SC."""
+    cells = [(depth, length) for depth, length in PAPER_CELLS if length in lengths]
+    if not cells:
+        return []
+    columns = [(encoding, states) for encoding in encodings for states in STATES]
+    lines = [
+        "",
+        "Beside the paper (arXiv 2504.06414), models trained with SC:",
+        "",
+        "| cell | paper | " + " | ".join(f"{e}, {n} states" for e, n in columns) + " |",
+        "|" + " --- |" * (2 + len(columns)),
+    ]
+    for depth, length in cells:
+        ours = " | ".join(
+            f"{by_cell[(shipped_name(depth, states, 'sc', encoding), length)]:.2f}"
+            for encoding, states in columns
+        )
+        lines.append(
+            f"| {depth} hidden layer{'s' if depth > 1 else ''}, L = {length} | "
+            f"{PAPER_CELLS[depth, length]} | {ours} |"
+        )
+    return lines
 
 
 def _pool_note(pools: list[dict]) -> str:
@@ -297,30 +340,41 @@ def _plot(rows, deterministic, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=False)
-    for axis, depth in zip(axes, DEPTHS, strict=True):
-        for states, colour in zip(STATES, ("tab:blue", "tab:red"), strict=True):
-            for mode, style in (("sc", "-"), ("plain", "--")):
-                name = model_name(depth, states, mode)
-                points = sorted((r["length"], r["accuracy"]) for r in rows if r["model"] == name)
-                axis.plot(
-                    *zip(*points, strict=True),
-                    style,
-                    marker="o" if mode == "sc" else "s",
-                    color=colour,
-                    label=f"{states} states, {'with' if mode == 'sc' else 'without'} SC",
-                )
-                axis.axhline(deterministic[name], color=colour, linestyle=style, linewidth=0.5)
-        axis.axhline(PAPER_L100[depth], color="grey", linestyle=":", label="paper, L = 100")
-        if depth == 3:
-            axis.plot(*PAPER_BEST, "k*", markersize=10, label="paper, best cell")
-        axis.set_title(f"{depth} hidden layer{'s' if depth > 1 else ''}")
-        if max(row["length"] for row in rows) > 1000:
-            axis.set_xscale("log")
-        axis.set_xlabel("bitstream length L (thin lines: deterministic network, L = ∞)")
-        axis.set_ylabel("MNIST test accuracy (%)")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=7, loc="lower right")
+    encodings = list(dict.fromkeys(row["encoding"] for row in rows))
+    figure, grid = plt.subplots(len(encodings), 2, figsize=(10, 4 * len(encodings)), squeeze=False)
+    for encoding, axes in zip(encodings, grid, strict=True):
+        for axis, depth in zip(axes, DEPTHS, strict=True):
+            _plot_panel(axis, rows, deterministic, depth, encoding)
+            axis.set_title(
+                f"{depth} hidden layer{'s' if depth > 1 else ''}, {encoding}"
+                if len(encodings) > 1
+                else f"{depth} hidden layer{'s' if depth > 1 else ''}"
+            )
     figure.tight_layout()
     figure.savefig(path, dpi=120, format="png")
     plt.close(figure)
+
+
+def _plot_panel(axis, rows, deterministic, depth: int, encoding: str) -> None:
+    """Accuracy against L of one depth and encoding: both state counts, with and without SC."""
+    for states, colour in zip(STATES, ("tab:blue", "tab:red"), strict=True):
+        for mode, style in (("sc", "-"), ("plain", "--")):
+            name = shipped_name(depth, states, mode, encoding)
+            points = sorted((r["length"], r["accuracy"]) for r in rows if r["model"] == name)
+            axis.plot(
+                *zip(*points, strict=True),
+                style,
+                marker="o" if mode == "sc" else "s",
+                color=colour,
+                label=f"{states} states, {'with' if mode == 'sc' else 'without'} SC",
+            )
+            axis.axhline(deterministic[name], color=colour, linestyle=style, linewidth=0.5)
+    axis.axhline(PAPER_L100[depth], color="grey", linestyle=":", label="paper, L = 100")
+    if depth == 3:
+        axis.plot(*PAPER_BEST, "k*", markersize=10, label="paper, best cell")
+    if max(row["length"] for row in rows) > 1000:
+        axis.set_xscale("log")
+    axis.set_xlabel("bitstream length L (thin lines: deterministic network, L = ∞)")
+    axis.set_ylabel("MNIST test accuracy (%)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="lower right")

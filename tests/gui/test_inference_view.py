@@ -5,11 +5,12 @@ import csv
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
-from smtjlab.gui.inference_view import InferenceView
+from smtjlab.gui.inference_view import InferenceView, ModelChoice
 from smtjlab.gui.inference_worker import InferenceWorker
 from smtjlab.gui.messages import InferenceStep, InferenceTally
 from smtjlab.gui.style import DECIDED_BRUSH, NEUTRAL_TEXT, WINNER_BRUSH
 from smtjlab.gui.window import LabWindow
+from smtjlab.inference.checkpoint import SHIPPED_NAMES, load_checkpoint
 
 TIMEOUT = 30_000
 
@@ -173,3 +174,24 @@ def test_export_after_a_stream_reads_back_as_the_tally(
     view.show_step(step(1, 1))
     actions["Export results…"].trigger()
     assert path.read_bytes() == before
+
+
+def test_every_choice_of_the_model_list_is_a_shipped_sc_trained_checkpoint(qtbot):
+    view = InferenceView()
+    qtbot.addWidget(view)
+    chosen = []
+    view.model_changed.connect(chosen.append)
+    encodings = [view.encoding.itemText(i) for i in range(view.encoding.count())]
+    assert encodings == ["sign-magnitude", "bipolar"]
+    names = set()
+    for encoding in encodings:
+        for hidden in (1, 3):
+            for states in (5, 11):
+                view.set_choice(ModelChoice(hidden, states, 200, encoding))
+                choice = view.choice()
+                assert choice == ModelChoice(hidden, states, 200, encoding)
+                checkpoint = load_checkpoint(choice.checkpoint)
+                assert checkpoint.encoding == encoding and checkpoint.train_mode == "sc"
+                names.add(choice.checkpoint)
+    assert names == {name for name in SHIPPED_NAMES if "-sc" in name}
+    assert chosen[-1].encoding == "bipolar"

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from smtjlab.inference.checkpoint import SHIPPED_NAMES, load_checkpoint
+from smtjlab.inference.checkpoint import SHIPPED_NAMES, load_checkpoint, resolve_model
 
 from smtjlab.cli import main
 
@@ -37,13 +37,24 @@ def test_evaluating_never_imports_torch():
 
 
 def test_shipped_checkpoints_are_small_and_consistent():
+    assert len(SHIPPED_NAMES) == 16
     for name in SHIPPED_NAMES:
         checkpoint = load_checkpoint(name)
-        depth, states, mode = name.split("-")
+        depth, states, mode, *encoding = name.split("-")
         assert len(checkpoint.hidden) == int(depth[3:])
         assert checkpoint.states == int(states[1:]) and checkpoint.train_mode == mode
-        assert checkpoint.encoding == "sign-magnitude"
+        assert checkpoint.encoding == (encoding[0] if encoding else "sign-magnitude")
         assert checkpoint.train_command.startswith("smtjlab train ")
+        assert f"--encoding {checkpoint.encoding}" in checkpoint.train_command
+        assert resolve_model(name).stat().st_size < 200_000
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_every_shipped_checkpoint_evaluates_by_name(capsys, name):
+    argv = ["evaluate", "--model", name, "--length", "100", "--images", "100", "--json"]
+    result = run_json(capsys, argv)
+    assert result["images"] == 100 and result["encoding"] == load_checkpoint(name).encoding
+    assert result["accuracy"] >= 0.9
 
 
 def test_table_writes_csv_markdown_and_plot(capsys, tmp_path):
@@ -63,10 +74,23 @@ def test_table_writes_csv_markdown_and_plot(capsys, tmp_path):
         ],
     )
     assert len(result["cells"]) == 8
-    assert {row["model"] for row in result["cells"]} == set(SHIPPED_NAMES)
+    assert {row["model"] for row in result["cells"]} == set(SHIPPED_NAMES[:8])
+    assert {row["encoding"] for row in result["cells"]} == {"sign-magnitude"}
     for name in ("accuracy-table.csv", "accuracy-table.md", "figures/accuracy.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert (tmp_path / "accuracy-table.csv").read_text().count("\n") == 9
+
+
+def test_table_of_both_encodings_sets_them_side_by_side(capsys, tmp_path):
+    argv = ["table", "--images", "30", "--lengths", "100", "400", "--bits", "ideal"]
+    result = run_json(capsys, [*argv, "--encoding", "both", "--out", str(tmp_path), "--json"])
+    assert {row["model"] for row in result["cells"]} == set(SHIPPED_NAMES)
+    bipolar = [row for row in result["cells"] if row["encoding"] == "bipolar"]
+    assert len(bipolar) == 16 and all(row["model"].endswith("-bipolar") for row in bipolar)
+    text = (tmp_path / "accuracy-table.md").read_text()
+    assert "bipolar, with SC minus without SC at L = 100" in text
+    assert "| 3 hidden layers, L = 400 | 96.82 (its best cell) |" in text
+    assert text.count("| bipolar | ") == 8 and text.count("| sign-magnitude | ") == 8
 
 
 def test_table_on_two_local_workers_writes_the_same_csv(capsys, tmp_path):

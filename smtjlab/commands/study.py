@@ -1,0 +1,528 @@
+"""`smtjlab study`: the science studies of docs/accuracy.md and docs/energy-model.md.
+
+- `sc-training`: with-SC against without-SC training at L = 100, every paper configuration
+  and both encodings, over training seeds x stream seeds, paired by training seed, with a
+  one-sided paired t-test (smtjlab/studies/sc_training.py). Each (configuration, encoding,
+  training seed, mode) is one task, run in process or on Dask (--workers, --scheduler).
+- `nonideal`: accuracy at L = 100 under correlated bits, level errors, drift and pool reuse,
+  one task per (model, non-ideality, value) (smtjlab/studies/nonideal.py).
+- `energy`: the analog/quantized activation-energy ratio over DAC resolution x τc, for 5 and
+  11 states, with the paper's 2.6x as a contour (smtjlab/studies/energy.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import time
+from pathlib import Path
+
+from smtjlab.arguments import int_between, nonnegative_int, positive_float, positive_int
+from smtjlab.console import emit, progress
+from smtjlab.errors import SmtjlabError
+from smtjlab.executors import Failed, add_arguments, open_executor
+from smtjlab.inference.checkpoint import shipped_name
+from smtjlab.inference.encoding import Encoding
+from smtjlab.inference.train_config import TrainConfig
+from smtjlab.outputs import OutputFile, add_force_argument
+
+ENCODINGS = tuple(encoding.value for encoding in Encoding)  # sign-magnitude first
+RECIPE = TrainConfig(hidden=(256,), states=5)  # the shipped models' recipe (docs/accuracy.md)
+
+
+class StudyError(SmtjlabError):
+    """A study that cannot run or whose task failed."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("study", help="science studies (issue 17)", description=__doc__)
+    studies = parser.add_subparsers(dest="study", metavar="STUDY", required=True)
+    _register_sc_training(studies)
+    _register_nonideal(studies)
+    _register_energy(studies)
+
+
+def _register_sc_training(studies: argparse._SubParsersAction) -> None:
+    parser = studies.add_parser(
+        "sc-training",
+        help="with-SC against without-SC training, paired by training seed",
+        description="With-SC against without-SC training at L, every paper configuration "
+        "and encoding, over training seeds x stream seeds on ideal bits, paired by training "
+        "seed, with a one-sided paired t-test (docs/accuracy.md).",
+    )
+    parser.add_argument("--encoding", choices=(*ENCODINGS, "both"), default="both")
+    parser.add_argument("--depths", type=int, nargs="+", choices=(1, 3), default=[1, 3])
+    parser.add_argument("--states", type=int, nargs="+", choices=(5, 11), default=[5, 11])
+    parser.add_argument(
+        "--train-seeds", type=positive_int, default=3, help="training seeds 0 .. N-1 (3)"
+    )
+    parser.add_argument(
+        "--stream-seeds", type=positive_int, default=3, help="stream seeds 0 .. N-1 per model (3)"
+    )
+    parser.add_argument(
+        "--length", type=positive_int, default=100, help="L of SC training and evaluation (100)"
+    )
+    parser.add_argument("--width", type=positive_int, default=RECIPE.hidden[0], help="(256)")
+    parser.add_argument("--epochs", type=positive_int, default=RECIPE.epochs)
+    parser.add_argument("--lr", type=positive_float, default=RECIPE.lr)
+    parser.add_argument("--batch-size", type=positive_int, default=RECIPE.batch_size)
+    parser.add_argument(
+        "--train-images", type=positive_int, help="train on the first N images (default all)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch threads per training (default 1: on a shared machine a second mostly waits)",
+    )
+    parser.add_argument(
+        "--images", type=int_between(1, 10000), default=10000, help="first N test images (all)"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        metavar="FOLDER",
+        help="keep each trained model here, and reuse the ones already there (resumes a study)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="folder of the outputs")
+    parser.add_argument(
+        "--name", default="sc-training", help="file stem: OUT/NAME.csv and OUT/NAME.md"
+    )
+    add_force_argument(parser)
+    add_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_sc_training)
+
+
+def run_sc_training(args: argparse.Namespace) -> int:
+    from smtjlab.studies import sc_training
+
+    started = time.perf_counter()
+    csv_out, md_out = (
+        OutputFile(args.out / f"{args.name}.{suffix}", force=args.force, make_folder=True)
+        for suffix in ("csv", "md")
+    )
+    if args.models is not None and args.models.exists() and not args.models.is_dir():
+        raise StudyError(f"--models {args.models}: is not a folder")
+    encodings = ENCODINGS if args.encoding == "both" else (args.encoding,)
+    configs = [
+        {
+            "hidden": [args.width] * depth,
+            "states": states,
+            "encoding": encoding,
+            "training": mode,
+            "length": args.length,
+            "epochs": args.epochs,
+            "train_seed": seed,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "train_images": args.train_images,
+            "threads": args.threads,
+            "images": args.images,
+            "stream_seeds": list(range(args.stream_seeds)),
+        }
+        for encoding in encodings
+        for depth in args.depths
+        for states in args.states
+        for seed in range(args.train_seeds)
+        for mode in sc_training.MODES
+    ]
+    with open_executor(args) as executor:
+        jobs, sources = [], []
+        for config in configs:
+            model, source = _existing_model(config, args.models)
+            sources.append(source)
+            files = {} if model is None else {"model": executor.share(model)}
+            jobs.append((sc_training.train_and_score, config, files))
+        results = [None] * len(jobs)
+        for index, result in progress(executor.run(jobs), "study", total=len(jobs)):
+            if isinstance(result, Failed):
+                raise StudyError(f"task {_task_name(configs[index])} failed: {result.error}")
+            if result["checkpoint"] is not None and args.models is not None:
+                _keep(result["checkpoint"], args.models / f"{_task_name(configs[index])}.npz")
+            results[index] = result
+    summary = sc_training.summarize(results)
+    text = _sc_markdown(summary, args, configs[0])
+    with csv_out.writing() as csv_temp, md_out.writing() as md_temp:
+        csv_temp.write_text(_sc_csv(results, sources))
+        md_temp.write_text(text)
+    emit(
+        {
+            "summary": summary,
+            "tasks": [
+                {"config": result["config"], "source": source, "rows": result["rows"]}
+                for result, source in zip(results, sources, strict=True)
+            ],
+            "recipe": sc_training.recipe(configs[0]),
+            "executor": executor.name,
+            "seconds": round(time.perf_counter() - started, 1),
+            "files": [str(csv_out.path), str(md_out.path)],
+        },
+        args.json,
+        text,
+    )
+    return 0
+
+
+def _task_name(config: dict) -> str:
+    name = shipped_name(len(config["hidden"]), config["states"], config["training"])
+    return f"{name}-{config['encoding']}-seed{config['train_seed']}"
+
+
+def _existing_model(config: dict, folder: Path | None) -> tuple[bytes | None, str]:
+    """A model trained by the task's own recipe, and where it came from: the --models folder,
+    or, for training seed 0, the shipped checkpoint when the recipe is the shipped one on any
+    number of threads (they change only the order of float sums)."""
+    from smtjlab.inference.checkpoint import checkpoint_from_bytes, resolve_model
+    from smtjlab.studies.sc_training import recipe
+
+    wanted = recipe(config)
+    kept = None if folder is None else folder / f"{_task_name(config)}.npz"
+    if kept is not None and kept.exists():
+        data = kept.read_bytes()
+        if _recipe_of(checkpoint_from_bytes(data, kept)) != wanted:
+            raise StudyError(
+                f"{kept}: a model of another recipe than this study's ({wanted}); "
+                "choose another --models folder"
+            )
+        return data, "models folder"
+    if config["train_seed"] == 0:
+        name = shipped_name(
+            len(config["hidden"]), config["states"], config["training"], config["encoding"]
+        )
+        data = resolve_model(name).read_bytes()
+        if _recipe_of(checkpoint_from_bytes(data, name)) == recipe({**config, "threads": 2}):
+            return data, "shipped"
+    return None, "trained"
+
+
+def _recipe_of(checkpoint) -> str:
+    return checkpoint.train_command.partition(" -o ")[0]
+
+
+def _keep(data: bytes, path: Path) -> None:
+    output = OutputFile(path, make_folder=True)
+    with output.writing() as temp:
+        temp.write_bytes(data)
+
+
+def _sc_csv(results: list[dict], sources: list[str]) -> str:
+    buffer = io.StringIO()
+    columns = [
+        "encoding",
+        "hidden",
+        "states",
+        "training",
+        "train_seed",
+        "model_source",
+        "weights_sha256",
+        "deterministic_accuracy",
+        "length",
+        "images",
+        "bits",
+        "stream_seed",
+        "correct",
+        "accuracy",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for result, source in zip(results, sources, strict=True):
+        config = result["config"]
+        for row in result["rows"]:
+            writer.writerow(
+                {
+                    "encoding": config["encoding"],
+                    "hidden": "-".join(map(str, config["hidden"])),
+                    "states": config["states"],
+                    "training": config["training"],
+                    "train_seed": config["train_seed"],
+                    "model_source": source,
+                    "weights_sha256": result["weights_sha256"],
+                    "deterministic_accuracy": result["deterministic_accuracy"],
+                    "length": config["length"],
+                    "images": config["images"],
+                    "bits": "ideal",
+                    **row,
+                }
+            )
+    return buffer.getvalue()
+
+
+def _sc_markdown(summary: list[dict], args: argparse.Namespace, example: dict) -> str:
+    from smtjlab.studies.sc_training import recipe
+
+    def cell(stat: dict) -> str:
+        return f"{stat['mean']:.2f} ± {stat['sd']:.2f}"
+
+    lines = [
+        f"Training with SC against without SC at L = {args.length}: MNIST test accuracy (%) on "
+        f"{args.images} test images with ideal bits. Each model's accuracy is the mean over "
+        f"stream seeds 0–{args.stream_seeds - 1}; the columns give mean ± sd over training "
+        f"seeds 0–{args.train_seeds - 1}. Δ is paired by training seed; p is the one-sided "
+        'paired t-test of "with SC > without SC".',
+        "",
+        "| encoding | hidden layers | states | with SC | without SC | Δ (with − without) | "
+        "t | p (one-sided) | noise cost to the plain model (L = ∞ − L) |",
+        "|" + " --- |" * 9,
+    ]
+    for row in summary:
+        difference = row["difference"]
+        lines.append(
+            f"| {row['encoding']} | {len(row['hidden'])} ({'-'.join(map(str, row['hidden']))}) "
+            f"| {row['states']} | {cell(row['with_sc'])} | {cell(row['without_sc'])} | "
+            f"{difference['mean']:+.2f} ± {difference['sd']:.2f} | {difference['t']:.2f} | "
+            f"{difference['p']:.3g} | {cell(row['plain_noise_cost'])} |"
+        )
+    lines += [
+        "",
+        f"Each model: `{recipe(example)}` with the encoding, depth, states and seed of its row "
+        f"(`--sc-length {args.length}` only with SC); training seed 0 reuses the shipped "
+        "checkpoint when its recipe is this one on any number of threads (the shipped ones "
+        "were trained on 2).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+NONIDEAL_MODELS = ("mlp1-s5-sc", "mlp3-s5-sc", "mlp1-s5-sc-bipolar", "mlp3-s5-sc-bipolar")
+LOSSES = (0.5, 2.0)  # points of accuracy whose thresholds the report names
+
+
+def _register_nonideal(studies: argparse._SubParsersAction) -> None:
+    parser = studies.add_parser(
+        "nonideal",
+        help="accuracy under correlated bits, level errors, drift and pool reuse",
+        description="Accuracy at L of shipped models on bit banks made non-ideal on purpose: "
+        "Δt/τc 0.25-4 (lag-1 correlation), level error 0.002-0.05, drift, pool reuse "
+        "(smtjlab/studies/nonideal.py). Every (model, non-ideality, value) is one task.",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME",
+        help="shipped name or .npz; repeat (default: 1 and 3 hidden layers, 5 states, with "
+        "SC, in each encoding)",
+    )
+    parser.add_argument("--length", type=positive_int, default=100, help="L (default 100)")
+    parser.add_argument(
+        "--images", type=int_between(1, 10000), default=10000, help="first N test images (all)"
+    )
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="bank and stream seed")
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="folder of the outputs")
+    parser.add_argument(
+        "--name", default="nonideal", help="OUT/NAME.csv, OUT/NAME.md, OUT/figures/NAME.png"
+    )
+    add_force_argument(parser)
+    add_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_nonideal)
+
+
+def run_nonideal(args: argparse.Namespace) -> int:
+    from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
+    from smtjlab.studies import nonideal
+
+    started = time.perf_counter()
+    csv_out, md_out, png_out = (
+        OutputFile(path, force=args.force, make_folder=True)
+        for path in (
+            args.out / f"{args.name}.csv",
+            args.out / f"{args.name}.md",
+            args.out / "figures" / f"{args.name}.png",
+        )
+    )
+    names = args.model or list(NONIDEAL_MODELS)
+    checkpoints = {name: load_checkpoint(name) for name in names}  # refuse a bad one first
+    settings = [("ideal", 0.0)] + [
+        (kind, value) for kind, values in nonideal.SWEEPS.items() for value in values
+    ]
+    with open_executor(args) as executor:
+        jobs = []
+        for name in names:
+            model = executor.share(resolve_model(name).read_bytes())
+            for kind, value in settings:
+                config = {
+                    "model": name,
+                    "kind": kind,
+                    "value": value,
+                    "seed": args.seed,
+                    "images": args.images,
+                    "length": args.length,
+                }
+                jobs.append((nonideal.accuracy_under, config, {"model": model}))
+        rows = [None] * len(jobs)
+        for index, result in progress(executor.run(jobs), "study", total=len(jobs)):
+            if isinstance(result, Failed):
+                raise StudyError(f"task {jobs[index][1]} failed: {result.error}")
+            rows[index] = result
+    ideal = {row["model"]: row["accuracy"] for row in rows if row["kind"] == "ideal"}
+    for row in rows:
+        row["encoding"] = checkpoints[row["model"]].encoding.value
+        row["loss_points"] = 100 * (ideal[row["model"]] - row["accuracy"])
+    thresholds = _thresholds(rows, names)
+    text = _nonideal_markdown(rows, thresholds, names, args)
+    with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
+        csv_temp.write_text(_rows_csv(rows))
+        md_temp.write_text(text)
+        _nonideal_plot(rows, names, args, png)
+    emit(
+        {
+            "rows": rows,
+            "thresholds": thresholds,
+            "executor": executor.name,
+            "seconds": round(time.perf_counter() - started, 1),
+            "files": [str(output.path) for output in (csv_out, md_out, png_out)],
+        },
+        args.json,
+        text,
+    )
+    return 0
+
+
+def _thresholds(rows: list[dict], names: list[str]) -> list[dict]:
+    """Per model and non-ideality: the value at which it loses each of LOSSES points."""
+    from smtjlab.studies.nonideal import SWEEPS, crossing
+
+    found = []
+    for name in names:
+        for kind in SWEEPS:
+            mine = [row for row in rows if row["model"] == name and row["kind"] == kind]
+            values = [row["value"] for row in mine]
+            losses = [row["loss_points"] for row in mine]
+            found.append(
+                {
+                    "model": name,
+                    "kind": kind,
+                    **{f"loses_{loss:g}": crossing(kind, values, losses, loss) for loss in LOSSES},
+                }
+            )
+    return found
+
+
+def _rows_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _nonideal_markdown(rows, thresholds, names, args) -> str:
+    from smtjlab.studies.nonideal import LABELS, SWEEPS
+
+    by_cell = {(row["model"], row["kind"], row["value"]): row for row in rows}
+    lines = [
+        f"MNIST test accuracy (%) at L = {args.length} on {args.images} test images, seed "
+        f"{args.seed}, on bit banks made non-ideal on purpose (one property at a time; the "
+        "`ideal` column has independent bits at the exact levels).",
+    ]
+    for kind, values in SWEEPS.items():
+        lines += [
+            "",
+            f"{LABELS[kind]}:",
+            "",
+            "| model | ideal | " + " | ".join(f"{value:g}" for value in values) + " |",
+            "|" + " --- |" * (2 + len(values)),
+        ]
+        for name in names:
+            cells = " | ".join(
+                f"{100 * by_cell[name, kind, value]['accuracy']:.2f}" for value in values
+            )
+            lines.append(
+                f"| {name} | {100 * by_cell[name, 'ideal', 0.0]['accuracy']:.2f} | {cells} |"
+            )
+    lines += [
+        "",
+        "Where each model first loses 0.5 and 2 points against ideal bits as the bits get "
+        "worse (interpolated in the logarithm of the value; — where the grid never gets "
+        "there; the grid's best value where it is lost already there):",
+        "",
+        "| model | non-ideality | loses 0.5 points at | loses 2 points at |",
+        "| --- | --- | --- | --- |",
+    ]
+    for found in thresholds:
+        cells = " | ".join(
+            "—" if found[f"loses_{loss:g}"] is None else f"{found[f'loses_{loss:g}']:.3g}"
+            for loss in LOSSES
+        )
+        lines.append(f"| {found['model']} | {found['kind']} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def _nonideal_plot(rows, names, args, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from smtjlab.studies.nonideal import LABELS, SWEEPS
+
+    figure, axes = plt.subplots(2, 2, figsize=(11, 8))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for axis, kind in zip(axes.ravel(), SWEEPS, strict=True):
+        for name, colour in zip(names, colours, strict=False):
+            mine = sorted(
+                (row["value"], 100 * row["accuracy"])
+                for row in rows
+                if row["model"] == name and row["kind"] == kind
+            )
+            axis.plot(*zip(*mine, strict=True), "o-", color=colour, label=name)
+            ideal = next(r for r in rows if r["model"] == name and r["kind"] == "ideal")
+            axis.axhline(100 * ideal["accuracy"], color=colour, linestyle=":", linewidth=1)
+        axis.set_xscale("log")
+        values = SWEEPS[kind]
+        axis.set_xticks(
+            values,
+            [f"2^{int(v).bit_length() - 1}" if kind == "pool_bits" else f"{v:g}" for v in values],
+        )
+        axis.minorticks_off()
+        axis.set(xlabel=LABELS[kind], ylabel="MNIST test accuracy (%)")
+        axis.grid(alpha=0.3)
+        axis.legend(
+            fontsize=7, loc="lower right" if kind in ("correlation", "pool_bits") else "lower left"
+        )
+    figure.suptitle(
+        f"Accuracy at L = {args.length} on non-ideal bits ({args.images} test images; "
+        "dotted: ideal bits)"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, format="png")
+    plt.close(figure)
+
+
+def _register_energy(studies: argparse._SubParsersAction) -> None:
+    parser = studies.add_parser(
+        "energy",
+        help="the activation-energy ratio over DAC bits x τc, the paper's 2.6x as a contour",
+        description="The analog/quantized activation-energy ratio of docs/energy-model.md "
+        "over DAC resolution x τc, one panel per number of states, every other parameter at "
+        "its default; the paper's 2.6x is drawn as a contour, the defaults as a point.",
+    )
+    parser.add_argument("--states", type=positive_int, nargs="+", default=[5, 11])
+    parser.add_argument("--length", type=positive_int, default=100, help="L (default 100)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("docs/figures/energy-sensitivity.png"),
+        help="the PNG (default docs/figures/energy-sensitivity.png)",
+    )
+    add_force_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_energy)
+
+
+def run_energy(args: argparse.Namespace) -> int:
+    from smtjlab.inference.checkpoint import check_storable_states
+    from smtjlab.inference.quantize import check_states
+    from smtjlab.studies import energy
+
+    for states in args.states:
+        check_storable_states(check_states(states), "--states")
+    output = OutputFile(args.output, force=args.force, make_folder=True)
+    maps = [energy.sensitivity(states, args.length) for states in args.states]
+    with output.writing() as temp:
+        energy.plot(maps, temp)
+    result = {"maps": [energy.summary(one) for one in maps], "file": str(output.path)}
+    emit(result, args.json, energy.text(result["maps"], output.path))
+    return 0

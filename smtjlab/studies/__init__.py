@@ -1,0 +1,1 @@
+"""Science studies run by `smtjlab study` (docs/accuracy.md, docs/energy-model.md)."""

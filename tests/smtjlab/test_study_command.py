@@ -1,0 +1,138 @@
+"""`smtjlab study`: the SC-training study's plumbing (tiny settings) and the energy map."""
+
+import csv
+import json
+
+import pytest
+from smtjlab.inference.checkpoint import resolve_model
+
+from smtjlab.cli import main
+
+TINY = [
+    "study",
+    "sc-training",
+    "--encoding",
+    "bipolar",
+    "--depths",
+    "1",
+    "--states",
+    "5",
+    "--train-seeds",
+    "2",
+    "--stream-seeds",
+    "2",
+    "--epochs",
+    "1",
+    "--train-images",
+    "1000",
+    "--width",
+    "16",
+    "--images",
+    "100",
+    "--json",
+]
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def read_csv(path):
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_sc_training_runs_each_model_as_a_task_and_resumes_from_its_models(
+    capsys, tmp_path, mnist_dir, monkeypatch
+):
+    monkeypatch.setenv("SMTJLAB_MNIST_DIR", str(mnist_dir))
+    models = tmp_path / "models"
+    argv = [*TINY, "--models", str(models)]
+    first = run_json(capsys, [*argv, "--out", str(tmp_path / "a")])
+    assert [task["source"] for task in first["tasks"]] == ["trained"] * 4
+    assert len(list(models.glob("*.npz"))) == 4
+    (row,) = first["summary"]
+    assert row["encoding"] == "bipolar" and row["train_seeds"] == [0, 1]
+    assert row["difference"]["n"] == 2
+    rows = read_csv(tmp_path / "a" / "sc-training.csv")
+    assert len(rows) == 8 and {r["stream_seed"] for r in rows} == {"0", "1"}
+    markdown = (tmp_path / "a" / "sc-training.md").read_text()
+    assert "| bipolar | 1 (16) | 5 |" in markdown and "one-sided" in markdown
+
+    # on two Dask workers, from the kept models: the same accuracies, nothing trained again
+    again = run_json(capsys, [*argv, "--out", str(tmp_path / "b"), "--workers", "2"])
+    assert again["executor"] == "2 local Dask workers"
+    assert [task["source"] for task in again["tasks"]] == ["models folder"] * 4
+    strip = [{k: v for k, v in r.items() if k != "model_source"} for r in rows]
+    resumed = read_csv(tmp_path / "b" / "sc-training.csv")
+    assert strip == [{k: v for k, v in r.items() if k != "model_source"} for r in resumed]
+
+
+def test_sc_training_refuses_a_model_of_another_recipe(capsys, tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("SMTJLAB_MNIST_DIR", str(mnist_dir))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "mlp1-s5-sc-bipolar-seed0.npz").write_bytes(
+        resolve_model("mlp1-s5-sc-bipolar").read_bytes()
+    )
+    assert main([*TINY, "--models", str(models), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "another recipe" in err and err.count("\n") == 1
+    assert not (tmp_path / "sc-training.csv").exists()
+
+
+def test_sc_training_seed_0_reuses_the_shipped_model_of_its_recipe(monkeypatch):
+    from smtjlab.commands import study
+
+    config = {
+        "hidden": [256],
+        "states": 5,
+        "encoding": "bipolar",
+        "training": "sc",
+        "length": 100,
+        "epochs": 20,
+        "train_seed": 0,
+        "batch_size": 200,
+        "lr": 0.003,
+        "train_images": None,
+        "threads": 1,
+    }
+    model, source = study._existing_model(config, None)
+    assert source == "shipped" and model is not None
+    assert study._existing_model({**config, "epochs": 19}, None) == (None, "trained")
+    assert study._existing_model({**config, "train_seed": 1}, None) == (None, "trained")
+
+
+def test_energy_study_writes_its_map(capsys, tmp_path):
+    figure = tmp_path / "energy.png"
+    result = run_json(capsys, ["study", "energy", "-o", str(figure), "--json"])
+    assert figure.stat().st_size > 10_000
+    assert [one["states"] for one in result["maps"]] == [5, 11]
+    assert all(one["tau_c_for_paper"] > one["default"]["tau_c"] for one in result["maps"])
+    assert main(["study", "energy", "-o", str(figure)]) == 1
+    assert "exists; pass --force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["study"], ["study", "sc-training", "--depths", "2"], ["study", "energy", "--length", "0"]],
+)
+def test_bad_study_arguments_are_usage_errors(argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+
+
+def test_nonideal_writes_its_table_and_plot(capsys, tmp_path):
+    argv = ["study", "nonideal", "--model", "mlp1-s5-sc", "--images", "40", "--out", str(tmp_path)]
+    result = run_json(capsys, [*argv, "--json"])
+    kinds = {row["kind"] for row in result["rows"]}
+    assert kinds == {"ideal", "correlation", "level_error", "drift", "pool_bits"}
+    assert len(result["rows"]) == 21
+    ideal = next(row for row in result["rows"] if row["kind"] == "ideal")
+    assert ideal["loss_points"] == 0.0
+    assert {t["kind"] for t in result["thresholds"]} == kinds - {"ideal"}
+    for name in ("nonideal.csv", "nonideal.md", "figures/nonideal.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "loses 0.5 points at" in (tmp_path / "nonideal.md").read_text()
