@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/smtjlab bench
 
 table: $(STAMP)
-	$(BIN)/smtjlab table --force
+	$(BIN)/smtjlab table --encoding both --repeats 3 --force
 
 # Every view of the lab window at a laptop's and a desktop's screen size, each on an Xvfb screen
 # of that size (docs/gui.md). --force replaces the committed pictures.
