@@ -128,6 +128,15 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def dicts_csv(rows: list[dict]) -> str:
+    """CSV text of rows that share their keys, the keys as the header."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return "-".join(map(str, value))  # hidden widths: 128-128-128

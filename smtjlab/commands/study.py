@@ -26,6 +26,7 @@ from smtjlab.inference.checkpoint import shipped_name
 from smtjlab.inference.encoding import Encoding
 from smtjlab.inference.train_config import TrainConfig
 from smtjlab.outputs import OutputFile, add_force_argument
+from smtjlab.results import dicts_csv
 
 ENCODINGS = tuple(encoding.value for encoding in Encoding)  # sign-magnitude first
 RECIPE = TrainConfig(hidden=(256,), states=5)  # the shipped models' recipe (docs/accuracy.md)
@@ -362,7 +363,7 @@ def run_nonideal(args: argparse.Namespace) -> int:
     thresholds = _thresholds(rows, names)
     text = _nonideal_markdown(rows, thresholds, names, args)
     with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
-        csv_temp.write_text(_rows_csv(rows))
+        csv_temp.write_text(dicts_csv(rows))
         md_temp.write_text(text)
         _nonideal_plot(rows, names, args, png)
     emit(
@@ -397,14 +398,6 @@ def _thresholds(rows: list[dict], names: list[str]) -> list[dict]:
                 }
             )
     return found
-
-
-def _rows_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _nonideal_markdown(rows, thresholds, names, args) -> str:

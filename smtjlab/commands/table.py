@@ -10,8 +10,6 @@ or --scheduler (docs/scale.md); the files are the same every way.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from smtjlab.executors import Failed, add_arguments, open_executor
 from smtjlab.inference.checkpoint import shipped_name
 from smtjlab.inference.encoding import Encoding
 from smtjlab.outputs import OutputFile, add_force_argument
+from smtjlab.results import dicts_csv
 from smtjlab.tasks import BATCH, evaluate
 
 LENGTHS = (100, 200, 300, 400, 500)
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     }
     text = _markdown(rows, deterministic, args, len(images), checkpoints) + _pool_note(pools)
     with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
-        csv_temp.write_text(_csv(rows))
+        csv_temp.write_text(dicts_csv(rows))
         md_temp.write_text(text)
         _plot(rows, deterministic, png)
     files = [csv_out.path, md_out.path, png_out.path]
@@ -238,14 +237,6 @@ def _pool_totals(results: list[dict]) -> list[dict]:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
-
-
-def _csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _markdown(rows, deterministic, args, images: int, checkpoints) -> str:
