@@ -577,9 +577,11 @@ def _nonideal_plot(rows, names, sources, args, path: Path) -> None:
         title = LABELS[kind] + (" (synthetic only)" if kind == "drift" else "")
         axis.set(xlabel=title, ylabel="MNIST test accuracy (%)")
         axis.grid(alpha=0.3)
-        axis.legend(
-            fontsize=6, loc="lower right" if kind in ("correlation", "pool_bits") else "lower left"
-        )
+        if axis.get_legend_handles_labels()[0]:  # a bench-only study has no drift
+            axis.legend(
+                fontsize=6,
+                loc="lower right" if kind in ("correlation", "pool_bits") else "lower left",
+            )
     figure.suptitle(
         f"Accuracy at L = {args.length} on non-ideal bits ({args.images} test images; "
         "solid: mock bench, dashed: synthetic, dotted: ideal bits)"
