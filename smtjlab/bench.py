@@ -16,8 +16,9 @@ one device of the station at a time (`bench.device`, chosen with `select`): its 
 biases it, its readout channel records it. Nothing here names a driver class: sources and scopes
 are the protocols of `smtjlab.instruments.roles`.
 
-Bits come from each record on its own: its states are decimated at Δt = 2τc (τc measured on
-that record), so no bit straddles the dead time between records. `fill` runs acquisition and
+Bits come from each record on its own: its states are decimated at Δt = spacing·τc (τc measured
+on that record; `Bench(..., spacing=)`, default 2), so no bit straddles the dead time between
+records. `fill` runs acquisition and
 digitizing in two threads with a `RingBuffer` ("block": no record is lost) between them.
 `mock_bit_bank` is the bit source behind `--bits mock`: the mock bench, calibrated and filled.
 """
@@ -25,6 +26,7 @@ digitizing in two threads with a `RingBuffer` ("block": no record is lost) betwe
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 import pyvisa
 
-from smtjlab.acquisition.bitstream import choose_interval, decimate
+from smtjlab.acquisition.bitstream import DEFAULT_SPACING, choose_interval, decimate
 from smtjlab.acquisition.calibration import (
     WATCH_BITS,
     ArrayCalibration,
@@ -102,11 +104,15 @@ class Bench:
         device: str | None = None,
         points: int = RECORD_POINTS,
         invert: bool = False,
+        spacing: float = DEFAULT_SPACING,
     ) -> None:
+        if not (math.isfinite(spacing) and spacing > 0):
+            raise SmtjlabError(f"bit spacing {spacing!r}: need a positive multiple of τc")
         self.station = station
         self.instruments = instruments
         self.points = points
         self.invert = invert
+        self.spacing = spacing  # Δt/τc of every bit this bench gives
         self.origin = "synthetic" if station.is_mock else "measured"
         self.final_state: list[str] = []
         self._configured: dict[str, float] = {}  # each scope's record rate as last set
@@ -225,8 +231,8 @@ class Bench:
         return digitize_trace(record, invert=self.invert)
 
     def bits_of(self, found: Digitized) -> np.ndarray:
-        """A digitized record's states decimated at 2τc (τc measured on the record)."""
-        return decimate(found.states, choose_interval(found.tau_c_samples)).bits
+        """A digitized record's states decimated at spacing·τc (τc measured on the record)."""
+        return decimate(found.states, choose_interval(found.tau_c_samples, self.spacing)).bits
 
     def bits(self, record: Trace) -> np.ndarray:
         return self.bits_of(self.digitize(record))
@@ -624,14 +630,29 @@ def mock_bit_bank(
     bits_per_level: int = 1 << 20,
     source: str = "model",
     seed: int = 0,
+    spacing: float = DEFAULT_SPACING,
+    level_error: float = 0.0,
     progress: Progress | None = None,
 ) -> BitBank:
-    """Calibrate the mock bench for `levels` and fill one pool per level (`--bits mock`)."""
+    """Calibrate the mock bench for `levels` and fill one pool per level (`--bits mock`).
+
+    `spacing` is the bits' interval Δt/τc (`Bench`). `level_error` miscalibrates on purpose:
+    each level's bias is solved for p ± level_error (one sign per level, drawn from `seed`)
+    and its pool still serves p, so it sits at the edge of a ±level_error calibration band.
+    (The calibration's own tolerance cannot do that: its first guess from the fit already
+    lands within about 0.002 of the target, whatever the tolerance accepts.)"""
     levels = sorted(set(levels))
     if not levels:
         raise SmtjlabError("mock bit bank: no levels asked for")
-    with Bench.open(Station.mock(source, seed)) as bench:
-        calibration = bench.calibrate(levels, progress=progress)
+    signs = np.random.default_rng(seed).choice((-1.0, 1.0), len(levels))
+    asked = [p + sign * level_error for p, sign in zip(levels, signs, strict=True)]
+    if not all(0 < p < 1 for p in asked):
+        raise SmtjlabError(f"level error {level_error:g} takes a level of {levels} out of (0, 1)")
+    with Bench.open(Station.mock(source, seed), spacing=spacing) as bench:
+        calibration = bench.calibrate(asked, progress=progress)
+        calibration.levels = [
+            replace(level, p_target=p) for level, p in zip(calibration.levels, levels, strict=True)
+        ]
         return bench.fill_bank(calibration, bits_per_level, progress)
 
 

@@ -5,7 +5,8 @@
   one-sided paired t-test (smtjlab/studies/sc_training.py). Each (configuration, encoding,
   training seed, mode) is one task, run in process or on Dask (--workers, --scheduler).
 - `nonideal`: accuracy at L = 100 under correlated bits, level errors, drift and pool reuse,
-  one task per (model, non-ideality, value) (smtjlab/studies/nonideal.py).
+  on synthetic banks and on banks the mock bench fills (`--source`), one task per (model,
+  source, non-ideality, value) (smtjlab/studies/nonideal.py).
 - `energy`: the analog/quantized activation-energy ratio over DAC resolution x τc, for 5 and
   11 states, with the paper's 2.6x as a contour (smtjlab/studies/energy.py).
 """
@@ -287,15 +288,24 @@ def _sc_markdown(summary: list[dict], args: argparse.Namespace, example: dict) -
 
 NONIDEAL_MODELS = ("mlp1-s5-sc", "mlp3-s5-sc", "mlp1-s5-sc-bipolar", "mlp3-s5-sc-bipolar")
 LOSSES = (0.5, 2.0)  # points of accuracy whose thresholds the report names
+BIT_SOURCES = {
+    "synthetic": ("synthetic",),
+    "bench": ("mock bench",),
+    "both": ("mock bench", "synthetic"),
+}
 
 
 def _register_nonideal(studies: argparse._SubParsersAction) -> None:
+    from smtjlab.studies.nonideal import POOL_BITS
+
     parser = studies.add_parser(
         "nonideal",
         help="accuracy under correlated bits, level errors, drift and pool reuse",
         description="Accuracy at L of shipped models on bit banks made non-ideal on purpose: "
         "Δt/τc 0.25-4 (lag-1 correlation), level error 0.002-0.05, drift, pool reuse "
-        "(smtjlab/studies/nonideal.py). Every (model, non-ideality, value) is one task.",
+        "(smtjlab/studies/nonideal.py), on synthetic banks and on banks the mock bench fills "
+        "(drift: synthetic only). Every (model, source, non-ideality, value) is one task; the "
+        "mock bench fills each bank once, in this process.",
     )
     parser.add_argument(
         "--model",
@@ -303,6 +313,19 @@ def _register_nonideal(studies: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="shipped name or .npz; repeat (default: 1 and 3 hidden layers, 5 states, with "
         "SC, in each encoding)",
+    )
+    parser.add_argument(
+        "--source",
+        choices=tuple(BIT_SOURCES),
+        default="both",
+        help="where the non-ideal bits come from: synthetic banks, the mock bench, or both "
+        "(default)",
+    )
+    parser.add_argument(
+        "--pool-bits",
+        type=int_between(64, 1 << 26),
+        default=POOL_BITS,
+        help=f"bits per level of every bank but the pool-size sweep's (default {POOL_BITS})",
     )
     parser.add_argument("--length", type=positive_int, default=100, help="L (default 100)")
     parser.add_argument(
@@ -321,6 +344,7 @@ def _register_nonideal(studies: argparse._SubParsersAction) -> None:
 
 def run_nonideal(args: argparse.Namespace) -> int:
     from smtjlab.inference.checkpoint import load_checkpoint, resolve_model
+    from smtjlab.inference.engine import device_levels
     from smtjlab.studies import nonideal
 
     started = time.perf_counter()
@@ -334,23 +358,35 @@ def run_nonideal(args: argparse.Namespace) -> int:
     )
     names = args.model or list(NONIDEAL_MODELS)
     checkpoints = {name: load_checkpoint(name) for name in names}  # refuse a bad one first
-    settings = [("ideal", 0.0)] + [
-        (kind, value) for kind, values in nonideal.SWEEPS.items() for value in values
+    sources = BIT_SOURCES[args.source]
+    settings = [("ideal", "ideal", 0.0)] + [
+        (source, kind, value)
+        for source in sources
+        for kind, values in nonideal.SWEEPS.items()
+        if source == "synthetic" or kind in nonideal.BENCH_KINDS
+        for value in values
     ]
     with open_executor(args) as executor:
+        banks, bench_seconds = _bench_banks(names, checkpoints, settings, args, executor)
         jobs = []
         for name in names:
             model = executor.share(resolve_model(name).read_bytes())
-            for kind, value in settings:
+            levels = tuple(device_levels(checkpoints[name]))
+            for source, kind, value in settings:
                 config = {
                     "model": name,
+                    "bits": source,
                     "kind": kind,
                     "value": value,
                     "seed": args.seed,
                     "images": args.images,
                     "length": args.length,
+                    "pool_bits": int(value) if kind == "pool_bits" else args.pool_bits,
                 }
-                jobs.append((nonideal.accuracy_under, config, {"model": model}))
+                files = {"model": model}
+                if source == "mock bench":
+                    files["bank"] = banks[levels, kind, value]
+                jobs.append((nonideal.accuracy_under, config, files))
         rows = [None] * len(jobs)
         for index, result in progress(executor.run(jobs), "study", total=len(jobs)):
             if isinstance(result, Failed):
@@ -360,18 +396,20 @@ def run_nonideal(args: argparse.Namespace) -> int:
     for row in rows:
         row["encoding"] = checkpoints[row["model"]].encoding.value
         row["loss_points"] = 100 * (ideal[row["model"]] - row["accuracy"])
-    thresholds = _thresholds(rows, names)
-    text = _nonideal_markdown(rows, thresholds, names, args)
+    thresholds = _thresholds(rows, names, sources)
+    seconds = round(time.perf_counter() - started, 1)
+    text = _nonideal_markdown(rows, thresholds, names, sources, args, (seconds, bench_seconds))
     with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
         csv_temp.write_text(dicts_csv(rows))
         md_temp.write_text(text)
-        _nonideal_plot(rows, names, args, png)
+        _nonideal_plot(rows, names, sources, args, png)
     emit(
         {
             "rows": rows,
             "thresholds": thresholds,
             "executor": executor.name,
-            "seconds": round(time.perf_counter() - started, 1),
+            "bench_seconds": bench_seconds,
+            "seconds": seconds,
             "files": [str(output.path) for output in (csv_out, md_out, png_out)],
         },
         args.json,
@@ -380,69 +418,127 @@ def run_nonideal(args: argparse.Namespace) -> int:
     return 0
 
 
-def _thresholds(rows: list[dict], names: list[str]) -> list[dict]:
-    """Per model and non-ideality: the value at which it loses each of LOSSES points."""
+def _bench_banks(names, checkpoints, settings, args, executor) -> tuple[dict, float]:
+    """Every mock-bench bank the tasks read, filled here once per (levels, kind, value) and
+    shared with the executor as bytes; and the seconds the filling took."""
+    from smtjlab.inference.engine import device_levels
+    from smtjlab.studies.nonideal import bank_bytes, bench_bank
+
+    started = time.perf_counter()
+    wanted = {
+        (tuple(device_levels(checkpoints[name])), kind, value)
+        for name in names
+        for source, kind, value in settings
+        if source == "mock bench"
+    }
+    banks = {}
+    for key in progress(sorted(wanted), "mock bench", total=len(wanted)):
+        levels, kind, value = key
+        try:
+            bank = bench_bank(list(levels), kind, value, args.seed, args.pool_bits)
+        except SmtjlabError as error:
+            raise StudyError(f"the mock bench's bank for {kind} = {value:g}: {error}") from None
+        banks[key] = executor.share(bank_bytes(bank))
+    return banks, round(time.perf_counter() - started, 1)
+
+
+def _thresholds(rows: list[dict], names: list[str], sources: tuple[str, ...]) -> list[dict]:
+    """Per model, source and non-ideality: the value at which it loses each of LOSSES points."""
     from smtjlab.studies.nonideal import SWEEPS, crossing
 
     found = []
     for name in names:
-        for kind in SWEEPS:
-            mine = [row for row in rows if row["model"] == name and row["kind"] == kind]
-            values = [row["value"] for row in mine]
-            losses = [row["loss_points"] for row in mine]
-            found.append(
-                {
-                    "model": name,
-                    "kind": kind,
-                    **{f"loses_{loss:g}": crossing(kind, values, losses, loss) for loss in LOSSES},
-                }
-            )
+        for source in sources:
+            for kind in SWEEPS:
+                mine = [
+                    row
+                    for row in rows
+                    if row["model"] == name and row["bits"] == source and row["kind"] == kind
+                ]
+                if not mine:
+                    continue  # the mock bench has no drift
+                values = [row["value"] for row in mine]
+                losses = [row["loss_points"] for row in mine]
+                found.append(
+                    {
+                        "model": name,
+                        "bits": source,
+                        "kind": kind,
+                        **{
+                            f"loses_{loss:g}": crossing(kind, values, losses, loss)
+                            for loss in LOSSES
+                        },
+                    }
+                )
     return found
 
 
-def _nonideal_markdown(rows, thresholds, names, args) -> str:
+def _nonideal_markdown(rows, thresholds, names, sources, args, seconds) -> str:
     from smtjlab.studies.nonideal import LABELS, SWEEPS
 
-    by_cell = {(row["model"], row["kind"], row["value"]): row for row in rows}
+    by_cell = {(row["model"], row["bits"], row["kind"], row["value"]): row for row in rows}
     lines = [
         f"MNIST test accuracy (%) at L = {args.length} on {args.images} test images, seed "
-        f"{args.seed}, on bit banks made non-ideal on purpose (one property at a time; the "
-        "`ideal` column has independent bits at the exact levels).",
+        f"{args.seed}, on bit banks made non-ideal on purpose, one property at a time, from "
+        f"{' and '.join(f'`{source}`' for source in sources)} bits ({args.pool_bits} bits per "
+        "level but in the pool-size sweep; smtjlab/studies/nonideal.py). The `ideal` column "
+        "has independent bits at the exact levels. Below each table, what the banks measured "
+        "(the largest over the models' banks): their pools' mean lag-1 correlation and the "
+        "largest |P(1) − target| of a pool.",
     ]
     for kind, values in SWEEPS.items():
+        mine = [source for source in sources if (names[0], source, kind, values[0]) in by_cell]
+        if not mine:
+            continue
         lines += [
             "",
             f"{LABELS[kind]}:",
             "",
-            "| model | ideal | " + " | ".join(f"{value:g}" for value in values) + " |",
-            "|" + " --- |" * (2 + len(values)),
+            "| model | bits | ideal | " + " | ".join(f"{value:g}" for value in values) + " |",
+            "|" + " --- |" * (3 + len(values)),
         ]
         for name in names:
-            cells = " | ".join(
-                f"{100 * by_cell[name, kind, value]['accuracy']:.2f}" for value in values
-            )
-            lines.append(
-                f"| {name} | {100 * by_cell[name, 'ideal', 0.0]['accuracy']:.2f} | {cells} |"
-            )
+            for source in mine:
+                cells = " | ".join(
+                    f"{100 * by_cell[name, source, kind, value]['accuracy']:.2f}"
+                    for value in values
+                )
+                ideal = 100 * by_cell[name, "ideal", "ideal", 0.0]["accuracy"]
+                lines.append(f"| {name} | {source} | {ideal:.2f} | {cells} |")
+        for source in mine:
+            for key, label in (
+                ("measured_lag1", "lag-1 ρ"),
+                ("measured_level_error", "level error"),
+            ):
+                cells = " | ".join(
+                    f"{max(by_cell[name, source, kind, value][key] for name in names):.4f}"
+                    for value in values
+                )
+                lines.append(f"| *bank {label}* | {source} | | {cells} |")
     lines += [
         "",
         "Where each model first loses 0.5 and 2 points against ideal bits as the bits get "
         "worse (interpolated in the logarithm of the value; — where the grid never gets "
         "there; the grid's best value where it is lost already there):",
         "",
-        "| model | non-ideality | loses 0.5 points at | loses 2 points at |",
-        "| --- | --- | --- | --- |",
+        "| model | bits | non-ideality | loses 0.5 points at | loses 2 points at |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for found in thresholds:
         cells = " | ".join(
             "—" if found[f"loses_{loss:g}"] is None else f"{found[f'loses_{loss:g}']:.3g}"
             for loss in LOSSES
         )
-        lines.append(f"| {found['model']} | {found['kind']} | {cells} |")
+        lines.append(f"| {found['model']} | {found['bits']} | {found['kind']} | {cells} |")
+    total, bench = seconds
+    lines += [
+        "",
+        f"Wall time {total:.0f} s, of which {bench:.0f} s filling the mock bench's banks.",
+    ]
     return "\n".join(lines) + "\n"
 
 
-def _nonideal_plot(rows, names, args, path: Path) -> None:
+def _nonideal_plot(rows, names, sources, args, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -450,16 +546,25 @@ def _nonideal_plot(rows, names, args, path: Path) -> None:
 
     from smtjlab.studies.nonideal import LABELS, SWEEPS
 
+    styles = {"mock bench": "o-", "synthetic": "s--"}
     figure, axes = plt.subplots(2, 2, figsize=(11, 8))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for axis, kind in zip(axes.ravel(), SWEEPS, strict=True):
         for name, colour in zip(names, colours, strict=False):
-            mine = sorted(
-                (row["value"], 100 * row["accuracy"])
-                for row in rows
-                if row["model"] == name and row["kind"] == kind
-            )
-            axis.plot(*zip(*mine, strict=True), "o-", color=colour, label=name)
+            for source in sources:
+                mine = sorted(
+                    (row["value"], 100 * row["accuracy"])
+                    for row in rows
+                    if row["model"] == name and row["bits"] == source and row["kind"] == kind
+                )
+                if mine:
+                    axis.plot(
+                        *zip(*mine, strict=True),
+                        styles[source],
+                        color=colour,
+                        markersize=4,
+                        label=f"{name} ({source})",
+                    )
             ideal = next(r for r in rows if r["model"] == name and r["kind"] == "ideal")
             axis.axhline(100 * ideal["accuracy"], color=colour, linestyle=":", linewidth=1)
         axis.set_xscale("log")
@@ -469,14 +574,17 @@ def _nonideal_plot(rows, names, args, path: Path) -> None:
             [f"2^{int(v).bit_length() - 1}" if kind == "pool_bits" else f"{v:g}" for v in values],
         )
         axis.minorticks_off()
-        axis.set(xlabel=LABELS[kind], ylabel="MNIST test accuracy (%)")
+        title = LABELS[kind] + (" (synthetic only)" if kind == "drift" else "")
+        axis.set(xlabel=title, ylabel="MNIST test accuracy (%)")
         axis.grid(alpha=0.3)
-        axis.legend(
-            fontsize=7, loc="lower right" if kind in ("correlation", "pool_bits") else "lower left"
-        )
+        if axis.get_legend_handles_labels()[0]:  # a bench-only study has no drift
+            axis.legend(
+                fontsize=6,
+                loc="lower right" if kind in ("correlation", "pool_bits") else "lower left",
+            )
     figure.suptitle(
         f"Accuracy at L = {args.length} on non-ideal bits ({args.images} test images; "
-        "dotted: ideal bits)"
+        "solid: mock bench, dashed: synthetic, dotted: ideal bits)"
     )
     figure.tight_layout()
     figure.savefig(path, dpi=110, format="png")

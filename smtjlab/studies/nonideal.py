@@ -1,7 +1,8 @@
 """What real devices cost: accuracy under non-ideal bits (`smtjlab study nonideal`, issue 17).
 
-Each non-ideality is a bit bank made on purpose, one pool per device level, every other
-property ideal (independent Bernoulli bits at the exact level):
+Each non-ideality is a bit bank made on purpose, one pool per device level, from one of two
+sources. `synthetic` banks have every other property ideal (independent Bernoulli bits at the
+exact level):
 
 - `correlation`: bits sampled every Δt from a two-state Markov process of correlation time
   τc, so the lag-1 autocorrelation is ρ = exp(-Δt/τc) (DESIGN §3); the value is Δt/τc.
@@ -11,11 +12,19 @@ property ideal (independent Bernoulli bits at the exact level):
   streams cut at random offsets see every part of it (the value is d).
 - `pool_bits`: pools of only this many bits, so streams reuse the same bits many times.
 
-One task is one (model, non-ideality, value, seed): build the bank, classify the test images.
+`mock bench` banks come from the mock bench (`smtjlab.bench.mock_bit_bank`: calibrated, then
+filled from digitized telegraph records), with one knob turned: the bits' interval Δt/τc
+(`correlation`; the bench's default is 2), a calibration off by ±δ (`level_error`), or
+`pool_bits` per level. Drift is synthetic only: the mock device has no drifting level (its
+`drift_fraction` moves the readout baseline, not the occupancy).
+
+Every bank's measured lag-1 correlation and level error go into its rows. One task is one
+(model, source, non-ideality, value, seed): classify the test images on that bank.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 
@@ -28,6 +37,8 @@ SWEEPS: dict[str, tuple[float, ...]] = {
     "drift": (0.002, 0.005, 0.01, 0.02, 0.05),
     "pool_bits": (1 << 8, 1 << 10, 1 << 12, 1 << 14, 1 << 16),
 }
+BENCH_KINDS = ("correlation", "level_error", "pool_bits")  # the mock bench's knobs
+SOURCES = ("synthetic", "mock bench")
 IMPROVING = {"correlation", "pool_bits"}  # the larger the value, the better the bits
 LABELS = {
     "correlation": "bit interval Δt/τc (lag-1 correlation exp(-Δt/τc))",
@@ -56,40 +67,104 @@ def markov_bits(p: float, rho: float, count: int, rng: np.random.Generator) -> n
     return bits[:count]
 
 
-def level_bits(p: float, kind: str, value: float, rng: np.random.Generator) -> np.ndarray:
-    """The bits of one level's pool under one non-ideality."""
+def level_bits(
+    p: float, kind: str, value: float, rng: np.random.Generator, pool_bits: int = POOL_BITS
+) -> np.ndarray:
+    """The bits of one level's pool (`pool_bits` of them) under one non-ideality."""
     if kind == "correlation":
-        return markov_bits(p, math.exp(-value), POOL_BITS, rng)
+        return markov_bits(p, math.exp(-value), pool_bits, rng)
     if kind == "pool_bits":
         return (rng.random(int(value)) < p).astype(np.uint8)
     direction = rng.choice((-1.0, 1.0))
     if kind == "level_error":
-        actual = np.full(POOL_BITS, p + direction * value)
+        actual = np.full(pool_bits, p + direction * value)
     elif kind == "drift":
-        actual = p + direction * value * np.linspace(-1.0, 1.0, POOL_BITS)
+        actual = p + direction * value * np.linspace(-1.0, 1.0, pool_bits)
     else:
         raise ValueError(f"unknown non-ideality {kind!r}; use one of {', '.join(SWEEPS)}")
-    return (rng.random(POOL_BITS) < np.clip(actual, 0.0, 1.0)).astype(np.uint8)
+    return (rng.random(pool_bits) < np.clip(actual, 0.0, 1.0)).astype(np.uint8)
 
 
-def nonideal_bank(levels: list[float], kind: str, value: float, seed: int):
-    """A BitBank with one pool per level, made under the non-ideality (kind, value)."""
+def nonideal_bank(
+    levels: list[float], kind: str, value: float, seed: int, pool_bits: int = POOL_BITS
+):
+    """A synthetic BitBank with one pool per level, made under the non-ideality (kind, value)."""
     from smtjlab.acquisition.pool import BitBank, BitPool
 
     rng = np.random.default_rng(seed)
     bank = BitBank()
     for p in levels:
-        bits = level_bits(p, kind, value, rng)
+        bits = level_bits(p, kind, value, rng, pool_bits)
         pool = BitPool(p, capacity_bits=len(bits))
         pool.append(bits)
         bank.add(pool)
     return bank
 
 
-def accuracy_under(config: dict, model: bytes) -> dict:
+def bench_bank(levels: list[float], kind: str, value: float, seed: int, pool_bits: int = POOL_BITS):
+    """A BitBank filled by the mock bench (seeded) with one knob turned to (kind, value)."""
+    from smtjlab.bench import mock_bit_bank
+
+    knobs = {
+        "correlation": {"spacing": value},
+        "level_error": {"level_error": value},
+        "pool_bits": {"bits_per_level": int(value)},
+    }
+    if kind not in knobs:
+        raise ValueError(f"the mock bench has no {kind!r} knob; use one of {', '.join(knobs)}")
+    return mock_bit_bank(levels, **{"bits_per_level": pool_bits, "seed": seed, **knobs[kind]})
+
+
+def bank_bytes(bank) -> bytes:
+    """A bank as .npz bytes for the tasks (each pool's bits packed by numpy, and its level).
+
+    Not a bit-pool file: reading one refuses a pool off its level beyond the calibration
+    tolerance, and these banks are off their levels on purpose."""
+    pools = bank.pools
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        levels=np.array([pool.p_target for pool in pools]),
+        n_bits=np.array([pool.n_bits for pool in pools]),
+        **{f"bits{index}": np.packbits(pool.bits()) for index, pool in enumerate(pools)},
+    )
+    return buffer.getvalue()
+
+
+def bank_from_bytes(data: bytes):
+    """The BitBank of `bank_bytes`."""
+    from smtjlab.acquisition.pool import BitBank, BitPool
+
+    bank = BitBank()
+    with np.load(io.BytesIO(data)) as arrays:
+        for index, (p, count) in enumerate(zip(arrays["levels"], arrays["n_bits"], strict=True)):
+            pool = BitPool(float(p), capacity_bits=int(count))
+            pool.append(np.unpackbits(arrays[f"bits{index}"], count=int(count)))
+            bank.add(pool)
+    return bank
+
+
+def bank_measures(bank) -> dict[str, float | None]:
+    """What a bank's bits are: the mean lag-1 correlation of its pools and the largest
+    |P(1) − target| (None for ideal bits, which have no bank)."""
+    from smtjlab.acquisition.bitstream import autocorrelation
+
+    if bank is None:
+        return {"measured_lag1": None, "measured_level_error": None}
+    pools = bank.pools
+    return {
+        "measured_lag1": float(np.mean([autocorrelation(pool.bits(), 1) for pool in pools])),
+        "measured_level_error": max(abs(pool.p_measured - pool.p_target) for pool in pools),
+    }
+
+
+def accuracy_under(config: dict, model: bytes, bank: bytes | None = None) -> dict:
     """Accuracy of `model` (checkpoint bytes) at config["length"] under one non-ideality.
 
-    config: model (its name), kind ("ideal" or a key of SWEEPS), value, seed, images, length.
+    config: model (its name), bits (a SOURCES name), kind ("ideal" or a key of SWEEPS),
+    value, seed, images, length, pool_bits. A mock-bench task gets its bank's bytes
+    (`bank_bytes`, filled once in the parent process); a synthetic one makes its own. The
+    row adds the bank's measured lag-1 correlation and level error (`bank_measures`).
     """
     from smtjlab.inference.bitsource import IdealBits
     from smtjlab.inference.checkpoint import checkpoint_from_bytes
@@ -98,16 +173,28 @@ def accuracy_under(config: dict, model: bytes) -> dict:
 
     checkpoint = checkpoint_from_bytes(model, config["model"])
     if config["kind"] == "ideal":
-        bits = IdealBits()
+        made = None
+    elif bank is not None:
+        made = bank_from_bytes(bank)
     else:
-        bits = nonideal_bank(
-            device_levels(checkpoint), config["kind"], config["value"], config["seed"]
+        made = nonideal_bank(
+            device_levels(checkpoint),
+            config["kind"],
+            config["value"],
+            config["seed"],
+            config["pool_bits"],
         )
     images, labels = load_mnist("test")
     images, labels = images[: config["images"]], labels[: config["images"]]
+    bits = IdealBits() if made is None else made
     engine = ScEngine(checkpoint, config["length"], bits=bits, seed=config["seed"])
     correct = int((engine.predict(images) == labels).sum())
-    return {**config, "correct": correct, "accuracy": correct / len(images)}
+    return {
+        **config,
+        **bank_measures(made),
+        "correct": correct,
+        "accuracy": correct / len(images),
+    }
 
 
 def crossing(kind: str, values: list[float], losses: list[float], loss: float) -> float | None:

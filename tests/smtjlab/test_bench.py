@@ -1,5 +1,8 @@
+import math
+
 import numpy as np
 import pytest
+from smtjlab.acquisition.bitstream import autocorrelation
 from smtjlab.acquisition.packing import unpack_bits
 from smtjlab.acquisition.pool import BitPool
 from smtjlab.acquisition.record import record
@@ -97,6 +100,39 @@ def test_mock_bit_bank_serves_the_engine_draw():
         assert pool.p_measured == pytest.approx(pool.p_target, abs=0.02)
     streams = bank.draw(0.25, 10, 100, np.random.default_rng(0))
     assert streams.shape == (10, 2) and streams.dtype == np.uint64
+
+
+@pytest.mark.parametrize("spacing", [0.5, 4.0])
+def test_the_bit_spacing_sets_the_lag_1_correlation_of_the_bits(spacing):
+    with mock_bench(limits=FAST, points=400_000, spacing=spacing) as bench:
+        bench.set_bias(0.30)
+        found = bench.digitize(bench.record())
+        bits = bench.bits_of(found)
+    interval = math.ceil(spacing * found.tau_c_samples)  # whole samples, rounded up
+    assert len(bits) == pytest.approx(400_000 / interval, abs=1)
+    assert autocorrelation(bits, 1) == pytest.approx(math.exp(-spacing), abs=0.04)
+
+
+def test_closer_bits_are_more_correlated_and_a_bad_spacing_is_refused():
+    lag1 = {}
+    for spacing in (0.25, 1.0, 2.0):
+        with mock_bench(seed=2, limits=FAST, points=200_000, spacing=spacing) as bench:
+            bench.set_bias(0.29)
+            lag1[spacing] = autocorrelation(bench.bits(bench.record()), 1)
+    assert lag1[0.25] > lag1[1.0] > lag1[2.0] > 0
+    for bad in (0.0, -1.0, math.nan):
+        with pytest.raises(SmtjlabError, match="bit spacing"):
+            mock_bench(spacing=bad)
+
+
+def test_a_mock_bit_bank_can_be_miscalibrated_and_spaced_on_purpose():
+    bank = mock_bit_bank([0.25, 0.75], bits_per_level=100_000, level_error=0.04, spacing=1.0)
+    assert bank.levels == [0.25, 0.75]  # each pool still serves its level ...
+    for pool in bank.pools:  # ... from a bias solved 0.04 off it (± the calibration's 0.01)
+        assert abs(pool.p_measured - pool.p_target) == pytest.approx(0.04, abs=0.012)
+        assert autocorrelation(pool.bits(), 1) == pytest.approx(math.exp(-1.0), abs=0.05)
+    with pytest.raises(SmtjlabError, match="out of"):
+        mock_bit_bank([0.25, 0.75], level_error=0.3)
 
 
 def test_a_record_that_barely_switches_keeps_its_real_levels():

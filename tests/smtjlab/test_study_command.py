@@ -116,7 +116,13 @@ def test_energy_study_writes_its_map(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     "argv",
-    [["study"], ["study", "sc-training", "--depths", "2"], ["study", "energy", "--length", "0"]],
+    [
+        ["study"],
+        ["study", "sc-training", "--depths", "2"],
+        ["study", "energy", "--length", "0"],
+        ["study", "nonideal", "--source", "lab"],
+        ["study", "nonideal", "--pool-bits", "32"],
+    ],
 )
 def test_bad_study_arguments_are_usage_errors(argv):
     with pytest.raises(SystemExit) as exit_:
@@ -124,15 +130,50 @@ def test_bad_study_arguments_are_usage_errors(argv):
     assert exit_.value.code == 2
 
 
+NONIDEAL = ["study", "nonideal", "--model", "mlp1-s5-sc", "--images", "40"]
+
+
 def test_nonideal_writes_its_table_and_plot(capsys, tmp_path):
-    argv = ["study", "nonideal", "--model", "mlp1-s5-sc", "--images", "40", "--out", str(tmp_path)]
+    argv = [*NONIDEAL, "--source", "synthetic", "--pool-bits", "65536", "--out", str(tmp_path)]
     result = run_json(capsys, [*argv, "--json"])
     kinds = {row["kind"] for row in result["rows"]}
     assert kinds == {"ideal", "correlation", "level_error", "drift", "pool_bits"}
     assert len(result["rows"]) == 21
+    assert {row["bits"] for row in result["rows"]} == {"ideal", "synthetic"}
     ideal = next(row for row in result["rows"] if row["kind"] == "ideal")
-    assert ideal["loss_points"] == 0.0
+    assert ideal["loss_points"] == 0.0 and ideal["measured_lag1"] is None
     assert {t["kind"] for t in result["thresholds"]} == kinds - {"ideal"}
     for name in ("nonideal.csv", "nonideal.md", "figures/nonideal.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert "loses 0.5 points at" in (tmp_path / "nonideal.md").read_text()
+
+
+@pytest.mark.slow  # a calibration of the mock bench: 3-8 s on a shared machine
+def test_nonideal_on_the_mock_bench_fills_each_bank_once(capsys, tmp_path, monkeypatch):
+    from smtjlab.studies import nonideal
+
+    # one value per non-ideality, and one of them on the bench: one calibration, 4 tasks
+    grid = {"correlation": (0.5,), "level_error": (0.03,), "drift": (0.01,), "pool_bits": (256,)}
+    monkeypatch.setattr(nonideal, "SWEEPS", grid)
+    monkeypatch.setattr(nonideal, "BENCH_KINDS", ("level_error",))
+    filled, real = [], nonideal.bench_bank
+
+    def counted(*args):
+        filled.append(args[1:3])  # (kind, value)
+        return real(*args)
+
+    monkeypatch.setattr(nonideal, "bench_bank", counted)
+    argv = [*NONIDEAL, "--model", "mlp1-s5-sc-bipolar", "--source", "bench", "--pool-bits", "8192"]
+    result = run_json(capsys, [*argv, "--out", str(tmp_path), "--json"])
+    rows = result["rows"]
+    assert filled == [("level_error", 0.03)]  # once for both models: they share their levels
+    assert len(rows) == 2 * (1 + 1) and "synthetic" not in {row["bits"] for row in rows}
+    bench = [row for row in rows if row["bits"] == "mock bench"]
+    assert {row["kind"] for row in bench} == {"level_error"}
+    for row in bench:  # solved 0.03 off its level, bits 2τc apart: lag-1 ≈ exp(-2)
+        assert row["measured_level_error"] == pytest.approx(0.03, abs=0.015)
+        assert 0.08 < row["measured_lag1"] < 0.2
+    sources = {(t["bits"], t["kind"]) for t in result["thresholds"]}
+    assert ("mock bench", "level_error") in sources and ("mock bench", "drift") not in sources
+    text = (tmp_path / "nonideal.md").read_text()
+    assert "| mlp1-s5-sc-bipolar | mock bench |" in text and "filling the mock bench" in text

@@ -1,7 +1,17 @@
 import numpy as np
 import pytest
+from smtjlab.acquisition.pool import BitBank, BitPool, BitPoolError
 
-from smtjlab.studies.nonideal import POOL_BITS, crossing, markov_bits, nonideal_bank
+from smtjlab.studies.nonideal import (
+    POOL_BITS,
+    bank_bytes,
+    bank_from_bytes,
+    bank_measures,
+    bench_bank,
+    crossing,
+    markov_bits,
+    nonideal_bank,
+)
 
 
 @pytest.mark.parametrize(("p", "rho"), [(0.25, 0.8), (0.5, np.exp(-2)), (0.9, 0.3)])
@@ -42,3 +52,31 @@ def test_the_loss_crossing_is_found_from_the_ideal_end():
     assert crossing("correlation", values, losses, 0.5) == pytest.approx(1.0)
     assert crossing("correlation", values, losses, 2.0) == pytest.approx(np.sqrt(0.125))
     assert crossing("correlation", values, [1.0] * 5, 0.5) == 4.0  # lost at the best value
+
+
+def test_a_bank_off_its_levels_on_purpose_reaches_the_tasks_unchecked():
+    bank = nonideal_bank([0.25, 0.5], "level_error", 0.05, seed=3, pool_bits=1 << 14)
+    with pytest.raises(BitPoolError, match="beyond the tolerance"):
+        BitBank.from_bytes(bank.to_bytes(), "a bit-pool file")  # the file format refuses it
+    copy = bank_from_bytes(bank_bytes(bank))
+    assert copy.levels == bank.levels
+    for mine, theirs in zip(copy.pools, bank.pools, strict=True):
+        assert mine.n_bits == theirs.n_bits == 1 << 14
+        assert np.array_equal(mine.bits(), theirs.bits())
+
+
+def test_a_banks_measures_are_its_lag_1_correlation_and_its_worst_level():
+    bank = BitBank()
+    for p, rho in ((0.25, 0.6), (0.75, 0.2)):
+        pool = BitPool(p, 1 << 18)
+        pool.append(markov_bits(p + 0.03, rho, 1 << 18, np.random.default_rng(int(10 * rho))))
+        bank.add(pool)
+    measured = bank_measures(bank)
+    assert measured["measured_lag1"] == pytest.approx(0.4, abs=0.01)
+    assert measured["measured_level_error"] == pytest.approx(0.03, abs=0.006)
+    assert bank_measures(None) == {"measured_lag1": None, "measured_level_error": None}
+
+
+def test_the_mock_bench_has_no_drift_knob():
+    with pytest.raises(ValueError, match="no 'drift' knob"):
+        bench_bank([0.5], "drift", 0.01, seed=0)
