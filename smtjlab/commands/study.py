@@ -4,6 +4,8 @@
   and both encodings, over training seeds x stream seeds, paired by training seed, with a
   one-sided paired t-test (smtjlab/studies/sc_training.py). Each (configuration, encoding,
   training seed, mode) is one task, run in process or on Dask (--workers, --scheduler).
+- `widths`: the paper's networks trained with SC at several hidden widths, and which width
+  lies nearest to each of the paper's figures (smtjlab/studies/widths.py).
 - `nonideal`: accuracy at L = 100 under correlated bits, level errors, drift and pool reuse,
   on synthetic banks and on banks the mock bench fills (`--source`), one task per (model,
   source, non-ideality, value) (smtjlab/studies/nonideal.py).
@@ -41,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("study", help="science studies (issue 17)", description=__doc__)
     studies = parser.add_subparsers(dest="study", metavar="STUDY", required=True)
     _register_sc_training(studies)
+    _register_widths(studies)
     _register_nonideal(studies)
     _register_energy(studies)
 
@@ -105,8 +108,6 @@ def run_sc_training(args: argparse.Namespace) -> int:
         OutputFile(args.out / f"{args.name}.{suffix}", force=args.force, make_folder=True)
         for suffix in ("csv", "md")
     )
-    if args.models is not None and args.models.exists() and not args.models.is_dir():
-        raise StudyError(f"--models {args.models}: is not a folder")
     encodings = ENCODINGS if args.encoding == "both" else (args.encoding,)
     configs = [
         {
@@ -131,19 +132,7 @@ def run_sc_training(args: argparse.Namespace) -> int:
         for mode in sc_training.MODES
     ]
     with open_executor(args) as executor:
-        jobs, sources = [], []
-        for config in configs:
-            model, source = _existing_model(config, args.models)
-            sources.append(source)
-            files = {} if model is None else {"model": executor.share(model)}
-            jobs.append((sc_training.train_and_score, config, files))
-        results = [None] * len(jobs)
-        for index, result in progress(executor.run(jobs), "study", total=len(jobs)):
-            if isinstance(result, Failed):
-                raise StudyError(f"task {_task_name(configs[index])} failed: {result.error}")
-            if result["checkpoint"] is not None and args.models is not None:
-                _keep(result["checkpoint"], args.models / f"{_task_name(configs[index])}.npz")
-            results[index] = result
+        results, sources = _train_and_score(configs, args.models, executor)
     summary = sc_training.summarize(results)
     text = _sc_markdown(summary, args, configs[0])
     with csv_out.writing() as csv_temp, md_out.writing() as md_temp:
@@ -167,9 +156,36 @@ def run_sc_training(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_and_score(
+    configs: list[dict], models: Path | None, executor
+) -> tuple[list[dict], list[str]]:
+    """Every config as a sc_training.train_and_score task: the results, in order, and where
+    each model came from. Models trained here are kept in `models` (when given)."""
+    from smtjlab.studies.sc_training import train_and_score
+
+    if models is not None and models.exists() and not models.is_dir():
+        raise StudyError(f"--models {models}: is not a folder")
+    jobs, sources = [], []
+    for config in configs:
+        model, source = _existing_model(config, models)
+        sources.append(source)
+        files = {} if model is None else {"model": executor.share(model)}
+        jobs.append((train_and_score, config, files))
+    results = [None] * len(jobs)
+    for index, result in progress(executor.run(jobs), "study", total=len(jobs)):
+        if isinstance(result, Failed):
+            raise StudyError(f"task {_task_name(configs[index])} failed: {result.error}")
+        if result["checkpoint"] is not None and models is not None:
+            _keep(result["checkpoint"], models / f"{_task_name(configs[index])}.npz")
+        results[index] = result
+    return results, sources
+
+
 def _task_name(config: dict) -> str:
     name = shipped_name(len(config["hidden"]), config["states"], config["training"])
-    return f"{name}-{config['encoding']}-seed{config['train_seed']}"
+    width = config["hidden"][0]
+    widened = "" if width == RECIPE.hidden[0] else f"-w{width}"  # the shipped width: no suffix
+    return f"{name}-{config['encoding']}{widened}-seed{config['train_seed']}"
 
 
 def _existing_model(config: dict, folder: Path | None) -> tuple[bytes | None, str]:
@@ -284,6 +300,218 @@ def _sc_markdown(summary: list[dict], args: argparse.Namespace, example: dict) -
         "were trained on 2).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _register_widths(studies: argparse._SubParsersAction) -> None:
+    from smtjlab.studies.widths import LENGTHS, WIDTHS
+
+    parser = studies.add_parser(
+        "widths",
+        help="the paper's networks at several hidden widths, nearest to its figures",
+        description="Train the paper's networks with SC at several hidden widths, evaluate "
+        "each on ideal bits at the paper's lengths, and name the width nearest to each of the "
+        "paper's figures (92 %% at 1 hidden layer, over 96 %% at 3, 96.82 %% at 3 and L = 400).",
+    )
+    parser.add_argument("--widths", type=positive_int, nargs="+", default=list(WIDTHS))
+    parser.add_argument("--encoding", choices=ENCODINGS, default="bipolar", help="(bipolar)")
+    parser.add_argument("--depths", type=int, nargs="+", choices=(1, 3), default=[1, 3])
+    parser.add_argument("--states", type=int, nargs="+", choices=(5, 11), default=[5, 11])
+    parser.add_argument("--length", type=positive_int, default=100, help="L of SC training (100)")
+    parser.add_argument(
+        "--lengths",
+        type=positive_int,
+        nargs="+",
+        default=list(LENGTHS),
+        help="evaluation lengths (100 400: the paper's)",
+    )
+    parser.add_argument("--train-seed", type=nonnegative_int, default=0, help="(0)")
+    parser.add_argument(
+        "--stream-seeds", type=positive_int, default=3, help="stream seeds 0 .. N-1 per model (3)"
+    )
+    parser.add_argument("--epochs", type=positive_int, default=RECIPE.epochs)
+    parser.add_argument(
+        "--train-images", type=positive_int, help="train on the first N images (default all)"
+    )
+    parser.add_argument(
+        "--threads", type=positive_int, default=1, help="torch threads per training (1)"
+    )
+    parser.add_argument(
+        "--images", type=int_between(1, 10000), default=10000, help="first N test images (all)"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        metavar="FOLDER",
+        help="keep each trained model here, and reuse the ones already there (resumes a study)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="folder of the outputs")
+    parser.add_argument(
+        "--name", default="widths", help="OUT/NAME.csv, OUT/NAME.md, OUT/figures/NAME.png"
+    )
+    add_force_argument(parser)
+    add_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_widths)
+
+
+def run_widths(args: argparse.Namespace) -> int:
+    from smtjlab.studies import widths
+
+    started = time.perf_counter()
+    csv_out, md_out, png_out = (
+        OutputFile(path, force=args.force, make_folder=True)
+        for path in (
+            args.out / f"{args.name}.csv",
+            args.out / f"{args.name}.md",
+            args.out / "figures" / f"{args.name}.png",
+        )
+    )
+    configs = [
+        {
+            "hidden": [width] * depth,
+            "states": states,
+            "encoding": args.encoding,
+            "training": "sc",
+            "length": args.length,
+            "lengths": sorted(set(args.lengths)),
+            "epochs": args.epochs,
+            "train_seed": args.train_seed,
+            "batch_size": RECIPE.batch_size,
+            "lr": RECIPE.lr,
+            "train_images": args.train_images,
+            "threads": args.threads,
+            "images": args.images,
+            "stream_seeds": list(range(args.stream_seeds)),
+        }
+        for depth in sorted(set(args.depths))
+        for states in sorted(set(args.states))
+        for width in sorted(set(args.widths))
+    ]
+    with open_executor(args) as executor:
+        results, sources = _train_and_score(configs, args.models, executor)
+    rows = widths.summarize(results, sources)
+    nearest = widths.nearest_to_paper(rows)
+    text = _widths_markdown(rows, nearest, args, configs[0])
+    with csv_out.writing() as csv_temp, md_out.writing() as md_temp, png_out.writing() as png:
+        csv_temp.write_text(dicts_csv(rows))
+        md_temp.write_text(text)
+        _widths_plot(rows, args, png)
+    emit(
+        {
+            "rows": rows,
+            "nearest": nearest,
+            "executor": executor.name,
+            "seconds": round(time.perf_counter() - started, 1),
+            "files": [str(output.path) for output in (csv_out, md_out, png_out)],
+        },
+        args.json,
+        text,
+    )
+    return 0
+
+
+def _widths_markdown(rows: list[dict], nearest: list[dict], args, example: dict) -> str:
+    from smtjlab.studies.sc_training import recipe
+
+    lengths = sorted(set(args.lengths))
+    lines = [
+        f"MNIST test accuracy (%) of {args.encoding} networks trained with SC at L = "
+        f"{args.length} (training seed {args.train_seed}), by hidden width, on {args.images} "
+        f"test images with ideal bits: mean ± sd over stream seeds 0–{args.stream_seeds - 1}.",
+        "",
+        "| hidden layers | states | width | "
+        + " | ".join(f"L = {length}" for length in lengths)
+        + " | L = ∞ |",
+        "|" + " --- |" * (4 + len(lengths)),
+    ]
+    by_model: dict[tuple, list[dict]] = {}
+    for row in rows:
+        by_model.setdefault((row["hidden_layers"], row["states"], row["width"]), []).append(row)
+    for (depth, states, width), mine in by_model.items():
+        cells = " | ".join(
+            f"{row['accuracy']:.2f} ± {row['accuracy_sd']:.2f}"
+            for row in sorted(mine, key=lambda r: r["length"])
+        )
+        lines.append(f"| {depth} | {states} | {width} | {cells} | {mine[0]['deterministic']:.2f} |")
+    lines += [
+        "",
+        "Nearest to each of the paper's figures (arXiv 2504.06414):",
+        "",
+        "| cell | paper | nearest setting | its accuracy | difference |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for found in nearest:
+        lines.append(
+            f"| {found['hidden_layers']} hidden layer{'s' if found['hidden_layers'] > 1 else ''}"
+            f", L = {found['length']} | {found['paper_label']} | width {found['width']}, "
+            f"{found['states']} states | {found['accuracy']:.2f} ± {found['accuracy_sd']:.2f} "
+            f"| {found['difference']:+.2f} |"
+        )
+    lines += [
+        "",
+        f"Each model: `{recipe(example)}` with the width, depth and states of its row; the "
+        "shipped checkpoint is reused where its recipe is this one.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _widths_plot(rows: list[dict], args, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from smtjlab.studies.widths import PAPER
+
+    lengths = sorted(set(args.lengths))
+    figure, axes = plt.subplots(1, len(lengths), figsize=(5.5 * len(lengths), 4.2), squeeze=False)
+    for axis, length in zip(axes[0], lengths, strict=True):
+        for depth in sorted({row["hidden_layers"] for row in rows}):
+            for states, style in zip(
+                sorted({row["states"] for row in rows}), ("o-", "s--"), strict=False
+            ):
+                mine = sorted(
+                    (row["width"], row["accuracy"], row["accuracy_sd"])
+                    for row in rows
+                    if row["length"] == length
+                    and row["hidden_layers"] == depth
+                    and row["states"] == states
+                )
+                if mine:
+                    x, y, sd = zip(*mine, strict=True)
+                    axis.errorbar(
+                        x,
+                        y,
+                        yerr=sd,
+                        fmt=style,
+                        capsize=3,
+                        label=f"{depth} hidden, {states} states",
+                    )
+        for (depth, paper_length), paper in PAPER.items():
+            if paper_length == length:
+                axis.axhline(paper, color="grey", linestyle=":", linewidth=1)
+                axis.annotate(
+                    f"paper, {depth} hidden: {paper:g} %",
+                    (0.02, paper),
+                    xycoords=("axes fraction", "data"),
+                    fontsize=7,
+                    va="bottom",
+                    color="grey",
+                )
+        axis.set_xscale("log", base=2)
+        widths_seen = sorted({row["width"] for row in rows})
+        axis.set_xticks(widths_seen, [str(w) for w in widths_seen])
+        axis.minorticks_off()
+        axis.set(
+            xlabel="hidden width",
+            ylabel="MNIST test accuracy (%)",
+            title=f"{args.encoding}, trained with SC, L = {length}",
+        )
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, format="png")
+    plt.close(figure)
 
 
 NONIDEAL_MODELS = ("mlp1-s5-sc", "mlp3-s5-sc", "mlp1-s5-sc-bipolar", "mlp3-s5-sc-bipolar")

@@ -54,12 +54,13 @@ def recipe(config: dict) -> str:
 
 def train_and_score(config: dict, model: bytes | None = None) -> dict:
     """Train the task's model (unless `model`, a checkpoint's bytes, is given), then its
-    deterministic accuracy and its accuracy at config["length"] for each stream seed.
+    deterministic accuracy and its accuracy at each evaluation length for each stream seed.
 
-    config: hidden, states, encoding, training ("sc" | "plain"), length, epochs, train_seed,
-    batch_size, lr, train_images (None: all), threads (torch's), images, stream_seeds. The
-    result holds the config, the model's bytes (`checkpoint`, when trained here), its
-    digests, and one row per stream seed."""
+    config: hidden, states, encoding, training ("sc" | "plain"), length (of SC training, and
+    of evaluation unless `lengths` lists others), epochs, train_seed, batch_size, lr,
+    train_images (None: all), threads (torch's), images, stream_seeds. The result holds the
+    config, the model's bytes (`checkpoint`, when trained here), its digests, and one row per
+    (length, stream seed)."""
     from smtjlab.inference.checkpoint import checkpoint_from_bytes
     from smtjlab.inference.engine import deterministic_scores
     from smtjlab.inference.mnist import load_mnist
@@ -72,18 +73,24 @@ def train_and_score(config: dict, model: bytes | None = None) -> dict:
     images, labels = images[: config["images"]], labels[: config["images"]]
     deterministic = float((deterministic_scores(checkpoint, images).argmax(1) == labels).mean())
     rows = []
-    for seed in config["stream_seeds"]:
-        cell = {
-            "model": "study model",
-            "length": config["length"],
-            "seed": seed,
-            "images": config["images"],
-            "bits": "ideal",
-        }
-        scored = evaluate(cell, model)
-        rows.append(
-            {"stream_seed": seed, "correct": scored["correct"], "accuracy": scored["accuracy"]}
-        )
+    for length in config.get("lengths", [config["length"]]):
+        for seed in config["stream_seeds"]:
+            cell = {
+                "model": "study model",
+                "length": length,
+                "seed": seed,
+                "images": config["images"],
+                "bits": "ideal",
+            }
+            scored = evaluate(cell, model)
+            rows.append(
+                {
+                    "length": length,
+                    "stream_seed": seed,
+                    "correct": scored["correct"],
+                    "accuracy": scored["accuracy"],
+                }
+            )
     return {
         "config": config,
         "checkpoint": model if trained else None,

@@ -73,7 +73,7 @@ def test_sc_training_refuses_a_model_of_another_recipe(capsys, tmp_path, mnist_d
     monkeypatch.setenv("SMTJLAB_MNIST_DIR", str(mnist_dir))
     models = tmp_path / "models"
     models.mkdir()
-    (models / "mlp1-s5-sc-bipolar-seed0.npz").write_bytes(
+    (models / "mlp1-s5-sc-bipolar-w16-seed0.npz").write_bytes(
         resolve_model("mlp1-s5-sc-bipolar").read_bytes()
     )
     assert main([*TINY, "--models", str(models), "--out", str(tmp_path)]) == 1
@@ -177,3 +177,60 @@ def test_nonideal_on_the_mock_bench_fills_each_bank_once(capsys, tmp_path, monke
     assert ("mock bench", "level_error") in sources and ("mock bench", "drift") not in sources
     text = (tmp_path / "nonideal.md").read_text()
     assert "| mlp1-s5-sc-bipolar | mock bench |" in text and "filling the mock bench" in text
+
+
+def test_widths_trains_each_width_and_names_the_nearest_to_the_paper(
+    capsys, tmp_path, mnist_dir, monkeypatch
+):
+    monkeypatch.setenv("SMTJLAB_MNIST_DIR", str(mnist_dir))
+    argv = [
+        "study",
+        "widths",
+        "--widths",
+        "8",
+        "16",
+        "--depths",
+        "1",
+        "--states",
+        "5",
+        "--lengths",
+        "100",
+        "200",
+        "--stream-seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--train-images",
+        "1000",
+        "--images",
+        "100",
+        "--models",
+        str(tmp_path / "models"),
+        "--out",
+        str(tmp_path),
+        "--json",
+    ]
+    result = run_json(capsys, argv)
+    assert [(r["width"], r["length"]) for r in result["rows"]] == [
+        (8, 100),
+        (8, 200),
+        (16, 100),
+        (16, 200),
+    ]
+    assert all(r["stream_seeds"] == 2 and r["model_source"] == "trained" for r in result["rows"])
+    assert sorted(p.name for p in (tmp_path / "models").glob("*.npz")) == [
+        "mlp1-s5-sc-bipolar-w16-seed0.npz",
+        "mlp1-s5-sc-bipolar-w8-seed0.npz",
+    ]
+    (nearest,) = result["nearest"]  # 1 hidden layer at L = 100 is the only paper figure here
+    assert nearest["paper"] == 92.0 and nearest["width"] in (8, 16)
+    rows = read_csv(tmp_path / "widths.csv")
+    assert len(rows) == 4
+    assert "Nearest to each of the paper's figures" in (tmp_path / "widths.md").read_text()
+    assert (tmp_path / "figures" / "widths.png").stat().st_size > 10_000
+    # resumed from the kept models: the same accuracies
+    again = run_json(capsys, [*argv, "--force"])
+    assert [r["model_source"] for r in again["rows"]] == ["models folder"] * 4
+    assert [r["accuracy"] for r in again["rows"]] == [r["accuracy"] for r in result["rows"]]
+    assert main(argv[:-1]) == 1  # the outputs exist now
+    assert "exists; pass --force" in capsys.readouterr().err
