@@ -490,11 +490,12 @@ def _widths_plot(rows: list[dict], args, path: Path) -> None:
         for (depth, paper_length), paper in PAPER.items():
             if paper_length == length:
                 axis.axhline(paper, color="grey", linestyle=":", linewidth=1)
-                axis.annotate(
+                axis.annotate(  # at the right, where the wide networks lie well above
                     f"paper, {depth} hidden: {paper:g} %",
-                    (0.02, paper),
+                    (0.98, paper),
                     xycoords=("axes fraction", "data"),
                     fontsize=7,
+                    ha="right",
                     va="bottom",
                     color="grey",
                 )
