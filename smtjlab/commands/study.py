@@ -489,15 +489,12 @@ def _widths_plot(rows: list[dict], args, path: Path) -> None:
                     )
         for (depth, paper_length), paper in PAPER.items():
             if paper_length == length:
-                axis.axhline(paper, color="grey", linestyle=":", linewidth=1)
-                axis.annotate(  # at the right, where the wide networks lie well above
-                    f"paper, {depth} hidden: {paper:g} %",
-                    (0.98, paper),
-                    xycoords=("axes fraction", "data"),
-                    fontsize=7,
-                    ha="right",
-                    va="bottom",
+                axis.axhline(  # in the legend: a label on the plot would cross the curves
+                    paper,
                     color="grey",
+                    linestyle=":",
+                    linewidth=1.2,
+                    label=f"paper, {depth} hidden: {paper:g} %",
                 )
         axis.set_xscale("log", base=2)
         widths_seen = sorted({row["width"] for row in rows})
