@@ -17,7 +17,8 @@ biases it, its readout channel records it. Nothing here names a driver class: so
 are the protocols of `smtjlab.instruments.roles`.
 
 Bits come from each record on its own: its states are decimated at Δt = 2τc (τc measured on
-that record), so no bit straddles the dead time between records. `fill` runs acquisition and
+that record; `Bench.open(station, spacing=0.5)` takes them at 0.5τc instead, correlated on
+purpose), so no bit straddles the dead time between records. `fill` runs acquisition and
 digitizing in two threads with a `RingBuffer` ("block": no record is lost) between them.
 `mock_bit_bank` is the bit source behind `--bits mock`: the mock bench, calibrated and filled.
 """
@@ -35,7 +36,12 @@ from typing import Any
 import numpy as np
 import pyvisa
 
-from smtjlab.acquisition.bitstream import choose_interval, decimate
+from smtjlab.acquisition.bitstream import (
+    DEFAULT_SPACING,
+    check_spacing,
+    choose_interval,
+    decimate,
+)
 from smtjlab.acquisition.calibration import (
     WATCH_BITS,
     ArrayCalibration,
@@ -102,11 +108,13 @@ class Bench:
         device: str | None = None,
         points: int = RECORD_POINTS,
         invert: bool = False,
+        spacing: float = DEFAULT_SPACING,
     ) -> None:
         self.station = station
         self.instruments = instruments
         self.points = points
         self.invert = invert
+        self.spacing = check_spacing(spacing)  # Δt/τc of every bit this bench takes
         self.origin = "synthetic" if station.is_mock else "measured"
         self.final_state: list[str] = []
         self._configured: dict[str, float] = {}  # each scope's record rate as last set
@@ -225,8 +233,8 @@ class Bench:
         return digitize_trace(record, invert=self.invert)
 
     def bits_of(self, found: Digitized) -> np.ndarray:
-        """A digitized record's states decimated at 2τc (τc measured on the record)."""
-        return decimate(found.states, choose_interval(found.tau_c_samples)).bits
+        """A digitized record's states decimated at `spacing`·τc (τc measured on the record)."""
+        return decimate(found.states, choose_interval(found.tau_c_samples, self.spacing)).bits
 
     def bits(self, record: Trace) -> np.ndarray:
         return self.bits_of(self.digitize(record))
@@ -625,14 +633,21 @@ def mock_bit_bank(
     source: str = "model",
     seed: int = 0,
     progress: Progress | None = None,
+    spacing: float = DEFAULT_SPACING,
+    **calibration: Any,
 ) -> BitBank:
-    """Calibrate the mock bench for `levels` and fill one pool per level (`--bits mock`)."""
+    """Calibrate the mock bench for `levels` and fill one pool per level (`--bits mock`).
+
+    `spacing` is the bits' Δt/τc (Bench); `calibration` options go to `calibrate`
+    (`tolerance`, `sweep_bits`, `verify_bits`, ...): a loose tolerance on few bits and a
+    spacing below 2 make the deliberately poor device of `smtjlab study device-aware`.
+    """
     levels = sorted(set(levels))
     if not levels:
         raise SmtjlabError("mock bit bank: no levels asked for")
-    with Bench.open(Station.mock(source, seed)) as bench:
-        calibration = bench.calibrate(levels, progress=progress)
-        return bench.fill_bank(calibration, bits_per_level, progress)
+    with Bench.open(Station.mock(source, seed), spacing=spacing) as bench:
+        result = bench.calibrate(levels, progress=progress, **calibration)
+        return bench.fill_bank(result, bits_per_level, progress)
 
 
 def open_bit_source(spec: str, levels: list[float]) -> BitSource:
