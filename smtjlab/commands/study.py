@@ -695,8 +695,9 @@ def _device_aware_markdown(rows: list[dict], summary: list[dict], args, seconds:
 
     lines = [
         f"Device-aware training on a deliberately poor mock device (synthetic bits): MNIST "
-        f"test accuracy (%) at L = {args.length} on {args.images} test images, seeds "
-        f"0–{args.seeds - 1}, {seconds:g} s. The poor device: each level calibrated for "
+        f"test accuracy (%) at L = {args.length} on {args.images} test images, mean ± sd over "
+        f"seeds 0–{args.seeds - 1} (each seed its own mock device, fine-tuning and streams); "
+        f"the run took {seconds:g} s. The poor device: each level calibrated for "
         f"p ± {args.level_error:g} (random sign per level and seed) with tolerance "
         f"{args.tolerance:g} on {args.verify_bits} bits per try, its bits taken every "
         f"{args.spacing:g} τc. Fine-tuning: {args.epochs} epoch(s) from the shipped model at "
