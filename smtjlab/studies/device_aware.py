@@ -49,16 +49,18 @@ DEFAULTS = {
 DEVICE_KEYS = ("level_error", "spacing", "tolerance", "verify_bits", "sweep_bits", "bits_per_level")
 
 
-def poor_bank(levels: list[float], config: dict):
-    """The poor mock device's BitBank, one pool per level (module docstring), and the biases.
+def poor_bank(levels: list[float], config: dict, limits=None):
+    """The poor mock device's BitBank, one pool per level (module docstring).
 
-    config: seed, level_error, spacing, tolerance, verify_bits, sweep_bits, bits_per_level."""
+    config: seed and DEVICE_KEYS; `limits` are the mock station's bias limits (the default
+    ones ramp at 0.5 V/s, which is most of the time a bank takes)."""
     from smtjlab.bench import Bench
     from smtjlab.station import Station
 
     signs = np.random.default_rng(config["seed"]).choice((-1.0, 1.0), len(levels))
     targets = [p + sign * config["level_error"] for p, sign in zip(levels, signs, strict=True)]
-    with Bench.open(Station.mock("model", config["seed"]), spacing=config["spacing"]) as bench:
+    station = Station.mock("model", config["seed"], limits=limits)
+    with Bench.open(station, spacing=config["spacing"]) as bench:
         calibration = bench.calibrate(
             targets,
             tolerance=config["tolerance"],
@@ -95,8 +97,8 @@ def run_seed(config: dict, model: bytes) -> dict:
         source="synthetic",
         meta={key: config[key] for key in ("seed", *DEVICE_KEYS)},
     )
-    test_images, test_labels = load_mnist("test")
-    test_images, test_labels = test_images[: config["images"]], test_labels[: config["images"]]
+    all_images, all_labels = load_mnist("test")  # all 10k for deterministic accuracies
+    test_images, test_labels = all_images[: config["images"]], all_labels[: config["images"]]
     train_images, train_labels = load_mnist("train")
     count = config["train_images"] or len(train_images)
 
@@ -130,7 +132,9 @@ def run_seed(config: dict, model: bytes) -> dict:
             device if mode == "device-aware" else None,
             threads=config["threads"],
         )
-        tuned[mode] = _checkpoint(net, train, device if mode == "device-aware" else None, config)
+        tuned[mode] = _checkpoint(
+            net, train, device if mode == "device-aware" else None, config, all_images, all_labels
+        )
         row[f"{mode}_poor"] = accuracy(tuned[mode], bank)
         if mode == "device-aware":
             row[f"{mode}_ideal"] = accuracy(tuned[mode], IdealBits())
@@ -165,13 +169,11 @@ def _train_config(shipped, config: dict):
     )
 
 
-def _checkpoint(net, train, device, config: dict):
-    """The fine-tuned model as a checkpoint, its deterministic accuracy on all 10k test images."""
+def _checkpoint(net, train, device, config: dict, images, labels):
+    """The fine-tuned model as a checkpoint, its deterministic accuracy on `images` (all 10k)."""
     from smtjlab.inference.engine import deterministic_scores
-    from smtjlab.inference.mnist import load_mnist
     from smtjlab.inference.train import to_checkpoint
 
-    images, labels = load_mnist("test")
     draft = to_checkpoint(net, train, math.nan, device=device)
     exact = float((np.argmax(deterministic_scores(draft, images), axis=1) == labels).mean())
     mode = "device-aware" if device is not None else "ideal-aware"
