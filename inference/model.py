@@ -246,9 +246,8 @@ class DeviceNoise:
         steps, h = self.states - 1, half_range(self.states)
         k = np.arange(-h, h + 1)
         numerators = self.encoding.weight_numerators(k, h)
-        sign = np.where(k < 0, -1.0, 1.0)  # sign-magnitude keeps it digital; bipolar has none
-        if self.encoding is Encoding.BIPOLAR:
-            sign = np.ones_like(sign)
+        # sign-magnitude keeps a weight's sign digital; a bipolar stream carries it
+        sign = np.where((k < 0) & self.encoding.signed_counters, -1.0, 1.0)
         self._weights = _Grid(
             lambda p: sign * self.encoding.values(p, 1),
             numerators / (2 * h),
