@@ -535,7 +535,7 @@ DEVICE_AWARE_MODELS = ("mlp1-s5-sc-bipolar",)
 
 
 def _register_device_aware(studies: argparse._SubParsersAction) -> None:
-    from smtjlab.studies.device_aware import DEFAULTS
+    from smtjlab.studies.device_aware import DEFAULTS, LEVEL_SIGNS
 
     parser = studies.add_parser(
         "device-aware",
@@ -569,6 +569,12 @@ def _register_device_aware(studies: argparse._SubParsersAction) -> None:
         type=nonnegative_float,
         default=DEFAULTS["level_error"],
         help="δ: each level is calibrated for p ± δ (default 0.01)",
+    )
+    parser.add_argument(
+        "--level-signs",
+        choices=LEVEL_SIGNS,
+        default=DEFAULTS["level_signs"],
+        help="common: every level off by the same ±δ (a moved V50); random: a sign per level",
     )
     parser.add_argument(
         "--spacing",
@@ -698,7 +704,13 @@ def _device_aware_markdown(rows: list[dict], summary: list[dict], args, seconds:
         f"test accuracy (%) at L = {args.length} on {args.images} test images, mean ± sd over "
         f"seeds 0–{args.seeds - 1} (each seed its own mock device, fine-tuning and streams); "
         f"the run took {seconds:g} s. The poor device: each level calibrated for "
-        f"p ± {args.level_error:g} (random sign per level and seed) with tolerance "
+        f"p ± {args.level_error:g} ("
+        + (
+            "the same sign for every level, random per seed"
+            if args.level_signs == "common"
+            else "a random sign per level and seed"
+        )
+        + f") with tolerance "
         f"{args.tolerance:g} on {args.verify_bits} bits per try, its bits taken every "
         f"{args.spacing:g} τc. Fine-tuning: {args.epochs} epoch(s) from the shipped model at "
         f"lr {args.lr:g} on "

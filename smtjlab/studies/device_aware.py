@@ -6,9 +6,11 @@ say how much of the non-ideal loss that wins back.
 
 The poor device is the mock bench (its bits are labelled synthetic) run badly on purpose:
 
-- levels off target: each level k is calibrated for p_k ± δ instead of p_k (the sign random
-  per level and seed, a mis-set calibration), with a loose tolerance on few bits, and its pool
-  is then served as level p_k;
+- levels off target: each level k is calibrated for p_k ± δ instead of p_k, with a loose
+  tolerance on few bits, and its pool is then served as level p_k. With `level_signs =
+  "common"` every level is off by the same +δ or −δ (the sign random per seed), as when the
+  device's V50 has moved since it was calibrated; with "random" each level has its own sign
+  (the errors then partly cancel in the sums);
 - correlated bits: the bench takes its bits every `spacing`·τc (0.5: lag-1 ρ ≈ e^-0.5 ≈ 0.6)
   instead of 2τc.
 
@@ -39,6 +41,7 @@ DEFAULTS = {
     "lr": 3e-3,
     "batch_size": 200,
     "level_error": 0.01,
+    "level_signs": "common",
     "spacing": 0.5,
     "tolerance": 0.02,
     "verify_bits": 5000,
@@ -46,7 +49,16 @@ DEFAULTS = {
     "bits_per_level": 1 << 20,
 }
 # what makes the poor device (the rest of DEFAULTS is the fine-tuning's)
-DEVICE_KEYS = ("level_error", "spacing", "tolerance", "verify_bits", "sweep_bits", "bits_per_level")
+LEVEL_SIGNS = ("common", "random")
+DEVICE_KEYS = (
+    "level_error",
+    "level_signs",
+    "spacing",
+    "tolerance",
+    "verify_bits",
+    "sweep_bits",
+    "bits_per_level",
+)
 
 
 def poor_bank(levels: list[float], config: dict, limits=None):
@@ -57,7 +69,9 @@ def poor_bank(levels: list[float], config: dict, limits=None):
     from smtjlab.bench import Bench
     from smtjlab.station import Station
 
-    signs = np.random.default_rng(config["seed"]).choice((-1.0, 1.0), len(levels))
+    common = config["level_signs"] == "common"
+    signs = np.random.default_rng(config["seed"]).choice((-1.0, 1.0), 1 if common else len(levels))
+    signs = np.broadcast_to(signs, len(levels))
     targets = [p + sign * config["level_error"] for p, sign in zip(levels, signs, strict=True)]
     station = Station.mock("model", config["seed"], limits=limits)
     with Bench.open(station, spacing=config["spacing"]) as bench:
