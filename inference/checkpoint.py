@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from smtjlab.acquisition.profile import DeviceProfile, ProfileError
 from smtjlab.inference.encoding import Encoding, EncodingError
 from smtjlab.inference.mnist import N_CLASSES, N_INPUTS
 from smtjlab.inference.quantize import half_range
@@ -282,6 +281,9 @@ def _validate(checkpoint: Checkpoint, path: Path) -> None:
     if checkpoint.train_mode not in TRAIN_MODES:
         raise CheckpointError(f"{path}: train_mode must be one of {', '.join(TRAIN_MODES)}")
     if checkpoint.device_profile:
+        # here, not at the top: the profile module loads h5py and numba (start-up, DESIGN §6)
+        from smtjlab.acquisition.profile import DeviceProfile, ProfileError
+
         try:
             DeviceProfile.from_json(checkpoint.device_profile, f"{path}: device_profile")
         except ProfileError as error:
