@@ -46,12 +46,20 @@ class Bitstream:
 
 def choose_interval(tau_c_samples: float, spacing: float = DEFAULT_SPACING) -> int:
     """The decimation interval in samples: ceil(spacing·τc), at least 1."""
+    check_spacing(spacing)
     if not math.isfinite(tau_c_samples) or tau_c_samples <= 0:
         raise BitstreamError(
             f"cannot choose a bit interval from correlation time {tau_c_samples!r} samples "
             "(too few switches to measure it; pass a fixed interval)"
         )
     return max(1, math.ceil(spacing * tau_c_samples))
+
+
+def check_spacing(spacing: float) -> float:
+    """`spacing` (Δt/τc) if it is a finite number > 0, else BitstreamError."""
+    if isinstance(spacing, bool) or not (math.isfinite(spacing) and spacing > 0):
+        raise BitstreamError(f"the bit spacing Δt/τc must be a finite number > 0, not {spacing!r}")
+    return float(spacing)
 
 
 def decimate(states: np.ndarray, interval: int, offset: int = 0) -> Bitstream:
@@ -70,6 +78,21 @@ def effective_bits(n_bits: int, rho: float) -> float:
     """
     rho = 0.0 if math.isnan(rho) else min(max(rho, 0.0), 0.9)
     return n_bits * (1 - rho) / (1 + rho)
+
+
+def variance_factor(rho, length: int):
+    """How much lag-1 correlation ρ inflates the variance of the mean of `length` bits.
+
+    For a Markov chain (bits of a telegraph process, DESIGN §3) lag k has correlation ρ^k, so
+    the factor is exactly 1 + 2·Σ_{k=1}^{L-1} (1 − k/L)·ρ^k
+    = 1 + 2ρ/(1−ρ) − 2ρ(1−ρ^L)/(L(1−ρ)²), which tends to (1+ρ)/(1−ρ) as L grows.
+    Works on floats and numpy arrays; |ρ| must be below 1.
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    if length < 1 or not np.all(np.abs(rho) < 1):
+        raise BitstreamError(f"need length >= 1 and |ρ| < 1, got {length} and {rho}")
+    factor = 1 + 2 * rho / (1 - rho) - 2 * rho * (1 - rho**length) / (length * (1 - rho) ** 2)
+    return factor if factor.ndim else float(factor)
 
 
 def autocorrelation(bits: np.ndarray, lag: int = 1) -> float:

@@ -7,9 +7,11 @@ Keys (docs/sc-semantics.md, "Checkpoint file"):
   `input_8bit` (bool: pixels kept at 8 bits instead of the N-state grid)
 - per layer l = 0 .. len(hidden): `weight_l` int8 levels (out, in) in [-h, h], h = (N-1)/2;
   `scale_l` float64 (out,) > 0; `bias_l` float64 (out,)
-- `train_mode` ("sc" | "plain" | "gxnor"), `train_sc_length` (L, 0 for plain), `train_epochs`,
-  `train_seed`, `train_command` (the exact command line)
+- `train_mode` ("sc" | "plain" | "gxnor" | "device-aware"), `train_sc_length` (L, 0 for
+  plain), `train_epochs`, `train_seed`, `train_command` (the exact command line)
 - `test_accuracy`: MNIST test accuracy (10k) of the deterministic quantized network
+- optional `device_profile`: for "device-aware" models, the JSON of the device profile
+  (smtjlab.acquisition.profile) the model was trained on; files without it load as before
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ SHIPPED_NAMES: tuple[str, ...] = tuple(
 )
 # GXNOR-trained (docs/gxnor.md); the CNN is a smtjlab.tnn-cnn checkpoint, not an SC model
 GXNOR_NAMES: tuple[str, ...] = ("tnn-mlp-gxnor", "tnn-cnn-gxnor")
-TRAIN_MODES = ("sc", "plain", "gxnor")
+TRAIN_MODES = ("sc", "plain", "gxnor", "device-aware")
 
 
 class CheckpointError(SmtjlabError):
@@ -74,6 +76,7 @@ class Checkpoint:
     train_seed: int = 0
     train_command: str = ""
     test_accuracy: float = float("nan")
+    device_profile: str = ""  # JSON of the measured device a device-aware model was tuned on
 
     def __post_init__(self) -> None:
         # An encoding given by name is parsed once here (EncodingError if unknown).
@@ -112,6 +115,8 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
         "train_command": np.array(checkpoint.train_command),
         "test_accuracy": np.array(checkpoint.test_accuracy),
     }
+    if checkpoint.device_profile:  # only then: every other checkpoint's file is as before
+        arrays["device_profile"] = np.array(checkpoint.device_profile)
     for index, layer in enumerate(checkpoint.layers):
         arrays[f"weight_{index}"] = layer.weights.astype(np.int8)
         arrays[f"scale_{index}"] = layer.scale.astype(np.float64)
@@ -186,6 +191,10 @@ METADATA: dict[str, type] = {
 }
 
 
+# Keys a file may lack (older files, models of other modes), with their type.
+OPTIONAL: dict[str, type] = {"device_profile": str}
+
+
 # The numpy dtype kinds each metadata type may be stored as: no float reads as an int
 # (`states = 5.5` is not 5) and no integer as a bool.
 DTYPE_KINDS: dict[type, str] = {str: "U", int: "iu", bool: "b", float: "fiu"}
@@ -204,8 +213,10 @@ def check_storable_states(states: int, where: str = "checkpoint") -> None:
 
 def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
     meta = {}
-    for key, kind in METADATA.items():
+    for key, kind in (METADATA | OPTIONAL).items():
         if key not in arrays:
+            if key in OPTIONAL:
+                continue
             raise CheckpointError(f"{path}: missing key {key!r}")
         value = arrays[key]
         if value.shape != () or value.dtype.kind not in DTYPE_KINDS[kind]:
@@ -228,7 +239,13 @@ def _from_arrays(arrays: dict[str, np.ndarray], path: Path) -> Checkpoint:
     layer_keys = [
         (f"weight_{index}", f"scale_{index}", f"bias_{index}") for index in range(len(hidden) + 1)
     ]
-    unexpected = set(arrays) - set(METADATA) - {"hidden"} - {k for keys in layer_keys for k in keys}
+    unexpected = (
+        set(arrays)
+        - set(METADATA)
+        - set(OPTIONAL)
+        - {"hidden"}
+        - {k for keys in layer_keys for k in keys}
+    )
     if unexpected:
         raise CheckpointError(f"{path}: unexpected key {sorted(unexpected)[0]!r}")
     layers = []
@@ -263,6 +280,14 @@ def _validate(checkpoint: Checkpoint, path: Path) -> None:
     check_storable_states(states, str(path))
     if checkpoint.train_mode not in TRAIN_MODES:
         raise CheckpointError(f"{path}: train_mode must be one of {', '.join(TRAIN_MODES)}")
+    if checkpoint.device_profile:
+        # here, not at the top: the profile module loads h5py and numba (start-up, DESIGN §6)
+        from smtjlab.acquisition.profile import DeviceProfile, ProfileError
+
+        try:
+            DeviceProfile.from_json(checkpoint.device_profile, f"{path}: device_profile")
+        except ProfileError as error:
+            raise CheckpointError(str(error)) from None
     h = half_range(states)
     n_in = N_INPUTS
     for index, layer in enumerate(checkpoint.layers):

@@ -16,9 +16,9 @@ one device of the station at a time (`bench.device`, chosen with `select`): its 
 biases it, its readout channel records it. Nothing here names a driver class: sources and scopes
 are the protocols of `smtjlab.instruments.roles`.
 
-Bits come from each record on its own: its states are decimated at Δt = spacing·τc (τc measured
-on that record; `Bench(..., spacing=)`, default 2), so no bit straddles the dead time between
-records. `fill` runs acquisition and
+Bits come from each record on its own: its states are decimated at Δt = 2τc (τc measured on
+that record; `Bench.open(station, spacing=0.5)` takes them at 0.5τc instead, correlated on
+purpose), so no bit straddles the dead time between records. `fill` runs acquisition and
 digitizing in two threads with a `RingBuffer` ("block": no record is lost) between them.
 `mock_bit_bank` is the bit source behind `--bits mock`: the mock bench, calibrated and filled.
 """
@@ -26,7 +26,6 @@ digitizing in two threads with a `RingBuffer` ("block": no record is lost) betwe
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +36,12 @@ from typing import Any
 import numpy as np
 import pyvisa
 
-from smtjlab.acquisition.bitstream import DEFAULT_SPACING, choose_interval, decimate
+from smtjlab.acquisition.bitstream import (
+    DEFAULT_SPACING,
+    check_spacing,
+    choose_interval,
+    decimate,
+)
 from smtjlab.acquisition.calibration import (
     WATCH_BITS,
     ArrayCalibration,
@@ -106,13 +110,11 @@ class Bench:
         invert: bool = False,
         spacing: float = DEFAULT_SPACING,
     ) -> None:
-        if not (math.isfinite(spacing) and spacing > 0):
-            raise SmtjlabError(f"bit spacing {spacing!r}: need a positive multiple of τc")
         self.station = station
         self.instruments = instruments
         self.points = points
         self.invert = invert
-        self.spacing = spacing  # Δt/τc of every bit this bench gives
+        self.spacing = check_spacing(spacing)  # Δt/τc of every bit this bench takes
         self.origin = "synthetic" if station.is_mock else "measured"
         self.final_state: list[str] = []
         self._configured: dict[str, float] = {}  # each scope's record rate as last set
@@ -231,7 +233,7 @@ class Bench:
         return digitize_trace(record, invert=self.invert)
 
     def bits_of(self, found: Digitized) -> np.ndarray:
-        """A digitized record's states decimated at spacing·τc (τc measured on the record)."""
+        """A digitized record's states decimated at `spacing`·τc (τc measured on the record)."""
         return decimate(found.states, choose_interval(found.tau_c_samples, self.spacing)).bits
 
     def bits(self, record: Trace) -> np.ndarray:
@@ -632,28 +634,40 @@ def mock_bit_bank(
     seed: int = 0,
     spacing: float = DEFAULT_SPACING,
     level_error: float = 0.0,
+    level_signs: str = "random",
+    limits: BiasLimits | None = None,
     progress: Progress | None = None,
+    **calibration: Any,
 ) -> BitBank:
     """Calibrate the mock bench for `levels` and fill one pool per level (`--bits mock`).
 
     `spacing` is the bits' interval Δt/τc (`Bench`). `level_error` miscalibrates on purpose:
-    each level's bias is solved for p ± level_error (one sign per level, drawn from `seed`)
-    and its pool still serves p, so it sits at the edge of a ±level_error calibration band.
-    (The calibration's own tolerance cannot do that: its first guess from the fit already
-    lands within about 0.002 of the target, whatever the tolerance accepts.)"""
+    each level's bias is solved for p ± level_error and its pool still serves p, so it sits at
+    the edge of a ±level_error calibration band; the signs are drawn from `seed`, one per
+    level (`level_signs="random"`) or one for all (`"common"`, as when V50 moved after
+    calibration). (The calibration's own tolerance cannot do that: its first guess from the
+    fit already lands within about 0.002 of the target, whatever the tolerance accepts.)
+    `calibration` options go to `calibrate` (`tolerance`, `sweep_bits`, `verify_bits`, ...);
+    `limits` are the mock station's bias limits."""
     levels = sorted(set(levels))
     if not levels:
         raise SmtjlabError("mock bit bank: no levels asked for")
-    signs = np.random.default_rng(seed).choice((-1.0, 1.0), len(levels))
+    if level_signs not in ("random", "common"):
+        raise SmtjlabError(f"level signs {level_signs!r}: use random or common")
+    drawn = np.random.default_rng(seed).choice(
+        (-1.0, 1.0), 1 if level_signs == "common" else len(levels)
+    )
+    signs = np.broadcast_to(drawn, len(levels))
     asked = [p + sign * level_error for p, sign in zip(levels, signs, strict=True)]
     if not all(0 < p < 1 for p in asked):
         raise SmtjlabError(f"level error {level_error:g} takes a level of {levels} out of (0, 1)")
-    with Bench.open(Station.mock(source, seed), spacing=spacing) as bench:
-        calibration = bench.calibrate(asked, progress=progress)
-        calibration.levels = [
-            replace(level, p_target=p) for level, p in zip(calibration.levels, levels, strict=True)
+    with Bench.open(Station.mock(source, seed, limits=limits), spacing=spacing) as bench:
+        result = bench.calibrate(asked, progress=progress, **calibration)
+        # the mis-set calibration: each level's bias serves the level it was not solved for
+        result.levels = [
+            replace(level, p_target=p) for level, p in zip(result.levels, levels, strict=True)
         ]
-        return bench.fill_bank(calibration, bits_per_level, progress)
+        return bench.fill_bank(result, bits_per_level, progress)
 
 
 def open_bit_source(spec: str, levels: list[float]) -> BitSource:

@@ -56,6 +56,22 @@ def test_round_trip_keeps_every_field(tmp_path):
         assert np.array_equal(a.scale, b.scale) and np.array_equal(a.bias, b.bias)
 
 
+def test_a_device_aware_checkpoint_keeps_its_profile_and_others_do_not_store_one(tmp_path):
+    from dataclasses import replace
+
+    from smtjlab.acquisition.profile import DeviceProfile
+
+    profile = DeviceProfile.ideal([0.25, 0.5, 0.75])
+    tuned = replace(small_checkpoint(), train_mode="device-aware", device_profile=profile.to_json())
+    loaded = load_checkpoint(save_checkpoint(tuned, tmp_path / "tuned.npz"))
+    assert loaded.train_mode == "device-aware"
+    assert DeviceProfile.from_json(loaded.device_profile) == profile
+    plain = save_checkpoint(small_checkpoint(), tmp_path / "plain.npz")
+    assert "device_profile" not in arrays_of(plain)  # the file is as it always was
+    assert load_checkpoint(plain).device_profile == ""
+    assert load_checkpoint("mlp1-s5-sc-bipolar").device_profile == ""  # shipped, older files
+
+
 def test_bytes_of_a_file_load_like_the_file(tmp_path):
     path = save_checkpoint(small_checkpoint(hidden=(4,), states=5), tmp_path / "m.npz")
     from_bytes = checkpoint_from_bytes(path.read_bytes(), "sent.npz")
@@ -92,6 +108,14 @@ BAD = {
         "unknown encoding 'unipolar'; use one of sign-magnitude, bipolar",
     ),
     "extra key": (lambda p: rewrite(p, payload=np.zeros(3)), "unexpected key"),
+    "bad device profile": (
+        lambda p: rewrite(p, device_profile=np.array("{}")),
+        "device_profile: not a device profile",
+    ),
+    "array device profile": (
+        lambda p: rewrite(p, device_profile=np.zeros(2)),
+        "'device_profile' must be a scalar str",
+    ),
     "pickle": (
         lambda p: rewrite(p, train_command=np.array([{"x": 1}], dtype=object)),
         "pickle",

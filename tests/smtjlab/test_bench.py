@@ -249,3 +249,19 @@ def test_random_faults_end_with_the_output_off_or_say_it_may_be_on(
         ended = "failed"  # a fault the run could not survive: fine, if the device is safe
     assert not simulated.output_on and simulated.bias_v == 0.0
     outcomes[ended] += 1
+
+
+def test_the_bench_takes_its_bits_at_the_spacing_it_is_opened_with():
+    from smtjlab.acquisition.bitstream import BitstreamError, autocorrelation
+
+    lag1 = {}
+    for spacing in (2.0, 0.5):
+        with mock_bench(limits=FAST, points=200_000, spacing=spacing) as bench:
+            bench.set_bias(0.30)
+            bits = bench.measure_bits(0.30, 30_000)
+            lag1[spacing] = autocorrelation(bits, 1)
+    # exp(-Δt/τc), Δt rounded up to whole samples of the measured τc (about 10 samples)
+    assert lag1[2.0] == pytest.approx(np.exp(-2.0), abs=0.04)  # the usual Δt = 2τc
+    assert np.exp(-0.7) < lag1[0.5] < np.exp(-0.45)  # correlated on purpose
+    with pytest.raises(BitstreamError, match="spacing"):
+        mock_bench(spacing=0.0)

@@ -122,6 +122,10 @@ def test_energy_study_writes_its_map(capsys, tmp_path):
         ["study", "energy", "--length", "0"],
         ["study", "nonideal", "--source", "lab"],
         ["study", "nonideal", "--pool-bits", "32"],
+        ["study", "device-aware", "--seeds", "0"],
+        ["study", "device-aware", "--spacing", "0"],
+        ["study", "device-aware", "--level-error", "-0.01"],
+        ["study", "device-aware", "--images", "10001"],
     ],
 )
 def test_bad_study_arguments_are_usage_errors(argv):
@@ -234,3 +238,76 @@ def test_widths_trains_each_width_and_names_the_nearest_to_the_paper(
     assert [r["accuracy"] for r in again["rows"]] == [r["accuracy"] for r in result["rows"]]
     assert main(argv[:-1]) == 1  # the outputs exist now
     assert "exists; pass --force" in capsys.readouterr().err
+
+
+DEVICE_TINY = [
+    "study",
+    "device-aware",
+    "--images",
+    "200",
+    "--train-images",
+    "1000",
+    "--epochs",
+    "1",
+    "--seeds",
+    "1",
+    "--bits-per-level",
+    "65536",
+    "--threads",
+    "1",
+]
+
+
+def test_device_aware_reports_its_seed_and_keeps_its_device_aware_model(
+    capsys, tmp_path, mnist_dir, monkeypatch
+):
+    import functools
+
+    from smtjlab.acquisition.profile import DeviceProfile
+    from smtjlab.inference.checkpoint import load_checkpoint
+    from smtjlab.instruments.safety import BiasLimits
+
+    from smtjlab.studies import device_aware
+
+    monkeypatch.setenv("SMTJLAB_MNIST_DIR", str(mnist_dir))
+    fast = BiasLimits(ramp_step_v=0.05, ramp_rate_v_per_s=1e6)  # no time lost ramping
+    monkeypatch.setattr(
+        device_aware, "poor_bank", functools.partial(device_aware.poor_bank, limits=fast)
+    )
+    models = tmp_path / "models"
+    argv = [*DEVICE_TINY, "--out", str(tmp_path), "--models", str(models), "--json"]
+    result = run_json(capsys, argv)
+    assert [row["seed"] for row in result["rows"]] == [0]
+    for row in result["rows"]:
+        assert row["images"] == 200 and row["model"] == "mlp1-s5-sc-bipolar"
+        assert 0 <= row["poor"] <= 1 and 0 <= row["device-aware_poor"] <= 1
+        loss = row["ideal"] - row["poor"]
+        if loss > 0:
+            gain = (row["device-aware_poor"] - row["poor"]) / loss
+            assert row["device-aware_winback"] == pytest.approx(gain)
+    (summary,) = result["summary"]
+    assert summary["seeds"] == [0] and summary["poor"]["values"] == [result["rows"][0]["poor"]]
+    for profile in result["profiles"]:
+        assert profile["source"] == "synthetic"
+        assert all(level["lag1"] > 0.4 for level in profile["levels"])  # bits at 0.5 τc
+    rows = read_csv(tmp_path / "device-aware.csv")
+    assert len(rows) == 1 and "p0.5_measured" in rows[0]
+    assert "win-back device-aware" in (tmp_path / "device-aware.md").read_text()
+    tuned = load_checkpoint(models / "mlp1-s5-sc-bipolar-device-aware-seed0.npz")
+    assert tuned.train_mode == "device-aware" and tuned.train_epochs == 1
+    levels = DeviceProfile.from_json(tuned.device_profile).levels
+    assert [level.p_measured for level in levels] == [
+        level["p_measured"] for level in result["profiles"][0]["levels"]
+    ]
+    # the outputs exist now: refused without --force, before any work
+    assert main([*DEVICE_TINY, "--out", str(tmp_path)]) == 1
+    assert "exists; pass --force" in capsys.readouterr().err
+
+
+def test_device_aware_refuses_a_model_it_cannot_tune(capsys, tmp_path):
+    argv = ["study", "device-aware", "--out", str(tmp_path)]
+    assert main([*argv, "--model", "tnn-mlp-gxnor"]) == 1
+    assert "GXNOR" in capsys.readouterr().err
+    assert main([*argv, "--model", "mlp9-s5-sc"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert "not a shipped model name" in error[-1]
