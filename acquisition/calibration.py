@@ -74,6 +74,21 @@ class CalibrationError(SmtjlabError):
     """A sweep without a transition, a level that cannot be reached, a bad calibration file."""
 
 
+def versioned_json(
+    text: str, where: object, fmt: str, version: int, kind: str, error: type[Exception]
+) -> dict:
+    """The JSON object of a file of `kind` with this format tag and version, else `error`."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as problem:
+        raise error(f"{where}: not JSON ({problem})") from None
+    if not isinstance(document, dict) or document.get("format") != fmt:
+        raise error(f"{where}: not a {kind} (format != {fmt!r})")
+    if document.get("version") != version:
+        raise error(f"{where}: unsupported {kind} version")
+    return document
+
+
 def target_levels(n_states: int, tolerance: float = TOLERANCE) -> list[float]:
     """The device levels an N-state network needs: k/(N−1) for 0 < k < N−1.
 
@@ -222,15 +237,10 @@ class Calibration:
     def load(cls, path: str | os.PathLike) -> Calibration:
         path = Path(path)
         try:
-            document = json.loads(path.read_text())
+            text = path.read_text()
         except OSError as error:
             raise CalibrationError(f"{path}: cannot read ({error.strerror})") from None
-        except json.JSONDecodeError as error:
-            raise CalibrationError(f"{path}: not JSON ({error})") from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise CalibrationError(f"{path}: not a calibration file (format != {FORMAT!r})")
-        if document.get("version") != VERSION:
-            raise CalibrationError(f"{path}: unsupported calibration version")
+        document = versioned_json(text, path, FORMAT, VERSION, "calibration file", CalibrationError)
         try:
             calibration = cls(
                 fit=SigmoidFit(**document["fit"]),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from smtjlab.acquisition.bitstream import autocorrelation
+from smtjlab.acquisition.calibration import versioned_json
 from smtjlab.acquisition.pool import LEVEL_TOLERANCE, BitBank
 
 from smtjlab.errors import SmtjlabError
@@ -81,14 +82,9 @@ class DeviceProfile:
     @classmethod
     def from_json(cls, text: str, where: str = "device profile") -> DeviceProfile:
         """Parse `to_json`'s text; anything else is a ProfileError naming `where`."""
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ProfileError(f"{where}: not JSON ({error})") from None
-        if not isinstance(document, dict) or document.get("format") != PROFILE_FORMAT:
-            raise ProfileError(f"{where}: not a device profile (format != {PROFILE_FORMAT!r})")
-        if document.get("version") != PROFILE_VERSION:
-            raise ProfileError(f"{where}: unsupported device-profile version")
+        document = versioned_json(
+            text, where, PROFILE_FORMAT, PROFILE_VERSION, "device profile", ProfileError
+        )
         try:
             levels = tuple(
                 LevelProfile(
