@@ -301,7 +301,7 @@ class ScEngine:
                 inputs,
                 rows,
                 _tiled(x, self._span),
-                _popcounts(x[:, None, :])[:, 0] if signed else _NO_COUNTS,
+                _row_popcounts(x) if signed else _NO_COUNTS,
                 layer.streams,
                 layer.negate,
                 layer.constant,
@@ -464,6 +464,18 @@ def _popcounts(streams: np.ndarray) -> np.ndarray:
             for w in range(words):
                 count += popcount64(streams[j, i, w])
             out[j, i] = count
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_popcounts(x: np.ndarray) -> np.ndarray:
+    """Ones in each input stream (rows, words); serial: a batch's rows take well under 1 ms."""
+    out = np.empty(x.shape[0], dtype=np.int64)
+    for r in range(x.shape[0]):
+        count = np.uint64(0)
+        for w in range(x.shape[1]):
+            count += popcount64(x[r, w])
+        out[r] = count
     return out
 
 
