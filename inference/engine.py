@@ -244,18 +244,9 @@ class ScEngine:
             constant = np.where(negative, -popcounts, popcounts)
         else:  # XOR with it counts the zeros of w
             constant = self.length - popcounts
-        # x AND ~w = x - (x AND w): a complemented stream turns the product's subtraction into
-        # an addition, and the kernel takes popcount(x) off once per input and neuron
-        streams[negative] ^= _ones(self.length)
-        span = self._span
-        layout = np.zeros((padded // GROUP, layer.weights.shape[1], GROUP, span), np.uint64)
-        layout[..., : self.words] = streams.reshape(
-            padded // GROUP, GROUP, layer.weights.shape[1], self.words
-        ).transpose(0, 2, 1, 3)
-        del streams
         return _Programmed(
             n_out,
-            layout.reshape(padded // GROUP, layer.weights.shape[1], GROUP * span),
+            _layout(streams, negative, _ones(self.length), self._span),
             -np.ascontiguousarray(negative.T, dtype=np.int64),
             np.ascontiguousarray(constant.T, dtype=np.int64),
             popcounts,
@@ -388,8 +379,35 @@ def _ones(length: int) -> np.ndarray:
 def _dense(shape: tuple[int, int], pointers, inputs, rows, x) -> np.ndarray:
     """Every stream (B, in, words) of a CSR list, constant-0 ones included."""
     dense = np.zeros((*shape, x.shape[1]), dtype=np.uint64)
-    dense[np.repeat(np.arange(shape[0]), np.diff(pointers)), inputs] = x[rows]
+    _scatter(pointers, inputs, rows, x, dense)
     return dense
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter(pointers, inputs, rows, x, dense):
+    for b in range(pointers.size - 1):
+        for k in range(pointers[b], pointers[b + 1]):
+            dense[b, inputs[k]] = x[rows[k]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _layout(streams, negative, ones, span):
+    """Weight streams (out, in, words) in the kernels' layout (out/GROUP, in, GROUP·span).
+
+    x AND ~w = x - (x AND w): a negative weight's stream is stored complemented (within L),
+    which turns the product's subtraction into an addition; the kernel takes popcount(x) off
+    once per input for the neurons whose mask is set.
+    """
+    n_out, n_in, words = streams.shape
+    out = np.zeros((n_out // GROUP, n_in, GROUP * span), dtype=np.uint64)
+    for j in range(n_out):
+        g, q = j // GROUP, j % GROUP
+        for i in range(n_in):
+            flip = negative[j, i]
+            for w in range(words):
+                value = streams[j, i, w]
+                out[g, i, q * span + w] = (value ^ ones[w]) if flip else value
+    return out
 
 
 _NO_COUNTS = np.zeros(0, dtype=np.int64)  # popcounts of input rows, for kernels without signs
@@ -454,11 +472,13 @@ def _csr(levels, denominator):
     return pointers, splits, inputs, rows, starts, owned
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True, nogil=True)
 def _popcounts(streams: np.ndarray) -> np.ndarray:
+    # serial: a layer's weights take milliseconds, and a parallel region waits for its slowest
+    # thread, which on a loaded machine costs more than it saves
     rows, columns, words = streams.shape
     out = np.empty((rows, columns), dtype=np.int64)
-    for j in prange(rows):
+    for j in range(rows):
         for i in range(columns):
             count = np.uint64(0)
             for w in range(words):
