@@ -193,6 +193,14 @@ class BitPool:
             "reuse": self.drawn_bits / self.appended if self.appended else math.nan,
         }
 
+    def copy(self) -> BitPool:
+        """An independent pool with the same bits and counters."""
+        with self._lock:
+            twin = BitPool(self.p_target, 64, bias_v=self.bias_v)
+            state = {key: value for key, value in vars(self).items() if key != "_lock"}
+            vars(twin).update(state, _words=self._words.copy(), _pending=self._pending.copy())
+        return twin
+
     def _held_words(self) -> np.ndarray:
         capacity = len(self._words) - 1
         if self._filled < capacity:
@@ -311,6 +319,12 @@ class BitBank:
 
     def stats(self) -> list[dict]:
         return [pool.stats() for pool in self._pools]
+
+    def copy(self) -> BitBank:
+        """An independent bank with the same pools (bits and counters)."""
+        twin = BitBank(pool.copy() for pool in self._pools)
+        twin.name = self.name
+        return twin
 
     def save(self, path: str | os.PathLike, **attrs: str | float) -> Path:
         """Write every pool to a bit-pool file (module docstring); extra file attributes."""

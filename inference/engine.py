@@ -30,7 +30,18 @@ from smtjlab.acquisition.pool import tail_mask
 from smtjlab.inference.bitsource import BitSource, IdealBits
 from smtjlab.inference.checkpoint import Checkpoint, Layer
 from smtjlab.inference.encoding import Encoding
-from smtjlab.inference.lanes import AND, LANES, XOR, lanes_sum, lanes_zero, popcount_into
+from smtjlab.inference.lanes import (
+    AND,
+    LANES,
+    XOR,
+    lanes_add,
+    lanes_get,
+    lanes_segment,
+    lanes_sub_and,
+    lanes_sum,
+    lanes_zero,
+    popcount_into,
+)
 from smtjlab.inference.quantize import half_range, pixel_levels
 
 from smtjlab.errors import SmtjlabError
@@ -67,6 +78,14 @@ GROUP = 8  # neurons per kernel task: they share every input-stream word they lo
 BLOCK = 32  # images per kernel task: their input streams stay in cache
 
 
+def span_of(words: int) -> int:
+    """Words per weight stream in the kernels' layout: streams shorter than a vector are
+    padded to 1, 2, 4 or 8 words, so that a vector holds whole streams of 8/span neurons."""
+    if words >= LANES:
+        return words
+    return 1 << (words - 1).bit_length()
+
+
 class EngineError(SmtjlabError):
     """A request the engine refuses up front: streams that would not fit in memory."""
 
@@ -83,8 +102,10 @@ def stream_bytes(checkpoint: Checkpoint, length: int, images: int, programmed: b
         for layer in checkpoint.layers
     )
     widest = max(layer.weights.shape[1] for layer in checkpoint.layers)
-    streams = images * widest + (0 if programmed else 2 * weights)
-    return 8 * words_for(length) * streams
+    words = words_for(length)
+    # short input streams are tiled to a whole vector for the kernels
+    inputs = images * widest * max(words, LANES if words < LANES else words)
+    return 8 * (inputs + (0 if programmed else 2 * weights * span_of(words)))
 
 
 def available_memory() -> int:
@@ -121,9 +142,13 @@ def check_memory(
 class _Programmed:
     """One layer on the engine: weight streams and what the kernels need besides."""
 
-    n_out: int  # real neurons; the arrays below have a multiple of GROUP rows
-    streams: np.ndarray  # uint64 (out, in, words)
-    negate: np.ndarray  # int64 (in, out): -1 where a kernel subtracts the product, else 0
+    n_out: int  # real neurons; the arrays below have a multiple of GROUP neurons
+    # uint64 (out/GROUP, in, GROUP·span): per task and input, its neurons' streams side by side,
+    # each padded to `span` words; a negative weight's stream is stored complemented (see
+    # _layer_kernel)
+    streams: np.ndarray
+    negate: np.ndarray  # int64 (in, out): -1 where the weight is negative, else 0
+    constant: np.ndarray  # int64 (in, out): the signed count of each product with a 1 stream
     popcounts: np.ndarray  # int64 (out, in): ones in each weight stream
     base: np.ndarray  # int64 (out,): bipolar count when every input is constant 0
     theta: np.ndarray  # int64 (out, N-1) comparator thresholds; (out, 0) for the output layer
@@ -169,7 +194,8 @@ class ScEngine:
         self.rng = np.random.default_rng(seed)
         self.words = words_for(self.length)
         states = checkpoint.states
-        self._kernel = _KERNELS[checkpoint.encoding]
+        self._span = span_of(self.words)
+        self._kernel = _KERNELS[checkpoint.encoding, min(self._span, LANES + 1)]
         last = len(checkpoint.layers) - 1
         self._layers = [
             self._program(layer, None if index == last else states)
@@ -178,10 +204,16 @@ class ScEngine:
 
     @property
     def weight_streams(self) -> list[np.ndarray]:
-        """The programmed weight streams, (out, in, words) per layer (read-only views)."""
-        views = [layer.streams[: layer.n_out] for layer in self._layers]
-        for view in views:
+        """The programmed weight streams, (out, in, words) per layer (read-only copies)."""
+        views = []
+        for layer in self._layers:
+            groups, n_in, _ = layer.streams.shape
+            streams = layer.streams.reshape(groups, n_in, GROUP, self._span)[..., : self.words]
+            streams = streams.transpose(0, 2, 1, 3).reshape(groups * GROUP, n_in, self.words)
+            negative = layer.negate.T[..., None] != 0
+            view = np.where(negative, streams ^ _ones(self.length), streams)[: layer.n_out]
             view.flags.writeable = False
+            views.append(view)
         return views
 
     @property
@@ -207,10 +239,16 @@ class ScEngine:
         theta = np.zeros((padded, 0 if states is None else states - 1), dtype=np.int64)
         if states is not None:
             theta[:n_out] = thresholds(layer, states, self.length, encoding.floor)
+        negative = (levels < 0) & encoding.signed_counters
+        if encoding.signed_counters:  # AND with a constant-1 stream counts ±popcount(w)
+            constant = np.where(negative, -popcounts, popcounts)
+        else:  # XOR with it counts the zeros of w
+            constant = self.length - popcounts
         return _Programmed(
             n_out,
-            streams,
-            -np.ascontiguousarray((levels < 0).T & encoding.signed_counters, dtype=np.int64),
+            _layout(streams, negative, _ones(self.length), self._span),
+            -np.ascontiguousarray(negative.T, dtype=np.int64),
+            np.ascontiguousarray(constant.T, dtype=np.int64),
             popcounts,
             base.astype(np.int64),
             theta,
@@ -222,8 +260,8 @@ class ScEngine:
         Each slice along the last axis (one neuron's weights) is one owner.
         """
         levels = numerator.reshape(-1, numerator.shape[-1] if numerator.ndim else 1)
-        _, _, rows, x = self._input_streams(levels, denominator)
-        return _dense(levels, rows, x).reshape(*numerator.shape, self.words)
+        pointers, _, inputs, rows, x = self._input_streams(levels, denominator)
+        return _dense(levels.shape, pointers, inputs, rows, x).reshape(*numerator.shape, self.words)
 
     def forward(self, images: np.ndarray, record: bool = False) -> Forward:
         """Classify a batch of uint8 images (B, 28, 28) or (B, 784)."""
@@ -240,20 +278,24 @@ class ScEngine:
             sums=[],
             streams=[] if record else None,
         )
+        signed = checkpoint.encoding.signed_counters
         for layer in self._layers:
             result.levels.append(levels)
             result.denominators.append(denominator)
-            pointers, inputs, rows, x = self._input_streams(levels, denominator)
-            padded = len(layer.streams)
+            pointers, splits, inputs, rows, x = self._input_streams(levels, denominator)
+            padded = layer.streams.shape[0] * GROUP
             sums = np.empty((len(levels), padded), dtype=np.int64)
             out_levels = np.empty((len(levels), padded), dtype=np.int16)
             self._kernel(
                 pointers,
+                splits,
                 inputs,
                 rows,
-                x,
+                _tiled(x, self._span),
+                _row_popcounts(x) if signed else _NO_COUNTS,
                 layer.streams,
                 layer.negate,
+                layer.constant,
                 layer.popcounts,
                 layer.base,
                 layer.theta,
@@ -264,7 +306,7 @@ class ScEngine:
             sums, out_levels = sums[:, : layer.n_out], out_levels[:, : layer.n_out]
             result.sums.append(sums)
             if record:
-                result.streams.append(_dense(levels, rows, x))
+                result.streams.append(_dense(levels.shape, pointers, inputs, rows, x))
             levels, denominator = out_levels, checkpoint.states - 1
         output = checkpoint.layers[-1]
         result.scores = output.scale * result.sums[-1] / self.length + output.bias
@@ -274,13 +316,14 @@ class ScEngine:
     def _input_streams(self, levels: np.ndarray, denominator: int):
         """Each row's (image's) non-constant-0 inputs as a CSR list, and their streams.
 
-        Returns pointers (B+1,), input index and stream row per entry, and the stream rows x:
-        row 0 is the constant-1 stream that every input at level `denominator` shares, and
-        every fractional input gets a freshly drawn row of its own. Rows are level-major, so
+        Returns pointers (B+1,) and splits (B,), input index and stream row per entry, and
+        the stream rows x. Row b's entries pointers[b]:splits[b] are its constant-1 inputs
+        (level `denominator`, all on row 0, the constant-1 stream), and splits[b]:pointers[b+1]
+        its fractional inputs, each on a freshly drawn row of its own. Rows are level-major, so
         the bit source writes each level's streams as one contiguous block, and each image's
         streams of a level are one group.
         """
-        pointers, inputs, rows, starts, owned = _csr(levels, denominator)
+        pointers, splits, inputs, rows, starts, owned = _csr(levels, denominator)
         x = np.empty((starts[-1], self.words), dtype=np.uint64)
         x[0] = _ones(self.length)
         for level in np.flatnonzero(np.diff(starts)):
@@ -292,7 +335,7 @@ class ScEngine:
                 self.rng,
                 groups[groups > 0],
             )
-        return pointers, inputs, rows, x
+        return pointers, splits, inputs, rows, x
 
     def predict(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Predicted labels for any number of images, in batches."""
@@ -333,11 +376,54 @@ def _ones(length: int) -> np.ndarray:
     return ones
 
 
-def _dense(levels: np.ndarray, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Every stream of `levels` (…, words), constant-0 ones included, from the CSR rows."""
-    dense = np.zeros((*levels.shape, x.shape[1]), dtype=np.uint64)
-    dense[np.nonzero(levels)] = x[rows]
+def _dense(shape: tuple[int, int], pointers, inputs, rows, x) -> np.ndarray:
+    """Every stream (B, in, words) of a CSR list, constant-0 ones included."""
+    dense = np.zeros((*shape, x.shape[1]), dtype=np.uint64)
+    _scatter(pointers, inputs, rows, x, dense)
     return dense
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter(pointers, inputs, rows, x, dense):
+    for b in range(pointers.size - 1):
+        for k in range(pointers[b], pointers[b + 1]):
+            dense[b, inputs[k]] = x[rows[k]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _layout(streams, negative, ones, span):
+    """Weight streams (out, in, words) in the kernels' layout (out/GROUP, in, GROUP·span).
+
+    x AND ~w = x - (x AND w): a negative weight's stream is stored complemented (within L),
+    which turns the product's subtraction into an addition; the kernel takes popcount(x) off
+    once per input for the neurons whose mask is set.
+    """
+    n_out, n_in, words = streams.shape
+    out = np.zeros((n_out // GROUP, n_in, GROUP * span), dtype=np.uint64)
+    for j in range(n_out):
+        g, q = j // GROUP, j % GROUP
+        for i in range(n_in):
+            flip = negative[j, i]
+            for w in range(words):
+                value = streams[j, i, w]
+                out[g, i, q * span + w] = (value ^ ones[w]) if flip else value
+    return out
+
+
+_NO_COUNTS = np.zeros(0, dtype=np.int64)  # popcounts of input rows, for kernels without signs
+
+
+def _tiled(x: np.ndarray, span: int) -> np.ndarray:
+    """Input streams as the kernels read them: a stream shorter than a vector is padded to
+    `span` words and repeated to fill one, so it lines up with each of the 8/span neurons'
+    weight streams that a vector holds."""
+    words = x.shape[1]
+    if words >= LANES:
+        return x
+    tiled = np.zeros((len(x), LANES), dtype=np.uint64)
+    for first in range(0, LANES, span):
+        tiled[:, first : first + words] = x
+    return tiled
 
 
 @numba.njit(cache=True)
@@ -351,44 +437,65 @@ def _csr(levels, denominator):
     batch, width = levels.shape
     owned = np.zeros((denominator, batch), dtype=np.int64)
     pointers = np.zeros(batch + 1, dtype=np.int64)
+    splits = np.empty(batch, dtype=np.int64)
     for b in range(batch):
         entries = 0
+        constant = 0
         for i in range(width):
             level = levels[b, i]
-            if level > 0:
-                entries += 1
-                if level < denominator:
-                    owned[level, b] += 1
+            entries += level > 0
+            if level >= denominator:
+                constant += 1
+            elif level > 0:
+                owned[level, b] += 1
         pointers[b + 1] = pointers[b] + entries
+        splits[b] = pointers[b] + constant
     starts = np.ones(denominator + 1, dtype=np.int64)
     for level in range(1, denominator):
         starts[level + 1] = starts[level] + owned[level].sum()
     following = starts.copy()  # the next free row of each level
     inputs = np.empty(pointers[batch], dtype=np.int64)
     rows = np.zeros(pointers[batch], dtype=np.int64)
-    k = 0
     for b in range(batch):
+        one = pointers[b]  # the next constant-1 entry of this row, then the next drawn one
+        drawn = splits[b]
         for i in range(width):
             level = levels[b, i]
-            if level > 0:
-                inputs[k] = i
-                if level < denominator:
-                    rows[k] = following[level]
-                    following[level] += 1
-                k += 1
-    return pointers, inputs, rows, starts, owned
+            if level >= denominator:
+                inputs[one] = i
+                one += 1
+            elif level > 0:
+                inputs[drawn] = i
+                rows[drawn] = following[level]
+                following[level] += 1
+                drawn += 1
+    return pointers, splits, inputs, rows, starts, owned
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True, nogil=True)
 def _popcounts(streams: np.ndarray) -> np.ndarray:
+    # serial: a layer's weights take milliseconds, and a parallel region waits for its slowest
+    # thread, which on a loaded machine costs more than it saves
     rows, columns, words = streams.shape
     out = np.empty((rows, columns), dtype=np.int64)
-    for j in prange(rows):
+    for j in range(rows):
         for i in range(columns):
             count = np.uint64(0)
             for w in range(words):
                 count += popcount64(streams[j, i, w])
             out[j, i] = count
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_popcounts(x: np.ndarray) -> np.ndarray:
+    """Ones in each input stream (rows, words); serial: a batch's rows take well under 1 ms."""
+    out = np.empty(x.shape[0], dtype=np.int64)
+    for r in range(x.shape[0]):
+        count = np.uint64(0)
+        for w in range(x.shape[1]):
+            count += popcount64(x[r, w])
+        out[r] = count
     return out
 
 
@@ -415,15 +522,6 @@ def _fresh_accumulators():
     )
 
 
-@numba.njit(inline="always")
-def _group_into(acc, op, x, xo, streams, wo, stride, n, negate, i, j):
-    """Products of n words of input i's stream (flat offset xo) with the weight streams of
-    neurons j … j+GROUP-1 (flat offsets wo + q·stride) into their accumulators acc[q];
-    negate[i, j+q] = -1 subtracts the product."""
-    for q in range(GROUP):
-        popcount_into(acc[q], op, x, xo, streams, wo + q * stride, n, negate[i, j + q])
-
-
 @register_jitable(inline="always")
 def _counter_difference(count, pointers, inputs, b, j, popcounts, base, n_in, length):
     """sign-magnitude: the accumulator already holds D = c+ - c- (negative weights subtract)."""
@@ -444,64 +542,104 @@ def _xnor_difference(count, pointers, inputs, b, j, popcounts, base, n_in, lengt
     return 2 * ones - n_in * length
 
 
-def _layer_kernel(op: int, difference):
+def _layer_kernel(op: int, difference, span: int):
     """A layer kernel that multiplies streams with `op` (AND or XOR) and turns each neuron's
-    popcount into D with `difference`.
+    popcount into D with `difference`, for weight streams of `span` words (1, 2, 4 or 8: a
+    vector holds 8/span neurons' streams; LANES + 1: longer streams, one neuron per vector).
 
-    Both are compile-time constants of the kernel returned (numba freezes closed-over values
-    and inlines `difference`), so each encoding gets its own machine code from this one
-    source, as fast as a hand-written copy. `difference` is a register_jitable function, not
-    an njit dispatcher: numba keys its on-disk cache on a pickle of the closed-over values, and
-    a dispatcher pickles with a fresh uuid in every process (no cache hit), a plain function
-    by its name.
+    All three are compile-time constants of the kernel returned (numba freezes closed-over
+    values and inlines `difference`), so each encoding and span gets its own machine code from
+    this one source, as fast as a hand-written copy. `difference` is a register_jitable
+    function, not an njit dispatcher: numba keys its on-disk cache on a pickle of the
+    closed-over values, and a dispatcher pickles with a fresh uuid in every process (no cache
+    hit), a plain function by its name.
     """
+    signed = op == AND
+    short = span <= LANES
 
     @numba.njit(parallel=True, fastmath=True, cache=True)
     def kernel(
-        pointers, inputs, rows, x, streams, negate, popcounts, base, theta, length, sums, levels
+        pointers,
+        splits,
+        inputs,
+        rows,
+        x,
+        x_popcounts,
+        streams,
+        negate,
+        constant,
+        popcounts,
+        base,
+        theta,
+        length,
+        sums,
+        levels,
     ):
         """Products + popcount into D per (image, neuron), then the comparator bank.
 
-        Branch-free: a zero-weight sign-magnitude stream is constant 0 and counts nothing,
-        and negate = -1 subtracts a product's count. A task is GROUP neurons x BLOCK images;
-        the GROUP neurons share each input word they load.
+        A task is GROUP neurons x BLOCK images; the GROUP neurons share each input word they
+        load. A constant-1 input adds its precomputed counts (`constant`) to all GROUP
+        neurons in one vector, with no product. Branch-free otherwise: a zero-weight
+        sign-magnitude stream is constant 0 and counts nothing, and a negative weight's
+        stream is stored complemented, x AND ~w = x - (x AND w), so its count is added and
+        popcount(x) is subtracted once, where `negate` is -1.
         """
-        n_out, n_in, words = streams.shape
-        stride = n_in * words  # from one neuron's weight streams to the next one's
+        groups, n_in, block = streams.shape
+        padded = groups * GROUP
+        words = x.shape[1]  # LANES for tiled short streams
         full = words - words % LANES
         batch = pointers.size - 1
         blocks = (batch + BLOCK - 1) // BLOCK
-        groups = n_out // GROUP
         for task in prange(blocks * groups):
             first = (task // groups) * BLOCK
-            j = (task % groups) * GROUP
+            g = task % groups
+            j = g * GROUP
             for b in range(first, min(batch, first + BLOCK)):
                 acc = _fresh_accumulators()
-                for k in range(pointers[b], pointers[b + 1]):
+                fixed = lanes_zero()  # one lane per neuron: constant inputs and signs
+                for k in range(pointers[b], splits[b]):
+                    lanes_add(fixed, constant, inputs[k] * padded + j)
+                for k in range(splits[b], pointers[b + 1]):
                     i = inputs[k]
                     xo = rows[k] * words  # flat offsets of the input stream and of w[j, i]
-                    wo = (j * n_in + i) * words
-                    for c in range(0, full, LANES):  # whole vectors: LLVM makes loads plain
-                        _group_into(
-                            acc, op, x, xo + c, streams, wo + c, stride, LANES, negate, i, j
-                        )
-                    if full < words:
-                        n = words - full
-                        _group_into(
-                            acc, op, x, xo + full, streams, wo + full, stride, n, negate, i, j
-                        )
+                    wo = (g * n_in + i) * block
+                    if short:  # vector v holds neurons v·8/span … of the task
+                        for v in range(span):
+                            popcount_into(acc[v], op, x, xo, streams, wo + v * LANES, LANES)
+                    else:
+                        for c in range(0, full, LANES):  # whole vectors: plain loads
+                            for q in range(GROUP):
+                                popcount_into(
+                                    acc[q], op, x, xo + c, streams, wo + q * words + c, LANES
+                                )
+                        if full < words:
+                            n = words - full
+                            for q in range(GROUP):
+                                popcount_into(
+                                    acc[q], op, x, xo + full, streams, wo + q * words + full, n
+                                )
+                    if signed:
+                        lanes_sub_and(fixed, negate, i * padded + j, x_popcounts[rows[k]])
                 for q in range(GROUP):
-                    d = difference(
-                        lanes_sum(acc[q]), pointers, inputs, b, j + q, popcounts, base, n_in, length
-                    )
+                    if short:
+                        count = lanes_segment(acc[q * span // LANES], q * span % LANES, span)
+                    else:
+                        count = lanes_sum(acc[q])
+                    count += lanes_get(fixed, q)
+                    d = difference(count, pointers, inputs, b, j + q, popcounts, base, n_in, length)
                     sums[b, j + q] = d
                     levels[b, j + q] = _levels(d, theta, j + q)
 
     return kernel
 
 
-# The layer kernel of each encoding: every member has one.
+# The layer kernel of each encoding and span (1, 2, 4, 8 words, LANES + 1 for longer streams);
+# numba compiles each the first time it runs.
 _KERNELS = {
-    Encoding.SIGN_MAGNITUDE: _layer_kernel(AND, _counter_difference),
-    Encoding.BIPOLAR: _layer_kernel(XOR, _xnor_difference),
+    (encoding, span): _layer_kernel(op, difference, span)
+    for encoding, op, difference in (
+        (Encoding.SIGN_MAGNITUDE, AND, _counter_difference),
+        (Encoding.BIPOLAR, XOR, _xnor_difference),
+    )
+    for span in (1, 2, 4, LANES, LANES + 1)
 }

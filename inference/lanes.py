@@ -7,8 +7,12 @@ whole neuron sum, and fold once at the end. They extend numba through its own ex
 point, `numba.extending.intrinsic`; LLVM promotes each accumulator to a register.
 
     acc = lanes_zero()
-    popcount_into(acc, AND, x, x_offset, w, w_offset, count, negate)  # per product
+    popcount_into(acc, AND, x, x_offset, w, w_offset, count)  # per product
     total = lanes_sum(acc)
+
+An accumulator's lanes can also be eight neurons' counts at once: `lanes_add` adds eight
+int64 values (one per neuron), `lanes_sub_and` subtracts a scalar where a mask lane is set,
+and `lanes_get` / `lanes_segment` read one lane or the sum of a run of lanes.
 """
 
 from __future__ import annotations
@@ -67,14 +71,14 @@ def lanes_zero(typingctx):
 
 
 @intrinsic
-def popcount_into(typingctx, acc, op, x, x_offset, w, w_offset, count, negate):
+def popcount_into(typingctx, acc, op, x, x_offset, w, w_offset, count):
     """acc += popcount(x[x_offset + l] op w[w_offset + l]) for lanes l < count (<= LANES).
 
-    op is AND or XOR; negate is 0 or -1 (all ones), and -1 subtracts the counts instead.
+    op is AND or XOR.
     """
 
     def codegen(context, builder, signature, args):
-        acc_, op_, x_, x_offset_, w_, w_offset_, count_, negate_ = args
+        acc_, op_, x_, x_offset_, w_, w_offset_, count_ = args
         a = _load_words(context, builder, signature.args[2], x_, x_offset_, count_)
         b = _load_words(context, builder, signature.args[4], w_, w_offset_, count_)
         product = builder.select(
@@ -83,15 +87,79 @@ def popcount_into(typingctx, acc, op, x, x_offset, w, w_offset, count, negate):
         ctpop = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(_VECTOR, [_VECTOR]), f"llvm.ctpop.v{LANES}i64"
         )
-        counts = builder.call(ctpop, [product])
-        sign = _splat(builder, negate_)
-        counts = builder.sub(builder.xor(counts, sign), sign)  # two's complement when -1
-        slot = builder.bitcast(acc_, _VECTOR.as_pointer())
-        builder.store(builder.add(builder.load(slot), counts), slot)
+        _add_into(builder, acc_, builder.call(ctpop, [product]))
         return context.get_dummy_value()
 
     word = types.int64
-    return types.void(types.voidptr, word, x, word, w, word, word, word), codegen
+    return types.void(types.voidptr, word, x, word, w, word, word), codegen
+
+
+def _add_into(builder, acc, values):
+    slot = builder.bitcast(acc, _VECTOR.as_pointer())
+    builder.store(builder.add(builder.load(slot), values), slot)
+
+
+@intrinsic
+def lanes_add(typingctx, acc, values, offset):
+    """acc += values[offset + l] for every lane l (a C-contiguous int64 array)."""
+
+    def codegen(context, builder, signature, args):
+        acc_, values_, offset_ = args
+        loaded = _load_words(context, builder, signature.args[1], values_, offset_, _WORD(LANES))
+        _add_into(builder, acc_, loaded)
+        return context.get_dummy_value()
+
+    return types.void(types.voidptr, values, types.int64), codegen
+
+
+@intrinsic
+def lanes_sub_and(typingctx, acc, masks, offset, value):
+    """acc -= masks[offset + l] & value for every lane l: masks of 0 or -1 pick the lanes."""
+
+    def codegen(context, builder, signature, args):
+        acc_, masks_, offset_, value_ = args
+        loaded = _load_words(context, builder, signature.args[1], masks_, offset_, _WORD(LANES))
+        picked = builder.and_(loaded, _splat(builder, value_))
+        slot = builder.bitcast(acc_, _VECTOR.as_pointer())
+        builder.store(builder.sub(builder.load(slot), picked), slot)
+        return context.get_dummy_value()
+
+    return types.void(types.voidptr, masks, types.int64, types.int64), codegen
+
+
+@intrinsic
+def lanes_get(typingctx, acc, lane):
+    """Lane `lane` of an accumulator."""
+
+    def codegen(context, builder, signature, args):
+        slot = builder.bitcast(args[0], _VECTOR.as_pointer())
+        return builder.extract_element(builder.load(slot), builder.trunc(args[1], _INDEX))
+
+    return types.int64(types.voidptr, types.int64), codegen
+
+
+@intrinsic
+def lanes_segment(typingctx, acc, first, count):
+    """The sum of lanes first … first+count-1 of an accumulator."""
+
+    def codegen(context, builder, signature, args):
+        acc_, first_, count_ = args
+        lanes = ir.Constant(_VECTOR, list(range(LANES)))
+        inside = builder.and_(
+            builder.icmp_signed(">=", lanes, _splat(builder, first_)),
+            builder.icmp_signed("<", lanes, _splat(builder, builder.add(first_, count_))),
+        )
+        slot = builder.bitcast(acc_, _VECTOR.as_pointer())
+        picked = builder.select(inside, builder.load(slot), ir.Constant(_VECTOR, 0))
+        return builder.call(_reduce_add(builder), [picked])
+
+    return types.int64(types.voidptr, types.int64, types.int64), codegen
+
+
+def _reduce_add(builder):
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(_WORD, [_VECTOR]), f"llvm.vector.reduce.add.v{LANES}i64"
+    )
 
 
 @intrinsic
@@ -100,9 +168,6 @@ def lanes_sum(typingctx, acc):
 
     def codegen(context, builder, signature, args):
         slot = builder.bitcast(args[0], _VECTOR.as_pointer())
-        reduce_add = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_WORD, [_VECTOR]), f"llvm.vector.reduce.add.v{LANES}i64"
-        )
-        return builder.call(reduce_add, [builder.load(slot)])
+        return builder.call(_reduce_add(builder), [builder.load(slot)])
 
     return types.int64(types.voidptr), codegen

@@ -12,7 +12,9 @@ same rows in this process, on a local cluster and on a remote worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 from typing import Any
 
 BATCH = 500
@@ -41,9 +43,7 @@ def evaluate(config: dict, model: bytes, pool: bytes | None = None) -> dict:
     bit-pool file whose bytes are `pool`). The row adds model_sha256, weights_sha256, what the
     checkpoint says of itself (hidden, states, encoding, training, sc_length, epochs),
     bits_sha256, correct, accuracy and pool_stats (the draws from each pool, [] for ideal)."""
-    from smtjlab.inference.checkpoint import checkpoint_from_bytes
-
-    checkpoint = checkpoint_from_bytes(model, config["model"])
+    checkpoint = _checkpoint(model, config["model"])
     row = _evaluate(checkpoint, config, config["length"], pool)
     return {
         **config,
@@ -104,12 +104,12 @@ def train_and_evaluate(config: dict, pool: bytes | None = None) -> list[dict]:
 
 
 def _evaluate(checkpoint: Any, config: dict, length: int, pool: bytes | None) -> dict:
-    from smtjlab.acquisition.pool import BitBank
     from smtjlab.inference.bitsource import IdealBits
     from smtjlab.inference.engine import ScEngine
 
     images, labels = _test_images(config["images"])
-    bits = IdealBits() if pool is None else BitBank.from_bytes(pool, config["bits"])
+    # each task draws from its own copy, so its pool statistics are its own
+    bits = IdealBits() if pool is None else _bank(pool, config["bits"]).copy()
     engine = ScEngine(checkpoint, length, bits=bits, seed=config["seed"])
     correct = int((engine.predict(images, batch_size=BATCH) == labels).sum())
     return {
@@ -120,8 +120,33 @@ def _evaluate(checkpoint: Any, config: dict, length: int, pool: bytes | None) ->
     }
 
 
-def _test_images(count: int):
+# A worker runs many tasks on the same files: each is read and checked once per process. The
+# cached objects are only read (the engine copies what it keeps; a bank is copied per task).
+
+
+@functools.lru_cache(maxsize=16)
+def _checkpoint(model: bytes, name: str) -> Any:
+    from smtjlab.inference.checkpoint import checkpoint_from_bytes
+
+    return checkpoint_from_bytes(model, name)
+
+
+@functools.lru_cache(maxsize=4)
+def _bank(pool: bytes, name: str) -> Any:
+    from smtjlab.acquisition.pool import BitBank
+
+    return BitBank.from_bytes(pool, name)
+
+
+@functools.lru_cache(maxsize=2)
+def _test_set(folder: str | None):
     from smtjlab.inference.mnist import load_mnist
 
-    images, labels = load_mnist("test")
+    return load_mnist("test", folder)
+
+
+def _test_images(count: int):
+    from smtjlab.inference.mnist import ENV_FOLDER
+
+    images, labels = _test_set(os.environ.get(ENV_FOLDER) or None)
     return images[:count], labels[:count]

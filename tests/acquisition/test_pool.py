@@ -111,6 +111,22 @@ def test_bank_routes_by_level_and_serves_constants():
         bank.add(BitPool(0.25))
 
 
+def test_a_copy_draws_the_same_bits_and_counts_its_own_draws():
+    bank = BitBank([BitPool(p, 4096, bias_v=0.3) for p in (0.25, 0.75)])
+    for pool in bank.pools:
+        pool.append(bernoulli(pool.p_target, 4000))
+    twin = bank.copy()
+    assert twin.levels == bank.levels and twin.pool(0.25).bias_v == 0.3
+    drawn = twin.draw(0.25, 5, 100, np.random.default_rng(2))
+    np.testing.assert_array_equal(drawn, bank.draw(0.25, 5, 100, np.random.default_rng(2)))
+    twin.draw(0.75, 3, 100, np.random.default_rng(2))
+    assert twin.pool(0.75).stats()["drawn_segments"] == 3
+    assert bank.pool(0.75).stats()["drawn_segments"] == 0
+    twin.pool(0.25).append(bernoulli(0.25, 640, seed=1))  # a refill of the copy only
+    assert twin.pool(0.25).stats()["appended_bits"] == 4640
+    assert bank.pool(0.25).stats()["appended_bits"] == 4000
+
+
 def test_save_and_load_round_trip(tmp_path):
     bank = BitBank([BitPool(0.1, 1000, bias_v=0.245), BitPool(0.9, 640)])
     bank.pool(0.1).append(bernoulli(0.1, 1000))

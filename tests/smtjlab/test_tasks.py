@@ -24,6 +24,22 @@ def test_evaluate_is_the_engine_on_the_file_bytes_and_names_its_inputs():
     assert row["hidden"] == [256] and row["states"] == 5 and row["training"] == "sc"
 
 
+def test_tasks_on_the_same_pool_bytes_count_their_own_draws():
+    """The parsed pool file is reused within a process; each task draws from its own copy."""
+    from smtjlab.inference.bitsource import PoolBits
+
+    rng = np.random.default_rng(0)
+    bank = PoolBits({p: rng.random(1 << 14) < p for p in (0.25, 0.5, 0.75)})
+    pool = bank.to_bytes()
+    data = resolve_model("mlp1-s5-sc").read_bytes()
+    config = {"model": "mlp1-s5-sc", "length": 64, "seed": 1, "images": 20, "bits": "p.h5"}
+    first, second = (evaluate(config, model=data, pool=pool) for _ in range(2))
+    assert first == second and sum(s["drawn_segments"] for s in first["pool_stats"]) > 0
+    engine = ScEngine(load_checkpoint("mlp1-s5-sc"), 64, bits=bank, seed=1)
+    images, labels = load_mnist("test")
+    assert first["correct"] == int((engine.predict(images[:20]) == labels[:20]).sum())
+
+
 def test_the_weights_digest_survives_a_save_and_changes_with_a_weight(tmp_path):
     checkpoint = load_checkpoint("mlp1-s5-plain")
     copy = save_checkpoint(checkpoint, tmp_path / "copy.npz")
