@@ -59,7 +59,7 @@ class RingBuffer(Generic[T]):
                 self.dropped += 1
             self._items.append(item)
             self.put_count += 1
-            self._not_empty.notify()
+            self._not_empty.notify_all()  # a consumer, and wait_full
 
     def get(self, timeout: float | None = None) -> T:
         """Take the oldest item, waiting for one (TimeoutError after `timeout` s). Raises
@@ -79,6 +79,12 @@ class RingBuffer(Generic[T]):
             self._closed = True
             self._not_empty.notify_all()
             self._not_full.notify_all()
+
+    def wait_full(self, timeout: float | None = None) -> None:
+        """Wait until the ring holds `capacity` items or is closed (TimeoutError after
+        `timeout` s)."""
+        with self._lock:
+            self._wait(self._not_empty, lambda: len(self._items) == self.capacity, timeout)
 
     @property
     def closed(self) -> bool:

@@ -1,4 +1,5 @@
 import math
+import time
 
 import numpy as np
 import pytest
@@ -73,6 +74,28 @@ def test_fill_streams_records_through_the_ring_into_a_pool():
     assert report.bits >= 20_000 and report.records >= 4 and report.dropped == 0
     assert pool.appended == report.bits
     assert pool.p_measured == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("digitizing_s", [0.0, 0.05])
+def test_a_fill_acquires_the_same_records_however_fast_it_digitizes(digitizing_s, monkeypatch):
+    # A simulated bench draws every record from one generator: if the acquisition thread ran
+    # ahead by a timing-dependent number of records, the next pool would get other bits.
+    with mock_bench(limits=FAST, points=20_000) as bench:
+        bench.set_bias(0.30)
+        acquired = []
+        records = bench.records
+        monkeypatch.setattr(
+            bench, "records", lambda devices: acquired.append(1) or records(devices)
+        )
+        bits = bench.bits
+
+        def slow_bits(record):
+            time.sleep(digitizing_s)
+            return bits(record)
+
+        monkeypatch.setattr(bench, "bits", slow_bits)
+        report = bench.fill(BitPool(0.5, 1 << 16), 4_000, ring_capacity=3)
+    assert len(acquired) == report.records + 3 + 1
 
 
 def test_a_resource_station_tells_the_instruments_apart_by_their_idn():
