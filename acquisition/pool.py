@@ -365,12 +365,16 @@ class BitBank:
         return cls._read(path, path)
 
     @classmethod
-    def from_bytes(cls, data: bytes, where: str | os.PathLike) -> BitBank:
-        """Read the bytes of a bit-pool file (`where` names it in errors)."""
-        return cls._read(io.BytesIO(data), where)
+    def from_bytes(cls, data: bytes, where: str | os.PathLike, *, check: bool = True) -> BitBank:
+        """Read the bytes of a bit-pool file (`where` names it in errors). `check=False`
+        skips each pool's level check (`BitPool.check`), for banks made off their levels on
+        purpose; the format is checked as ever."""
+        return cls._read(io.BytesIO(data), where, check)
 
     @classmethod
-    def _read(cls, source: Path | io.BytesIO, path: str | os.PathLike) -> BitBank:
+    def _read(
+        cls, source: Path | io.BytesIO, path: str | os.PathLike, check: bool = True
+    ) -> BitBank:
         bank = cls()
         try:
             with h5py.File(source, "r", locking=False) as handle:
@@ -382,7 +386,7 @@ class BitBank:
                 if not isinstance(group, h5py.Group) or len(group) == 0:
                     raise BitPoolError(f"{path}: no 'levels' group with bit pools")
                 for name, dataset in group.items():
-                    bank.add(_read_level(f"{path}: levels/{name}", dataset))
+                    bank.add(_read_level(f"{path}: levels/{name}", dataset, check))
         except OSError as error:
             raise BitPoolError(f"{path}: cannot read bit-pool file ({error})") from None
         return bank
@@ -394,7 +398,7 @@ class BitBank:
         return None
 
 
-def _read_level(where: str, dataset) -> BitPool:
+def _read_level(where: str, dataset, check: bool = True) -> BitPool:
     if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
         raise BitPoolError(f"{where} is not a 1-D dataset")
     p_target = _attr_number(dataset, "p_target")
@@ -423,7 +427,8 @@ def _read_level(where: str, dataset) -> BitPool:
         raise BitPoolError(f"{where}: bias_v {bias} is not finite")
     pool = BitPool(p_target, len(bits), bias_v=bias)
     pool.append(bits)
-    pool.check(where)
+    if check:
+        pool.check(where)
     return pool
 
 

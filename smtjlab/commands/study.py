@@ -658,7 +658,7 @@ def _bench_banks(names, checkpoints, settings, args, executor) -> tuple[dict, fl
     """Every mock-bench bank the tasks read, filled here once per (levels, kind, value) and
     shared with the executor as bytes; and the seconds the filling took."""
     from smtjlab.inference.engine import device_levels
-    from smtjlab.studies.nonideal import bank_bytes, bench_bank
+    from smtjlab.studies.nonideal import bench_bank
 
     started = time.perf_counter()
     wanted = {
@@ -674,7 +674,7 @@ def _bench_banks(names, checkpoints, settings, args, executor) -> tuple[dict, fl
             bank = bench_bank(list(levels), kind, value, args.seed, args.pool_bits)
         except SmtjlabError as error:
             raise StudyError(f"the mock bench's bank for {kind} = {value:g}: {error}") from None
-        banks[key] = executor.share(bank_bytes(bank))
+        banks[key] = executor.share(bank.to_bytes())
     return banks, round(time.perf_counter() - started, 1)
 
 

@@ -24,7 +24,6 @@ Every bank's measured lag-1 correlation and level error go into its rows. One ta
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 
@@ -115,35 +114,6 @@ def bench_bank(levels: list[float], kind: str, value: float, seed: int, pool_bit
     return mock_bit_bank(levels, **{"bits_per_level": pool_bits, "seed": seed, **knobs[kind]})
 
 
-def bank_bytes(bank) -> bytes:
-    """A bank as .npz bytes for the tasks (each pool's bits packed by numpy, and its level).
-
-    Not a bit-pool file: reading one refuses a pool off its level beyond the calibration
-    tolerance, and these banks are off their levels on purpose."""
-    pools = bank.pools
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        levels=np.array([pool.p_target for pool in pools]),
-        n_bits=np.array([pool.n_bits for pool in pools]),
-        **{f"bits{index}": np.packbits(pool.bits()) for index, pool in enumerate(pools)},
-    )
-    return buffer.getvalue()
-
-
-def bank_from_bytes(data: bytes):
-    """The BitBank of `bank_bytes`."""
-    from smtjlab.acquisition.pool import BitBank, BitPool
-
-    bank = BitBank()
-    with np.load(io.BytesIO(data)) as arrays:
-        for index, (p, count) in enumerate(zip(arrays["levels"], arrays["n_bits"], strict=True)):
-            pool = BitPool(float(p), capacity_bits=int(count))
-            pool.append(np.unpackbits(arrays[f"bits{index}"], count=int(count)))
-            bank.add(pool)
-    return bank
-
-
 def bank_measures(bank) -> dict[str, float | None]:
     """What a bank's bits are: the mean lag-1 correlation of its pools and the largest
     |P(1) − target| (None for ideal bits, which have no bank)."""
@@ -163,7 +133,7 @@ def accuracy_under(config: dict, model: bytes, bank: bytes | None = None) -> dic
 
     config: model (its name), bits (a SOURCES name), kind ("ideal" or a key of SWEEPS),
     value, seed, images, length, pool_bits. A mock-bench task gets its bank's bytes
-    (`bank_bytes`, filled once in the parent process); a synthetic one makes its own. The
+    (bit-pool file bytes, filled once in the parent process); a synthetic one makes its own. The
     row adds the bank's measured lag-1 correlation and level error (`bank_measures`).
     """
     from smtjlab.inference.bitsource import IdealBits
@@ -175,7 +145,10 @@ def accuracy_under(config: dict, model: bytes, bank: bytes | None = None) -> dic
     if config["kind"] == "ideal":
         made = None
     elif bank is not None:
-        made = bank_from_bytes(bank)
+        from smtjlab.acquisition.pool import BitBank
+
+        # off its levels on purpose: the pool check would refuse it
+        made = BitBank.from_bytes(bank, "mock bench bank", check=False)
     else:
         made = nonideal_bank(
             device_levels(checkpoint),

@@ -4,8 +4,6 @@ from smtjlab.acquisition.pool import BitBank, BitPool, BitPoolError
 
 from smtjlab.studies.nonideal import (
     POOL_BITS,
-    bank_bytes,
-    bank_from_bytes,
     bank_measures,
     bench_bank,
     crossing,
@@ -58,7 +56,7 @@ def test_a_bank_off_its_levels_on_purpose_reaches_the_tasks_unchecked():
     bank = nonideal_bank([0.25, 0.5], "level_error", 0.05, seed=3, pool_bits=1 << 14)
     with pytest.raises(BitPoolError, match="beyond the tolerance"):
         BitBank.from_bytes(bank.to_bytes(), "a bit-pool file")  # the file format refuses it
-    copy = bank_from_bytes(bank_bytes(bank))
+    copy = BitBank.from_bytes(bank.to_bytes(), "the bank", check=False)
     assert copy.levels == bank.levels
     for mine, theirs in zip(copy.pools, bank.pools, strict=True):
         assert mine.n_bits == theirs.n_bits == 1 << 14
