@@ -34,6 +34,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from smtjlab.studies.sc_training import mean_sd
+
 TUNED = ("device-aware", "ideal-aware")  # the two fine-tunings, device-aware first
 DEFAULTS = {
     "length": 100,
@@ -208,11 +210,7 @@ def summarize(rows: list[dict]) -> list[dict]:
         mine = [row for row in rows if row["model"] == model]
         stats = {}
         for key in keys:
-            values = np.array([row[key] for row in mine], dtype=float)
-            stats[key] = {
-                "mean": float(np.mean(values)),
-                "sd": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
-                "values": values.tolist(),
-            }
+            values = [float(row[key]) for row in mine]
+            stats[key] = {**mean_sd(values), "values": values}
         summary.append({"model": model, "seeds": [row["seed"] for row in mine], **stats})
     return summary

@@ -156,16 +156,17 @@ def summarize(results: list[dict]) -> list[dict]:
                 "hidden": list(hidden),
                 "states": states,
                 "train_seeds": seeds,
-                "with_sc": _mean_sd(sc),
-                "without_sc": _mean_sd(plain),
+                "with_sc": mean_sd(sc),
+                "without_sc": mean_sd(plain),
                 "difference": paired_one_sided(sc, plain),
-                "plain_noise_cost": _mean_sd(noise),
+                "plain_noise_cost": mean_sd(noise),
             }
         )
     return summary
 
 
-def _mean_sd(values: list[float]) -> dict[str, float]:
+def mean_sd(values: list[float]) -> dict[str, float]:
+    """The mean and the sample standard deviation (NaN for fewer than two values)."""
     return {
         "mean": float(np.mean(values)) if values else math.nan,
         "sd": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,

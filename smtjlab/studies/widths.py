@@ -10,9 +10,7 @@ A task is one (depth, width, states): sc_training.train_and_score, evaluated at 
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
+from smtjlab.studies.sc_training import mean_sd
 
 # The paper's published figures: (hidden layers, L) -> accuracy (%); "over 96" is taken as 96.
 PAPER = {(1, 100): 92.0, (3, 100): 96.0, (3, 400): 96.82}
@@ -31,6 +29,7 @@ def summarize(results: list[dict], sources: list[str]) -> list[dict]:
             accuracies = [
                 100 * row["accuracy"] for row in result["rows"] if row["length"] == length
             ]
+            stats = mean_sd(accuracies)
             rows.append(
                 {
                     "encoding": config["encoding"],
@@ -38,10 +37,8 @@ def summarize(results: list[dict], sources: list[str]) -> list[dict]:
                     "width": config["hidden"][0],
                     "states": config["states"],
                     "length": length,
-                    "accuracy": float(np.mean(accuracies)),
-                    "accuracy_sd": float(np.std(accuracies, ddof=1))
-                    if len(accuracies) > 1
-                    else math.nan,
+                    "accuracy": stats["mean"],
+                    "accuracy_sd": stats["sd"],
                     "deterministic": 100 * result["deterministic_accuracy"],
                     "stream_seeds": len(accuracies),
                     "model_source": source,
