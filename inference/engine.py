@@ -590,9 +590,10 @@ def _layer_kernel(op: int, difference, span: int):
         full = words - words % LANES
         batch = pointers.size - 1
         blocks = (batch + BLOCK - 1) // BLOCK
-        for task in prange(blocks * groups):
-            first = (task // groups) * BLOCK
-            g = task % groups
+        for task in prange(groups * blocks):
+            # group-major: a thread's consecutive tasks share one group's weight streams
+            g = task // blocks
+            first = (task % blocks) * BLOCK
             j = g * GROUP
             for b in range(first, min(batch, first + BLOCK)):
                 acc = _fresh_accumulators()
