@@ -248,11 +248,11 @@ def _overlapping(offsets: np.ndarray, length: int) -> int:
     return int(hit.sum())
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _cut_segments(pool: np.ndarray, offsets: np.ndarray, length: int, mask: np.uint64):
     words = (length + 63) // 64
     out = np.empty((offsets.size, words), dtype=np.uint64)
-    for s in range(offsets.size):
+    for s in numba.prange(offsets.size):
         first = offsets[s] // 64
         shift = np.uint64(offsets[s] % 64)
         if shift == 0:

@@ -426,9 +426,10 @@ def _tiled(x: np.ndarray, span: int) -> np.ndarray:
     return tiled
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def _csr(levels, denominator):
-    """The CSR lists of ScEngine._input_streams in two passes over `levels` (B, in).
+    """The CSR lists of ScEngine._input_streams in two passes over `levels` (B, in), each
+    parallel over rows (images): the second knows each row's first stream row per level.
 
     Also returns starts (denominator+1,): level k's rows are starts[k]:starts[k+1] (empty
     for k = 0), in row-major order within the level, and owned (denominator, B): how many
@@ -436,27 +437,36 @@ def _csr(levels, denominator):
     """
     batch, width = levels.shape
     owned = np.zeros((denominator, batch), dtype=np.int64)
-    pointers = np.zeros(batch + 1, dtype=np.int64)
-    splits = np.empty(batch, dtype=np.int64)
-    for b in range(batch):
-        entries = 0
+    entries = np.zeros(batch, dtype=np.int64)
+    constants = np.zeros(batch, dtype=np.int64)
+    for b in prange(batch):
+        nonzero = 0
         constant = 0
         for i in range(width):
             level = levels[b, i]
-            entries += level > 0
+            nonzero += level > 0
             if level >= denominator:
                 constant += 1
             elif level > 0:
                 owned[level, b] += 1
-        pointers[b + 1] = pointers[b] + entries
-        splits[b] = pointers[b] + constant
+        entries[b] = nonzero
+        constants[b] = constant
+    pointers = np.zeros(batch + 1, dtype=np.int64)
+    for b in range(batch):
+        pointers[b + 1] = pointers[b] + entries[b]
+    splits = pointers[:-1] + constants
     starts = np.ones(denominator + 1, dtype=np.int64)
+    first = np.zeros((denominator, batch), dtype=np.int64)  # row b's first stream row per level
     for level in range(1, denominator):
-        starts[level + 1] = starts[level] + owned[level].sum()
-    following = starts.copy()  # the next free row of each level
+        row = starts[level]
+        for b in range(batch):
+            first[level, b] = row
+            row += owned[level, b]
+        starts[level + 1] = row
     inputs = np.empty(pointers[batch], dtype=np.int64)
     rows = np.zeros(pointers[batch], dtype=np.int64)
-    for b in range(batch):
+    for b in prange(batch):
+        following = first[:, b].copy()  # the next free stream row of each level
         one = pointers[b]  # the next constant-1 entry of this row, then the next drawn one
         drawn = splits[b]
         for i in range(width):

@@ -8,7 +8,7 @@ bits, numba on 2 threads. Three ways to run it:
 - a bit-per-element baseline, as SC simulators usually do it: every bit a float32, and per
   clock cycle one matrix product of the batch's input bits with the signed weight bits;
 - a roofline: a tight numba loop that ANDs and popcounts exactly as many packed words as the
-  engine's kernels touch for these images, with none of the engine's bookkeeping (no input
+  engine's kernels multiply for these images (the fractional inputs' words), with none of the engine's bookkeeping (no input
   lists, no stream drawing, no signs, no comparators), on contiguous data.
 """
 
@@ -89,12 +89,16 @@ def engine_benchmarks() -> list[dict]:
 
 
 def kernel_words(engine: ScEngine, images: np.ndarray) -> int:
-    """Packed word pairs the engine's kernels AND and popcount for these images."""
+    """Packed word pairs the engine's kernels AND and popcount for these images: those of
+    the fractional inputs. Constant-0 inputs cost nothing and constant-1 ones add
+    precomputed counts, so neither is multiplied (docs/benchmarks.md)."""
     total = 0
     for start in range(0, len(images), 500):
         forward = engine.forward(images[start : start + 500])
-        for levels, layer in zip(forward.levels, engine.checkpoint.layers, strict=True):
-            total += int(np.count_nonzero(levels)) * layer.weights.shape[0] * engine.words
+        layers = zip(forward.levels, forward.denominators, engine.checkpoint.layers, strict=True)
+        for levels, denominator, layer in layers:
+            fractional = int(np.count_nonzero((levels > 0) & (levels < denominator)))
+            total += fractional * layer.weights.shape[0] * engine.words
     return total
 
 
