@@ -8,8 +8,9 @@ bits, numba on 2 threads. Three ways to run it:
 - a bit-per-element baseline, as SC simulators usually do it: every bit a float32, and per
   clock cycle one matrix product of the batch's input bits with the signed weight bits;
 - a roofline: a tight numba loop that ANDs and popcounts exactly as many packed words as the
-  engine's kernels multiply for these images (the fractional inputs' words), with none of the engine's bookkeeping (no input
-  lists, no stream drawing, no signs, no comparators), on contiguous data.
+  engine's kernels multiply for these images (the fractional inputs' words), with none of
+  the engine's bookkeeping (no input lists, no stream drawing, no signs, no comparators), on
+  contiguous data.
 """
 
 from __future__ import annotations
