@@ -142,7 +142,7 @@ def readout(
     n = len(states)
     gap = v_high - v_low
     # a lookup of the two levels and an in-place add: the same volts as np.where and a sum,
-    # in a third of the time (a pool fill simulates hundreds of 1 M-point records)
+    # with fewer passes over the record (a pool fill simulates hundreds of 1 M-point records)
     volts = np.array([v_low, v_high])[states]
     volts += rng.normal(0.0, abs(gap) / noise.snr, n)
     if noise.pink_fraction:
